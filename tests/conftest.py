@@ -1,0 +1,33 @@
+"""Suite-wide fixtures: no network, quiet TensorFlow, a private Keras home."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+import tempfile
+import importlib.util
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+GUARD = ROOT / "tests" / "offline_guard"
+
+# Child processes (notebook kernels, graders) inherit these variables.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(GUARD), str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# A throw-away gradebook and student id, so tests never touch a real one.
+os.environ["TLKIT_GRADEBOOK"] = os.path.join(tempfile.mkdtemp(prefix="tlkit-test-"), "gradebook.sqlite3")
+os.environ.setdefault("TLKIT_STUDENT_ID", "test-student")
+
+# The pytest process itself gets the same guard.
+_spec = importlib.util.spec_from_file_location("tlkit_offline_guard", GUARD / "sitecustomize.py")
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> pathlib.Path:
+    """The repository's root folder."""
+    return ROOT
