@@ -1,0 +1,471 @@
+"""Fashion-MNIST, offline: the course subset shipped in ``data/`` and the full set.
+
+The course runs on a compact subset committed to the repository, so nothing
+is ever downloaded.  The full dataset (60,000 training and 10,000 test images)
+is read from the original IDX files when they are on disk: in the Keras cache,
+in the folder of Debian's ``dataset-fashion-mnist`` package, or in a folder
+you name.
+
+Transfer learning needs two related tasks.  tlkit splits the ten classes in
+two halves:
+
+* the **source task**: classes 0-4 (T-shirt/top, Trouser, Pullover, Dress, Coat),
+  on which the kit's base model was pre-trained;
+* the **target task**: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot),
+  relabelled 0-4, on which students transfer that base with few labels.
+
+Run ``python -m tlkit.data build`` to rebuild the committed subset, byte for
+byte, from the full files, and ``python -m tlkit.data verify`` to check it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import pathlib
+import sys
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from tlkit.errors import (
+    CorruptFileError,
+    FewShotError,
+    InputShapeError,
+    MissingFileError,
+    UnknownNameError,
+    describe_name_choice,
+)
+
+#: The ten Fashion-MNIST class names, in label order.
+CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+SOURCE_CLASSES = (0, 1, 2, 3, 4)
+TARGET_CLASSES = (5, 6, 7, 8, 9)
+
+#: Where the repository keeps its data.
+DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "data"
+SUBSET_DIR = DATA_DIR / "fashion-mnist-subset"
+
+#: How many images of each class the course subset keeps from each split.
+SUBSET_PER_CLASS = {"train": 800, "test": 400}
+
+#: The four original IDX files, with the SHA-256 of their *decompressed* bytes
+#: (the .gz wrappers differ between mirrors, the content does not).
+FULL_FILES = {
+    "train_images": ("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+    "train_labels": ("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+    "test_images": ("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+    "test_labels": ("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+}
+
+DEBIAN_DIR = pathlib.Path("/usr/share/datasets/fashion-mnist")
+
+HOW_TO_GET_FULL = (
+    "install Debian's package (sudo apt-get install dataset-fashion-mnist), copy the four "
+    "*-ubyte.gz files into ~/.keras/datasets/fashion-mnist/, or pass path=<folder holding them>"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelledImages:
+    """Images with their integer labels and the names of the label values.
+
+    Attributes
+    ----------
+    images : numpy.ndarray
+        ``uint8`` array of shape ``(n, 28, 28, 1)``, pixel values 0-255.
+    labels : numpy.ndarray
+        ``int64`` array of shape ``(n,)``; label ``i`` names ``class_names[i]``.
+    class_names : tuple of str
+        The name of each label value.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple
+
+    def __post_init__(self):
+        if self.images.ndim != 4 or self.images.shape[1:] != (28, 28, 1):
+            raise InputShapeError(
+                f"LabelledImages: images must have shape (n, 28, 28, 1), got {self.images.shape}"
+            )
+        if self.labels.shape != (self.images.shape[0],):
+            raise InputShapeError(
+                f"LabelledImages: {self.images.shape[0]} images but labels have shape {self.labels.shape}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def __repr__(self) -> str:
+        counts = np.bincount(self.labels, minlength=len(self.class_names))
+        per_class = ", ".join(f"{name}: {count}" for name, count in zip(self.class_names, counts))
+        return f"LabelledImages({len(self)} images; {per_class})"
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes the labels can name."""
+        return len(self.class_names)
+
+    def take(self, indices: Sequence[int]) -> "LabelledImages":
+        """Return the examples at ``indices`` as a new :class:`LabelledImages`."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return LabelledImages(self.images[indices], self.labels[indices], self.class_names)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """A training split and a test split of the same classes."""
+
+    train: LabelledImages
+    test: LabelledImages
+
+    @property
+    def class_names(self) -> tuple:
+        """The class names shared by both splits."""
+        return self.train.class_names
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({len(self.train)} training and {len(self.test)} test images, "
+            f"classes: {', '.join(self.class_names)})"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Files and checksums
+
+
+def sha256_of_file(path: os.PathLike) -> str:
+    """Return the SHA-256 hex digest of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_idx(path: pathlib.Path, expected_sha256: str) -> np.ndarray:
+    """Read one gzip-compressed IDX file and verify its decompressed bytes."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            raw = handle.read()
+    except (OSError, EOFError) as error:
+        raise CorruptFileError(f"{path}: cannot be decompressed ({error}); replace the file") from None
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != expected_sha256:
+        raise CorruptFileError(
+            f"{path}: checksum mismatch (SHA-256 {actual[:12]}..., expected {expected_sha256[:12]}...); "
+            "the file is damaged or is not the original Fashion-MNIST file"
+        )
+    magic = int.from_bytes(raw[2:4], "big")
+    dimensions = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dimensions))
+    del magic
+    offset = 4 + 4 * dimensions
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def candidate_full_dirs(path: os.PathLike | None = None) -> list[pathlib.Path]:
+    """Folders searched, in order, for the four original Fashion-MNIST files.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A folder to try first.
+    """
+    folders = []
+    if path is not None:
+        folders.append(pathlib.Path(path))
+    if os.environ.get("TLKIT_FASHION_MNIST_DIR"):
+        folders.append(pathlib.Path(os.environ["TLKIT_FASHION_MNIST_DIR"]))
+    keras_home = pathlib.Path(os.environ.get("KERAS_HOME", pathlib.Path.home() / ".keras"))
+    folders.append(keras_home / "datasets" / "fashion-mnist")
+    folders.append(DEBIAN_DIR)
+    return folders
+
+
+def find_full_dir(path: os.PathLike | None = None) -> pathlib.Path:
+    """Return the first folder holding all four original files.
+
+    Raises
+    ------
+    MissingFileError
+        When no candidate folder holds them, with instructions to get them.
+    """
+    names = [name for name, _ in FULL_FILES.values()]
+    searched = candidate_full_dirs(path)
+    if path is not None and not all((pathlib.Path(path) / name).is_file() for name in names):
+        missing = [name for name in names if not (pathlib.Path(path) / name).is_file()]
+        raise MissingFileError(f"{path}: missing Fashion-MNIST file(s) {', '.join(missing)}")
+    for folder in searched:
+        if all((folder / name).is_file() for name in names):
+            return folder
+    raise MissingFileError(
+        "the full Fashion-MNIST files were not found in "
+        + ", ".join(str(folder) for folder in searched)
+        + "; to get them, "
+        + HOW_TO_GET_FULL
+    )
+
+
+def _as_images(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array.reshape(-1, 28, 28, 1))
+
+
+def _load_full(path: os.PathLike | None) -> Dataset:
+    folder = find_full_dir(path)
+    arrays = {key: _read_idx(folder / name, digest) for key, (name, digest) in FULL_FILES.items()}
+    train = LabelledImages(_as_images(arrays["train_images"]), arrays["train_labels"].astype(np.int64), CLASS_NAMES)
+    test = LabelledImages(_as_images(arrays["test_images"]), arrays["test_labels"].astype(np.int64), CLASS_NAMES)
+    return Dataset(train, test)
+
+
+def _subset_manifest(folder: pathlib.Path) -> dict:
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise MissingFileError(
+            f"{manifest_path}: the course subset's manifest is missing; "
+            "restore it with git or rebuild with `python -m tlkit.data build`"
+        )
+    try:
+        return json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as error:
+        raise CorruptFileError(f"{manifest_path}: not valid JSON ({error})") from None
+
+
+def _load_subset(folder: pathlib.Path) -> Dataset:
+    manifest = _subset_manifest(folder)
+    arrays = {}
+    for name, expected in manifest["files"].items():
+        file_path = folder / name
+        if not file_path.is_file():
+            raise MissingFileError(
+                f"{file_path}: missing from the course subset; restore it with git or rebuild with "
+                "`python -m tlkit.data build`"
+            )
+        actual = sha256_of_file(file_path)
+        if actual != expected:
+            raise CorruptFileError(
+                f"{file_path}: checksum mismatch (SHA-256 {actual[:12]}..., manifest says {expected[:12]}...); "
+                "restore it with git or rebuild with `python -m tlkit.data build`"
+            )
+        try:
+            arrays[name] = np.load(file_path, allow_pickle=False)
+        except ValueError as error:
+            raise CorruptFileError(f"{file_path}: not a readable .npy file ({error})") from None
+    train = LabelledImages(arrays["train_images.npy"], arrays["train_labels.npy"].astype(np.int64), CLASS_NAMES)
+    test = LabelledImages(arrays["test_images.npy"], arrays["test_labels.npy"].astype(np.int64), CLASS_NAMES)
+    return Dataset(train, test)
+
+
+SUBSETS = ("course", "full")
+
+
+def load_fashion_mnist(subset: str = "course", path: os.PathLike | None = None) -> Dataset:
+    """Load Fashion-MNIST from disk, never from the network.
+
+    Parameters
+    ----------
+    subset : {"course", "full"}, default "course"
+        ``"course"`` loads the compact subset shipped in ``data/`` (800 training
+        and 400 test images per class).  ``"full"`` loads all 70,000 images from
+        the original files.
+    path : path-like, optional
+        For ``"course"``: a folder holding a subset (default: the repository's).
+        For ``"full"``: a folder holding the four original ``*-ubyte.gz`` files,
+        searched before the Keras cache and Debian's package folder.
+
+    Returns
+    -------
+    Dataset
+        ``.train`` and ``.test`` splits with images of shape ``(n, 28, 28, 1)``.
+
+    Raises
+    ------
+    UnknownNameError
+        For a ``subset`` other than the two above.
+    MissingFileError, CorruptFileError
+        When a file is absent or its checksum does not match.
+    """
+    if subset == "course":
+        return _load_subset(pathlib.Path(path) if path is not None else SUBSET_DIR)
+    if subset == "full":
+        return _load_full(path)
+    raise UnknownNameError(describe_name_choice("Fashion-MNIST subset", subset, SUBSETS))
+
+
+# ---------------------------------------------------------------------------
+# Tasks and few-shot sampling
+
+
+def select_classes(split: LabelledImages, classes: Iterable[int]) -> LabelledImages:
+    """Keep the examples of ``classes`` and relabel them 0, 1, 2, ... in that order.
+
+    Parameters
+    ----------
+    split : LabelledImages
+        The examples to filter.
+    classes : iterable of int
+        Original label values to keep; their order defines the new labels.
+    """
+    classes = tuple(int(c) for c in classes)
+    for value in classes:
+        if not 0 <= value < split.num_classes:
+            raise InputShapeError(
+                f"select_classes: class {value} does not exist; labels run from 0 to {split.num_classes - 1}"
+            )
+    keep = np.isin(split.labels, classes)
+    relabel = np.full(split.num_classes, -1, dtype=np.int64)
+    relabel[list(classes)] = np.arange(len(classes))
+    names = tuple(split.class_names[c] for c in classes)
+    return LabelledImages(split.images[keep], relabel[split.labels[keep]], names)
+
+
+def _task(dataset: Dataset, classes: Sequence[int]) -> Dataset:
+    if not isinstance(dataset, Dataset):
+        raise InputShapeError(
+            f"expected a tlkit.data.Dataset (from load_fashion_mnist), got {type(dataset).__name__}"
+        )
+    return Dataset(select_classes(dataset.train, classes), select_classes(dataset.test, classes))
+
+
+def source_task(dataset: Dataset) -> Dataset:
+    """The source task: classes 0-4 (clothes worn on the body), labels 0-4."""
+    return _task(dataset, SOURCE_CLASSES)
+
+
+def target_task(dataset: Dataset) -> Dataset:
+    """The target task: classes 5-9 (shoes, shirts, bags), relabelled 0-4.
+
+    Class names are kept, so ``target_task(ds).class_names[0] == "Sandal"``.
+    """
+    return _task(dataset, TARGET_CLASSES)
+
+
+def few_shot(split: LabelledImages, k: int, seed: int = 0) -> LabelledImages:
+    """Draw ``k`` labelled examples of every class, reproducibly.
+
+    Parameters
+    ----------
+    split : LabelledImages
+        Where to draw from, usually a task's training split.
+    k : int
+        Labels per class, at least 1.
+    seed : int, default 0
+        The same seed always draws the same examples.
+
+    Returns
+    -------
+    LabelledImages
+        ``k * num_classes`` examples, in a seeded random order.
+
+    Raises
+    ------
+    FewShotError
+        When ``k`` is not a positive integer or a class has fewer than ``k`` examples.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise FewShotError(f"few_shot: k must be a positive integer (labels per class), got {k!r}")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in range(split.num_classes):
+        pool = np.flatnonzero(split.labels == label)
+        if len(pool) < k:
+            raise FewShotError(
+                f"few_shot: asked for {k} labels per class but class {label} "
+                f"({split.class_names[label]}) has only {len(pool)} examples"
+            )
+        chosen.append(rng.choice(pool, size=int(k), replace=False))
+    indices = np.concatenate(chosen)
+    rng.shuffle(indices)
+    return split.take(indices)
+
+
+# ---------------------------------------------------------------------------
+# Building the course subset
+
+
+def first_per_class(labels: np.ndarray, per_class: int) -> np.ndarray:
+    """Indices of the first ``per_class`` examples of every label, in file order."""
+    picked = [np.flatnonzero(labels == label)[:per_class] for label in range(len(CLASS_NAMES))]
+    return np.sort(np.concatenate(picked))
+
+
+def build_subset(full_path: os.PathLike | None = None, out_dir: os.PathLike | None = None) -> dict:
+    """Rebuild the course subset from the full files; return its manifest.
+
+    The subset keeps, from each split, the first :data:`SUBSET_PER_CLASS`
+    images of every class in the original file order, so the result is the
+    same bytes on every machine.
+    """
+    full = _load_full(full_path)
+    out = pathlib.Path(out_dir) if out_dir is not None else SUBSET_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for split_name, split in (("train", full.train), ("test", full.test)):
+        indices = first_per_class(split.labels, SUBSET_PER_CLASS[split_name])
+        for kind, array in (("images", split.images[indices]), ("labels", split.labels[indices].astype(np.uint8))):
+            name = f"{split_name}_{kind}.npy"
+            np.save(out / name, np.ascontiguousarray(array), allow_pickle=False)
+            files[name] = sha256_of_file(out / name)
+    manifest = {
+        "dataset": "Fashion-MNIST",
+        "licence": "Expat (MIT), Copyright 2017 Zalando SE",
+        "selection": {split: f"first {n} images of each class, original file order" for split, n in SUBSET_PER_CLASS.items()},
+        "source_files_sha256_decompressed": {name: digest for name, digest in FULL_FILES.values()},
+        "files": files,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def verify_subset(folder: os.PathLike | None = None) -> dict:
+    """Load the subset (which verifies every checksum) and return its manifest."""
+    folder = pathlib.Path(folder) if folder is not None else SUBSET_DIR
+    _load_subset(folder)
+    return _subset_manifest(folder)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python -m tlkit.data {build,verify}``."""
+    parser = argparse.ArgumentParser(prog="python -m tlkit.data", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="rebuild the committed course subset from the full files")
+    build.add_argument("--from", dest="full_path", help="folder holding the four *-ubyte.gz files")
+    build.add_argument("--out", help="where to write the subset (default: data/fashion-mnist-subset)")
+    verify = commands.add_parser("verify", help="check the course subset's checksums")
+    verify.add_argument("--dir", help="subset folder (default: data/fashion-mnist-subset)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            manifest = build_subset(args.full_path, args.out)
+            for name, digest in sorted(manifest["files"].items()):
+                print(f"{digest}  {name}")
+        else:
+            manifest = verify_subset(args.dir)
+            print(f"course subset OK: {len(manifest['files'])} files, all checksums match")
+    except (MissingFileError, CorruptFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
