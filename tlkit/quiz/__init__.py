@@ -1,0 +1,50 @@
+"""Quizzes for tlkit: YAML question files, validation, grading and widgets.
+
+Public API
+----------
+load_quiz(path) -> Quiz
+    Load and validate a quiz file; raises :class:`QuizFileError`.
+show_quiz(quiz, mode="self-check", ...) -> QuizWidget
+    Render a quiz (object, id such as ``"02_freezing"``, or path) with ipywidgets.
+Question.grade(answer) -> (correct, feedback)
+    Pure-Python grading, no widgets needed.
+
+The file format is documented in ``docs/quiz-format.md``.
+"""
+
+from tlkit.quiz.grading import AnswerFormatError, Grade, normalise_text
+from tlkit.quiz.loader import QuizFileError, available_quizzes, load_quiz, resolve_quiz
+from tlkit.quiz.questions import (
+    ChoiceQuestion,
+    MultipleChoiceQuestion,
+    NumericQuestion,
+    Option,
+    Question,
+    Quiz,
+    SingleChoiceQuestion,
+    TextQuestion,
+)
+from tlkit.quiz.schema import QUIZ_SCHEMA
+from tlkit.quiz.widget import QuizSetupError, QuizWidget, show_quiz
+
+__all__ = [
+    "AnswerFormatError",
+    "ChoiceQuestion",
+    "Grade",
+    "MultipleChoiceQuestion",
+    "NumericQuestion",
+    "Option",
+    "QUIZ_SCHEMA",
+    "Question",
+    "Quiz",
+    "QuizFileError",
+    "QuizSetupError",
+    "QuizWidget",
+    "SingleChoiceQuestion",
+    "TextQuestion",
+    "available_quizzes",
+    "load_quiz",
+    "normalise_text",
+    "resolve_quiz",
+    "show_quiz",
+]

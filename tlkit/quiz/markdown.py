@@ -1,0 +1,33 @@
+"""Markdown to HTML for question text and feedback.
+
+Uses ``markdown-it-py`` (CommonMark), which Keras already pulls in through
+``rich``. Raw HTML in quiz files is escaped, not passed through, so a quiz
+file cannot inject markup or scripts into the page.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from markdown_it import MarkdownIt
+
+
+@functools.lru_cache(maxsize=1)
+def _renderer() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False})
+
+
+def markdown_to_html(text: str) -> str:
+    """Render Markdown ``text`` (CommonMark, raw HTML escaped) to an HTML fragment.
+
+    Parameters
+    ----------
+    text : str
+        Markdown, e.g. ``"Set `layer.trainable` to **False**."``.
+
+    Returns
+    -------
+    str
+        The HTML, e.g. ``"<p>Set <code>layer.trainable</code> to <strong>False</strong>.</p>"``.
+    """
+    return _renderer().render(text or "").strip()
