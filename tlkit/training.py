@@ -1,11 +1,17 @@
-"""Reproducible training: seeding and small helpers around ``model.fit``."""
+"""Reproducible training: seeding, two-phase histories and progress bars around ``model.fit``."""
 
 from __future__ import annotations
 
+import math
 import os
 import random
+import warnings
+from collections.abc import Mapping
 
+import keras
 import numpy as np
+
+from tlkit.errors import TlkitError
 
 
 def set_seed(seed: int = 0, deterministic: bool = True) -> None:
@@ -39,3 +45,285 @@ def set_seed(seed: int = 0, deterministic: bool = True) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+# ---------------------------------------------------------------------------
+# Two-phase histories
+# ---------------------------------------------------------------------------
+
+
+#: Keys of a merged history that are bookkeeping, not metrics.
+BOOKKEEPING_KEYS = ("epoch", "fine_tune_start")
+
+
+class HistoryMismatchError(TlkitError, ValueError):
+    """Two training histories cannot be merged as they are."""
+
+
+def _history_parts(history, which: str) -> tuple[dict, list | None]:
+    """Return the metric lists of a History or dict, and the 0-based epochs if known."""
+    if hasattr(history, "history") and isinstance(getattr(history, "history"), Mapping):
+        metrics = history.history
+        epochs = list(getattr(history, "epoch", []) or []) or None
+    elif isinstance(history, Mapping):
+        metrics = {k: v for k, v in history.items() if k not in BOOKKEEPING_KEYS}
+        epochs = None
+    else:
+        raise HistoryMismatchError(
+            f"merge_histories: the {which} history must be a keras History (what fit returns) "
+            f"or a dict of lists, got {type(history).__name__}"
+        )
+    lists = {}
+    for key, values in metrics.items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise HistoryMismatchError(
+                f"merge_histories: {which} history entry {key!r} must be a list of numbers, "
+                f"got {type(values).__name__}"
+            )
+        lists[str(key)] = [float(v) for v in values]
+    lengths = {len(v) for v in lists.values()}
+    if len(lengths) > 1:
+        detail = ", ".join(f"{k}: {len(v)}" for k, v in lists.items())
+        raise HistoryMismatchError(
+            f"merge_histories: the {which} history has lists of different lengths ({detail})"
+        )
+    return lists, epochs
+
+
+def _epochs_run(lists: dict) -> int:
+    return len(next(iter(lists.values()))) if lists else 0
+
+
+def next_initial_epoch(history) -> int:
+    """Return the ``initial_epoch`` that continues after a finished ``fit``.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        What the previous ``fit`` returned (or a dict of metric lists).
+
+    Returns
+    -------
+    int
+        The 0-based index of the next epoch. Pass it as
+        ``fit(..., initial_epoch=start, epochs=start + more_epochs)``:
+        ``epochs`` is the number the run stops at, not how many more to run.
+    """
+    lists, epochs = _history_parts(history, "given")
+    if epochs:
+        return int(epochs[-1]) + 1
+    return _epochs_run(lists)
+
+
+def merge_histories(first, second, *, missing: str = "nan") -> dict:
+    """Join the histories of a two-phase run (feature extraction, then fine-tuning).
+
+    Parameters
+    ----------
+    first : keras.callbacks.History or dict of lists
+        Phase 1, for example the fit that trained only the new head.
+    second : keras.callbacks.History or dict of lists
+        Phase 2, the fit after unfreezing. Whether it was run with
+        ``initial_epoch`` or started again from epoch 0 does not matter:
+        the merged epochs are always numbered one after the other.
+    missing : {"nan", "raise"}, default "nan"
+        What to do with a metric only one phase recorded (for example
+        ``val_accuracy`` when only phase 2 had validation data, or a metric
+        renamed by a new ``compile``). ``"nan"`` keeps it and fills the
+        other phase with NaN, with a warning naming the keys; ``"raise"``
+        raises :class:`HistoryMismatchError`.
+
+    Returns
+    -------
+    dict
+        One list per metric, phase 1 values followed by phase 2 values;
+        ``"epoch"``: the epoch numbers as Keras prints them (1, 2, ...); and
+        ``"fine_tune_start"``: the list index where phase 2 begins (also the
+        number of phase-1 epochs). :func:`tlkit.plots.plot_learning_curves`
+        reads that key to mark where fine-tuning started.
+
+    Raises
+    ------
+    HistoryMismatchError
+        A history is empty, has lists of different lengths, or (with
+        ``missing="raise"``) the two phases recorded different metrics.
+
+    Examples
+    --------
+    >>> history = merge_histories({"loss": [0.9, 0.5]}, {"loss": [0.4]})
+    >>> history["epoch"], history["loss"], history["fine_tune_start"]
+    ([1, 2, 3], [0.9, 0.5, 0.4], 2)
+    """
+    if missing not in ("nan", "raise"):
+        raise HistoryMismatchError(f"merge_histories: missing must be 'nan' or 'raise', got {missing!r}")
+    first_lists, first_epochs = _history_parts(first, "first")
+    second_lists, second_epochs = _history_parts(second, "second")
+    first_count, second_count = _epochs_run(first_lists), _epochs_run(second_lists)
+    if first_count == 0:
+        raise HistoryMismatchError("merge_histories: the first history has no epochs")
+    if second_count == 0:
+        hint = ""
+        if first_epochs:
+            start = first_epochs[-1] + 1
+            hint = (
+                f"; if phase 2 used initial_epoch={start}, its epochs= must be larger "
+                f"(for 5 more epochs: epochs={start + 5}), because epochs is where fit stops"
+            )
+        raise HistoryMismatchError(f"merge_histories: the second history has no epochs{hint}")
+    only_first = [k for k in first_lists if k not in second_lists]
+    only_second = [k for k in second_lists if k not in first_lists]
+    if only_first or only_second:
+        detail = "; ".join(
+            part
+            for part in (
+                f"only in the first: {', '.join(map(repr, only_first))}" if only_first else "",
+                f"only in the second: {', '.join(map(repr, only_second))}" if only_second else "",
+            )
+            if part
+        )
+        if missing == "raise":
+            raise HistoryMismatchError(f"merge_histories: the phases recorded different metrics ({detail})")
+        warnings.warn(
+            f"merge_histories: the phases recorded different metrics ({detail}); "
+            "the missing epochs are filled with NaN",
+            stacklevel=2,
+        )
+    merged: dict = {"epoch": list(range(1, first_count + second_count + 1))}
+    for key in list(first_lists) + only_second:
+        merged[key] = first_lists.get(key, [math.nan] * first_count) + second_lists.get(
+            key, [math.nan] * second_count
+        )
+    merged["fine_tune_start"] = first_count
+    return merged
+
+
+# ---------------------------------------------------------------------------
+# Progress bars
+# ---------------------------------------------------------------------------
+
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm progress bar for ``fit`` (one step per epoch) and ``predict`` (per batch).
+
+    In a notebook ``tqdm.auto`` draws a widget bar, in a terminal a text
+    bar. Use it with ``verbose=0`` so that Keras prints nothing of its own
+    and the cell output stays short.
+
+    Parameters
+    ----------
+    per_batch : bool, default False
+        During ``fit``, advance after every batch instead of every epoch;
+        useful when one epoch takes long.
+    show_metrics : bool, default True
+        Show the latest epoch's metrics next to the bar.
+    leave : bool, default True
+        Keep the finished bar on screen.
+    description : str, optional
+        Text in front of the bar; default ``"training"`` or ``"predicting"``.
+    disable : bool, optional
+        Draw nothing; ``None`` lets tqdm decide (the ``TQDM_DISABLE``
+        environment variable also turns every bar off).
+
+    Examples
+    --------
+    >>> model.fit(x, y, epochs=20, verbose=0, callbacks=[ProgressBar()])  # doctest: +SKIP
+    """
+
+    def __init__(self, per_batch=False, show_metrics=True, leave=True, description=None, disable=None):
+        super().__init__()
+        self.per_batch = bool(per_batch)
+        self.show_metrics = bool(show_metrics)
+        self.leave = bool(leave)
+        self.description = description
+        self.disable = disable
+        self.bar = None
+
+    def _open(self, total, default_description, unit):
+        from tqdm.auto import tqdm
+
+        self._close()
+        self.bar = tqdm(
+            total=total,
+            desc=self.description or default_description,
+            unit=unit,
+            leave=self.leave,
+            disable=self.disable,
+        )
+
+    def _close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    # fit -----------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self._started = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._started:
+            return
+        # The first epoch's index is fit's initial_epoch, so the bar counts
+        # only the epochs this call will actually run.
+        self._started = True
+        epochs_left = max(int(self.params.get("epochs") or 0) - epoch, 0)
+        steps = self.params.get("steps")
+        if self.per_batch and steps:
+            self._open(epochs_left * steps, "training", "batch")
+        else:
+            self.per_batch = self.per_batch and bool(steps)
+            self._open(epochs_left or None, "training", "epoch")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.per_batch and self.bar is not None:
+            self.bar.update(1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bar is None:
+            return
+        if not self.per_batch:
+            self.bar.update(1)
+        if self.show_metrics and logs:
+            self.bar.set_postfix(
+                {"epoch": epoch + 1, **{k: f"{float(v):.4f}" for k, v in logs.items()}}, refresh=True
+            )
+
+    def on_train_end(self, logs=None):
+        self._close()
+
+    # predict ---------------------------------------------------------------
+    def on_predict_begin(self, logs=None):
+        self._open(self.params.get("steps"), "predicting", "batch")
+
+    def on_predict_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def on_predict_end(self, logs=None):
+        self._close()
+
+
+def fit_quietly(model, *args, progress: bool = True, **fit_arguments):
+    """Call ``model.fit`` without Keras' own output, optionally with one progress bar.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled model.
+    *args
+        Passed on to ``model.fit`` (usually ``x, y``).
+    progress : bool, default True
+        Show a :class:`ProgressBar` (one step per epoch). With False nothing
+        at all is printed, so the cell output is the same on every run.
+    **fit_arguments
+        Passed on to ``model.fit`` (``epochs``, ``batch_size``,
+        ``validation_data``, ``callbacks``, ...). ``verbose`` is always 0.
+
+    Returns
+    -------
+    keras.callbacks.History
+        What ``model.fit`` returned.
+    """
+    fit_arguments["verbose"] = 0
+    callbacks = list(fit_arguments.pop("callbacks", None) or [])
+    if progress:
+        callbacks.append(ProgressBar())
+    return model.fit(*args, callbacks=callbacks, **fit_arguments)
