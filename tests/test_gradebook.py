@@ -1,0 +1,212 @@
+"""The SQLite gradebook: concurrency, crash safety, spooling, CSV export, student ids."""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tlkit import gradebook as gradebook_module
+from tlkit.errors import TlkitError
+from tlkit.gradebook import Gradebook, GradebookError, StudentIdError, current_student_id
+
+RECORDS_PER_WRITER = 50
+WRITERS = 8
+
+
+def _write_many(path: str, writer_number: int) -> None:
+    """Run in a child process: record RECORDS_PER_WRITER quiz answers."""
+    book = Gradebook(path)
+    for index in range(RECORDS_PER_WRITER):
+        book.record_quiz_answer(f"student-{writer_number}", "quiz-a", f"q{index}", {"choice": index}, index % 2 == 0)
+
+
+@pytest.fixture
+def book(tmp_path):
+    return Gradebook(tmp_path / "book.sqlite3", spool_path=tmp_path / "spool.jsonl")
+
+
+def test_default_path_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TLKIT_GRADEBOOK", str(tmp_path / "from-env.sqlite3"))
+    assert Gradebook().path == tmp_path / "from-env.sqlite3"
+    monkeypatch.delenv("TLKIT_GRADEBOOK")
+    monkeypatch.setattr(gradebook_module.platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
+    assert Gradebook().path == tmp_path / "data" / "tlkit" / "gradebook.sqlite3"
+
+
+def test_records_round_trip_with_json_answers_and_utc_times(book):
+    book.record_quiz_answer("ada", "quiz-1", "q1", ["b", "c"], True)
+    book.record_quiz_answer("ada", "quiz-1", "q2", 3.5, None)
+    book.record_quiz_answer("bob", "quiz-2", "q1", "a", False)
+    answers = book.quiz_answers("quiz-1")
+    assert [a["answer"] for a in answers] == [["b", "c"], 3.5]
+    assert [a["correct"] for a in answers] == [True, None]
+    assert set(answers[0]) == {"student_id", "quiz_id", "question_id", "answer", "correct", "recorded_at"}
+    assert answers[0]["recorded_at"].endswith("+00:00")
+    with sqlite3.connect(book.path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_check_results_filter_by_notebook_and_reject_unknown_outcomes(book):
+    book.record_check("ada", "nb01", "q1", "correct", "Well done")
+    book.record_check("ada", "nb02", "q1", "not_attempted", "Fill in ____")
+    assert [r["notebook"] for r in book.check_results()] == ["nb01", "nb02"]
+    assert book.check_results("nb02")[0]["outcome"] == "not_attempted"
+    with pytest.raises(GradebookError, match="unknown outcome 'maybe'"):
+        book.record_check("ada", "nb01", "q1", "maybe", "")
+
+
+def test_eight_processes_writing_fifty_records_each_lose_nothing(tmp_path):
+    path = str(tmp_path / "shared.sqlite3")
+    Gradebook(path).record_check("setup", "nb", "q", "correct", "creates the schema")
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_write_many, args=(path, number)) for number in range(WRITERS)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+        assert process.exitcode == 0
+    answers = Gradebook(path).quiz_answers("quiz-a")
+    assert len(answers) == WRITERS * RECORDS_PER_WRITER
+    assert {(a["student_id"], a["question_id"]) for a in answers} == {
+        (f"student-{w}", f"q{i}") for w in range(WRITERS) for i in range(RECORDS_PER_WRITER)
+    }
+
+
+_KILLED_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from tlkit.gradebook import Gradebook
+    book = Gradebook(sys.argv[1])
+    for index in range(10):
+        book.record_check("kid", "nb", f"committed-{index}", "correct", "ok")
+    connection = book._connect()
+    connection.execute("BEGIN IMMEDIATE")
+    book._insert(connection, "checks", {"record_id": "killed", "student_id": "kid", "notebook": "nb",
+        "question": "in-flight", "outcome": "correct", "message": "x" * 100000, "recorded_at": "now"})
+    print("inside-transaction", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_a_writer_killed_inside_a_transaction_leaves_the_database_intact(tmp_path):
+    path = tmp_path / "crash.sqlite3"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
+    try:
+        assert child.stdout.readline().strip() == "inside-transaction"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    book = Gradebook(path)
+    questions = [r["question"] for r in book.check_results("nb")]
+    assert questions == [f"committed-{i}" for i in range(10)]  # the in-flight record is wholly absent
+    book.record_check("kid", "nb", "after-crash", "correct", "still writable")
+    assert len(book.check_results("nb")) == 11
+
+
+def test_a_locked_gradebook_spools_the_answer_and_replays_it_later(tmp_path):
+    path = tmp_path / "locked.sqlite3"
+    spool = tmp_path / "spool.jsonl"
+    book = Gradebook(path, busy_timeout=0.2, spool_path=spool)
+    book.record_check("ada", "nb01", "q0", "correct", "before the lock")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(GradebookError) as raised:
+            book.record_quiz_answer("ada", "quiz-1", "q1", {"picked": "b"}, True)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    message = str(raised.value)
+    assert "locked" in message and str(spool) in message and isinstance(raised.value, TlkitError)
+    spooled = [json.loads(line) for line in spool.read_text().splitlines()]
+    assert spooled[0]["row"]["question_id"] == "q1" and json.loads(spooled[0]["row"]["answer"]) == {"picked": "b"}
+    book.record_quiz_answer("ada", "quiz-1", "q2", "c", False)  # succeeds and replays the spool
+    assert [(a["question_id"], a["answer"]) for a in book.quiz_answers("quiz-1")] == [("q1", {"picked": "b"}), ("q2", "c")]
+    assert not spool.exists()
+
+
+def test_an_unwritable_gradebook_spools_the_answer_with_a_clear_message(tmp_path):
+    not_a_folder = tmp_path / "regular-file"
+    not_a_folder.write_text("this is a file, so nothing can be created under it")
+    spool = tmp_path / "spool.jsonl"
+    book = Gradebook(not_a_folder / "book.sqlite3", spool_path=spool)
+    with pytest.raises(GradebookError, match="could not record to the gradebook .*saved in .*spool.jsonl"):
+        book.record_check("ada", "nb01", "q1", "incorrect", "head has 10 units")
+    assert json.loads(spool.read_text())["row"]["message"] == "head has 10 units"
+
+
+def test_the_default_spool_falls_back_to_the_user_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(gradebook_module.platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
+    not_a_folder = tmp_path / "regular-file"
+    not_a_folder.write_text("")
+    book = Gradebook(not_a_folder / "book.sqlite3")
+    with pytest.raises(GradebookError) as raised:
+        book.record_quiz_answer("ada", "quiz", "q1", 1, True)
+    assert str(tmp_path / "data" / "tlkit" / "spool") in str(raised.value)
+    assert book.spool_path.is_file()
+
+
+def test_an_answer_that_is_not_json_is_refused_clearly(book):
+    with pytest.raises(GradebookError, match="not JSON-serialisable"):
+        book.record_quiz_answer("ada", "quiz", "q1", object(), True)
+
+
+def test_csv_export_round_trips(book, tmp_path):
+    book.record_quiz_answer("ada", "quiz-1", "q1", ["a", "b"], True)
+    book.record_quiz_answer("bob", "quiz-1", "q1", "c", None)
+    book.record_check("ada", "nb01", "q2", "incorrect", 'your head has 10 units, "target" 5')
+    with open(book.export_csv(tmp_path / "quiz.csv"), newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [json.loads(r["answer"]) for r in rows] == [["a", "b"], "c"]
+    assert [r["correct"] for r in rows] == ["true", ""]
+    assert [r["student_id"] for r in rows] == [a["student_id"] for a in book.quiz_answers("quiz-1")]
+    with open(book.export_csv(tmp_path / "checks.csv", kind="checks"), newline="", encoding="utf-8") as handle:
+        checks = list(csv.DictReader(handle))
+    assert checks == [{k: str(v) for k, v in r.items()} for r in book.check_results()]
+    with pytest.raises(GradebookError, match="unknown kind"):
+        book.export_csv(tmp_path / "x.csv", kind="grades")
+
+
+def test_student_id_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TLKIT_STUDENT_ID", "ada.lovelace")
+    assert current_student_id() == "ada.lovelace"
+    monkeypatch.setenv("TLKIT_STUDENT_ID", "robert'); DROP TABLE")
+    with pytest.raises(StudentIdError, match="not accepted"):
+        current_student_id()
+
+
+def test_student_id_is_asked_once_and_remembered(monkeypatch, tmp_path):
+    monkeypatch.delenv("TLKIT_STUDENT_ID", raising=False)
+    monkeypatch.setattr(gradebook_module.platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
+    prompts = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "  grace-h  ")
+    assert current_student_id() == "grace-h"
+    assert current_student_id() == "grace-h"
+    assert len(prompts) == 1
+    assert (tmp_path / "config" / "tlkit" / "student_id.txt").read_text().strip() == "grace-h"
+
+
+def test_an_empty_typed_student_id_is_refused(monkeypatch, tmp_path):
+    monkeypatch.delenv("TLKIT_STUDENT_ID", raising=False)
+    monkeypatch.setattr(gradebook_module.platformdirs, "user_config_dir", lambda app: str(tmp_path / app))
+    monkeypatch.setattr("builtins.input", lambda prompt: "   ")
+    with pytest.raises(StudentIdError, match="empty"):
+        current_student_id()
+    assert not (tmp_path / "tlkit" / "student_id.txt").exists()
