@@ -1,0 +1,277 @@
+"""Pre-trained base models, loaded the way ``keras.applications`` loads them.
+
+tlkit ships its own genuinely pre-trained base, ``"fashion_cnn"``: a small
+convolutional network trained by ``python -m tlkit.pretrain`` on the source
+task (Fashion-MNIST classes 0-4).  It is stored in ``data/models/`` with a
+model card, and loads offline::
+
+    base = tlkit.models.load_base("fashion_cnn", include_top=False)
+
+``include_top=False`` drops the source classifier and returns the feature
+extractor; ``include_top=True`` returns the whole source model.
+
+The same function accepts ``keras.applications`` names (``"mobilenet_v2"``,
+``"vgg16"``, ``"resnet50"``) with ``weights="imagenet"`` (a download, which
+works only online), ``weights=None`` (random initialisation) or the path of
+a local weights file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from typing import Callable
+
+from tlkit.errors import (
+    CorruptFileError,
+    InputShapeError,
+    MissingFileError,
+    OfflineError,
+    TlkitError,
+    UnknownNameError,
+    describe_name_choice,
+)
+
+MODELS_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "models"
+
+#: The kit's own architecture and the pre-trained weights shipped for it.
+KIT_ARCHITECTURE = "fashion_cnn"
+#: Weights names for ``fashion_cnn`` and the file stem each one is stored under.
+KIT_WEIGHTS = {
+    "fashion_source": "fashion_cnn_source",
+    "fashion_source_shuffled_50": "fashion_cnn_source_shuffled_50",
+    "fashion_source_shuffled_100": "fashion_cnn_source_shuffled_100",
+}
+DEFAULT_WEIGHTS = "fashion_source"
+
+#: Name of the layer whose output is the feature vector (the top is what follows it).
+FEATURE_LAYER = "features"
+INPUT_SHAPE = (28, 28, 1)
+SOURCE_CLASSES = 5
+
+
+def build_fashion_cnn(num_classes: int = SOURCE_CLASSES, include_top: bool = True, name: str = KIT_ARCHITECTURE):
+    """Build the kit's architecture with freshly initialised weights.
+
+    Three convolution blocks (Conv2D, BatchNormalization, ReLU; max pooling
+    after each block) learn image features; a Dense layer named
+    ``"features"`` summarises them; a Dense softmax layer named
+    ``"predictions"`` classifies.  The model takes raw pixel values (0-255,
+    shape ``(28, 28, 1)``) and rescales them itself.
+
+    Parameters
+    ----------
+    num_classes : int, default 5
+        Units of the classifier.
+    include_top : bool, default True
+        Whether to add the dropout and classifier after ``"features"``.
+    name : str
+        The model's name.
+
+    Returns
+    -------
+    keras.Model
+        A functional model.
+    """
+    import keras
+
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    x = keras.layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
+    for block, (filters, convolutions) in enumerate(((32, 2), (64, 2), (128, 1)), start=1):
+        for index in range(1, convolutions + 1):
+            prefix = f"block{block}_conv{index}"
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=prefix)(x)
+            x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)
+            x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
+        x = keras.layers.MaxPooling2D(name=f"block{block}_pool")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    outputs = keras.layers.Dense(128, activation="relu", name=FEATURE_LAYER)(x)
+    if include_top:
+        x = keras.layers.Dropout(0.3, name="top_dropout")(outputs)
+        outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def feature_extractor(model, layer_name: str = FEATURE_LAYER):
+    """Return a model sharing ``model``'s layers up to ``layer_name``'s output.
+
+    The returned model shares weights with ``model`` (no copy): freezing a
+    layer in one freezes it in the other.
+    """
+    import keras
+
+    try:
+        layer = model.get_layer(layer_name)
+    except ValueError:
+        names = [layer.name for layer in model.layers]
+        raise UnknownNameError(describe_name_choice(f"layer of model {model.name!r}", layer_name, names)) from None
+    return keras.Model(model.inputs, layer.output, name=f"{model.name}_base")
+
+
+def model_path(weights: str = DEFAULT_WEIGHTS) -> pathlib.Path:
+    """Where the ``.keras`` file of a shipped weights name lives."""
+    if weights not in KIT_WEIGHTS:
+        raise UnknownNameError(describe_name_choice("weights for fashion_cnn", weights, KIT_WEIGHTS))
+    return MODELS_DIR / f"{KIT_WEIGHTS[weights]}.keras"
+
+
+def model_card(weights: str = DEFAULT_WEIGHTS) -> dict:
+    """Return the model card (a dict) of a shipped model."""
+    card_path = model_path(weights).with_suffix(".json")
+    if not card_path.is_file():
+        raise MissingFileError(f"{card_path}: model card missing; rebuild with `python -m tlkit.pretrain`")
+    try:
+        return json.loads(card_path.read_text())
+    except json.JSONDecodeError as error:
+        raise CorruptFileError(f"{card_path}: not valid JSON ({error})") from None
+
+
+def _load_kit_model(weights):
+    import keras
+
+    from tlkit.data import sha256_of_file
+
+    if isinstance(weights, str) and weights in KIT_WEIGHTS:
+        path = model_path(weights)
+        if not path.is_file():
+            raise MissingFileError(
+                f"{path}: the pre-trained model is missing; restore it with git or rebuild it with "
+                "`python -m tlkit.pretrain`"
+            )
+        expected = model_card(weights).get("sha256")
+        actual = sha256_of_file(path)
+        if expected and actual != expected:
+            raise CorruptFileError(
+                f"{path}: checksum mismatch (SHA-256 {actual[:12]}..., card says {expected[:12]}...); "
+                "restore it with git or rebuild it with `python -m tlkit.pretrain`"
+            )
+    else:
+        path = pathlib.Path(weights)
+        if not path.is_file():
+            known = ", ".join(repr(name) for name in KIT_WEIGHTS)
+            raise MissingFileError(f"{path}: no such model file (shipped weights are {known}, or None)")
+    try:
+        if path.name.endswith(".weights.h5"):
+            model = build_fashion_cnn()
+            model.load_weights(path)
+            return model
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a damaged archive
+        raise CorruptFileError(f"{path}: cannot be loaded as a Keras model ({type(error).__name__}: {error})") from None
+
+
+# --- keras.applications ------------------------------------------------------
+
+
+def _applications() -> dict[str, Callable]:
+    import keras
+
+    return {
+        "mobilenet_v2": keras.applications.MobileNetV2,
+        "vgg16": keras.applications.VGG16,
+        "resnet50": keras.applications.ResNet50,
+    }
+
+
+APPLICATION_NAMES = ("mobilenet_v2", "vgg16", "resnet50")
+
+
+def _load_application(name, include_top, weights, input_shape, pooling, **kwargs):
+    constructor = _applications()[name]
+    arguments = dict(include_top=include_top, input_shape=input_shape, pooling=pooling, **kwargs)
+    if weights is None:
+        return constructor(weights=None, **arguments)
+    if weights == "imagenet":
+        try:
+            return constructor(weights="imagenet", **arguments)
+        except Exception as error:  # urllib, socket and Keras' own download errors
+            message = str(error)
+            if "fetch" in message.lower() or "url" in message.lower() or "connect" in message.lower() or isinstance(error, OSError):
+                raise OfflineError(
+                    f"{name}: downloading the ImageNet weights failed ({type(error).__name__}); offline, "
+                    f"save the weights file on a machine with internet access and pass its path: "
+                    f"load_base({name!r}, weights='/path/to/{name}.weights.h5')"
+                ) from None
+            raise
+    path = pathlib.Path(weights)
+    if not path.is_file():
+        raise MissingFileError(
+            f"{path}: no such weights file for {name}; pass 'imagenet' (needs internet), None, or an existing file"
+        )
+    model = constructor(weights=None, **arguments)
+    try:
+        model.load_weights(path)
+    except Exception as error:
+        raise CorruptFileError(
+            f"{path}: these weights do not fit {name} with include_top={include_top} "
+            f"({type(error).__name__}: {error})"
+        ) from None
+    return model
+
+
+# --- the one loader ------------------------------------------------------------
+
+
+def load_base(
+    name: str = KIT_ARCHITECTURE,
+    include_top: bool = False,
+    weights: str | os.PathLike | None = DEFAULT_WEIGHTS,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    **kwargs,
+):
+    """Load a base model for transfer learning, like ``keras.applications``.
+
+    Parameters
+    ----------
+    name : str, default "fashion_cnn"
+        ``"fashion_cnn"`` (the kit's own, pre-trained on Fashion-MNIST classes
+        0-4) or a ``keras.applications`` name: ``"mobilenet_v2"``,
+        ``"vgg16"``, ``"resnet50"``.
+    include_top : bool, default False
+        ``False`` returns the feature extractor without the source classifier;
+        ``True`` returns the full source model.
+    weights : str, path-like or None
+        For ``fashion_cnn``: a shipped weights name (``"fashion_source"``,
+        ``"fashion_source_shuffled_50"``, ``"fashion_source_shuffled_100"``),
+        the path of a ``.keras`` or ``.weights.h5`` file, or ``None`` for
+        random weights.  For the applications: ``"imagenet"`` (downloads, needs
+        internet), ``None``, or the path of a local weights file.
+    input_shape : tuple, optional
+        Input shape for the applications (``fashion_cnn`` is fixed at
+        ``(28, 28, 1)``).
+    pooling : {None, "avg", "max"}, optional
+        For the applications with ``include_top=False``, as in Keras.
+    **kwargs
+        Passed to the ``keras.applications`` constructor (e.g. ``alpha``).
+
+    Returns
+    -------
+    keras.Model
+
+    Raises
+    ------
+    UnknownNameError
+        For a model or weights name tlkit does not know.
+    MissingFileError, CorruptFileError
+        When a model or weights file is absent, damaged, or does not fit.
+    OfflineError
+        When ``weights="imagenet"`` cannot be downloaded.
+    """
+    if not isinstance(include_top, bool):
+        raise InputShapeError(f"load_base: include_top must be True or False, got {include_top!r}")
+    if name in APPLICATION_NAMES:
+        return _load_application(name, include_top, weights, input_shape, pooling, **kwargs)
+    if name != KIT_ARCHITECTURE:
+        raise UnknownNameError(describe_name_choice("base model", name, (KIT_ARCHITECTURE,) + APPLICATION_NAMES))
+    if input_shape is not None and tuple(input_shape) != INPUT_SHAPE:
+        raise InputShapeError(f"load_base: fashion_cnn takes images of shape {INPUT_SHAPE}, not {tuple(input_shape)}")
+    if kwargs or pooling is not None:
+        raise TlkitError(f"load_base: fashion_cnn takes no extra options (got {sorted(kwargs) + (['pooling'] if pooling else [])})")
+    if weights == "imagenet":
+        raise UnknownNameError(
+            "fashion_cnn has no ImageNet weights; use weights='fashion_source' (shipped) or None"
+        )
+    model = build_fashion_cnn() if weights is None else _load_kit_model(weights)
+    return model if include_top else feature_extractor(model)
