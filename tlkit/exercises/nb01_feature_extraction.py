@@ -1,0 +1,195 @@
+"""Exercises for notebook 01: feature extraction with a frozen base.
+
+Usage in the notebook::
+
+    from tlkit.exercises import nb01_feature_extraction as ex
+    ex.bind(globals())
+    ex.q1.check()   # ex.q1.hint(), ex.q1.solution()
+
+Variables the questions read: ``base`` (q1), ``model`` (q2, q3),
+``x_val`` / ``y_val`` held-out target data (q3), ``base_weights_before``
+(optional, ``base.get_weights()`` taken before training; q3 otherwise uses
+the copy it took when q1 or q2 passed), ``train_features`` and ``x_train``
+(q4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tlkit.exercises import predicates as check
+from tlkit.exercises.core import Exercise, Failure, Question, first_failure
+
+TARGET_CLASSES = 5
+ACCURACY_THRESHOLD = 0.80
+FEATURE_ROWS_COMPARED = 256
+
+
+def _remember_base_weights(question: Question, base) -> None:
+    question.exercise.memory["base_weights"] = check._weight_snapshot(base)
+
+
+class FreezeBase(Question):
+    variable = "base"
+    hints = [
+        ("freeze", "One attribute on the model switches off training for all its layers at once."),
+        ("type", "`base` should be the model returned by the loading cell, not a copy or a list of layers."),
+    ]
+    solution = """
+    base.trainable = False
+    """
+    correct_message = "the base is frozen: none of its weights will change during training."
+
+    def check_value(self, base) -> Failure | None:
+        failure = first_failure(
+            lambda: check.is_keras_model(base, "base"),
+            lambda: check.is_built(base, "base"),
+            lambda: check.all_frozen(base, "base"),
+        )
+        if failure is None:
+            _remember_base_weights(self, base)
+        return failure
+
+
+class BuildClassifier(Question):
+    variable = "model"
+    context = ("base",)
+    hints = [
+        ("reuse_base", "Stack the loaded `base` itself, then a new Dense layer, e.g. keras.Sequential([base, ...])."),
+        ("head_units", f"The new head needs one output unit per target class: {TARGET_CLASSES}."),
+        ("from_logits", "Either end with activation='softmax' and a plain loss, or end without activation and "
+                        "compile with from_logits=True. Not both, not neither."),
+        ("freeze", "Freeze the base (q1) before building the model on top of it."),
+    ]
+    solution = """
+    model = keras.Sequential([
+        base,
+        keras.layers.Dense(5, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    """
+    correct_message = "frozen base + a new 5-class head, with an output that matches the loss."
+
+    def check_value(self, model, base) -> Failure | None:
+        failure = first_failure(
+            lambda: check.is_keras_model(model, "model"),
+            lambda: check.is_built(model, "model"),
+            lambda: check.contains_layer(model, base, "model", "base"),
+            lambda: check.all_frozen(base, "base"),
+            lambda: check.head_matches_classes(model, TARGET_CLASSES, "model"),
+            lambda: self._activation_is_consistent(model),
+        )
+        if failure is None:
+            self.exercise.memory.setdefault("base_weights", check._weight_snapshot(base))
+        return failure
+
+    @staticmethod
+    def _activation_is_consistent(model) -> Failure | None:
+        if getattr(model, "compiled", False) and getattr(model, "loss", None) is not None:
+            return check.activation_matches_loss(model, "model")
+        activation = check.output_activation(model)
+        if activation == "softmax":
+            return None
+        if activation == "linear":
+            return Failure(
+                "your head outputs logits (no activation): compile `model` with a loss using from_logits=True, "
+                "or add activation='softmax'.",
+                "from_logits",
+            )
+        return Failure(f"your output layer uses {activation}; use softmax for {TARGET_CLASSES} exclusive classes.",
+                       "from_logits")
+
+
+class TrainClassifier(Question):
+    variable = "model"
+    context = ("base", "x_val", "y_val")
+    optional_context = ("base_weights_before",)
+    threshold = ACCURACY_THRESHOLD
+    hints = [
+        ("compile", "Compile `model` with an optimizer, a loss for integer labels and metrics=['accuracy']."),
+        ("not_trained", "Call model.fit(x_train, y_train, epochs=..., validation_data=(x_val, y_val))."),
+        ("accuracy", "Train a few more epochs, or check that the head's activation matches the loss."),
+        ("frozen_changed", "If the base's weights moved, it was not frozen when the training step was built: "
+                           "freeze it, compile again, then fit."),
+        ("from_logits", "softmax output goes with from_logits=False; no activation goes with from_logits=True."),
+    ]
+    solution = """
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x_train, y_train, epochs=5, validation_data=(x_val, y_val))
+    """
+
+    @property
+    def correct_message(self) -> str:
+        return f"at least {self.threshold:.0%} held-out accuracy, and the frozen base did not move."
+
+    def check_value(self, model, base, x_val, y_val, base_weights_before) -> Failure | None:
+        snapshot = base_weights_before if base_weights_before is not None else self.exercise.memory.get("base_weights")
+        return first_failure(
+            lambda: check.is_keras_model(model, "model"),
+            lambda: check.is_compiled(model, "model"),
+            lambda: check.activation_matches_loss(model, "model"),
+            lambda: self._was_trained(model),
+            lambda: check.accuracy_at_least(model, x_val, y_val, self.threshold, "model"),
+            lambda: self._base_unchanged(base, snapshot),
+        )
+
+    @staticmethod
+    def _was_trained(model) -> Failure | None:
+        if int(np.asarray(model.optimizer.iterations)) > 0:
+            return None
+        return Failure("`model` has not been trained yet: call model.fit(...).", "not_trained")
+
+    @staticmethod
+    def _base_unchanged(base, snapshot) -> Failure | None:
+        if snapshot is None:
+            return Failure(
+                "there is no copy of the base's weights from before training: run `base_weights_before = "
+                "base.get_weights()` before fitting (or check q1 before training).",
+                "snapshot",
+            )
+        return check.weights_unchanged(base, snapshot, "base", "base_weights_before")
+
+
+class CachedFeatures(Question):
+    variable = "train_features"
+    context = ("base", "x_train")
+    hints = [
+        ("use_base", "Run the images through the frozen `base` only (not the whole `model`): base.predict(x_train)."),
+        ("all_images", "Compute features for every training image, one row per image."),
+        ("type", "base.predict returns a NumPy array; keep it as it is."),
+        ("values", "Use the images exactly as the base expects them (raw values, the base rescales inside)."),
+    ]
+    solution = """
+    train_features = base.predict(x_train, verbose=0)
+    """
+    correct_message = "one feature row per training image, exactly what the frozen base computes."
+
+    def check_value(self, train_features, base, x_train) -> Failure | None:
+        if isinstance(train_features, (list, tuple)):
+            return Failure(f"`train_features` should be one array, but it is a {type(train_features).__name__}.", "type")
+        width = base.output_shape[-1]
+        examples = len(x_train)
+        shape = tuple(np.shape(train_features))
+        if len(shape) == 2 and shape[0] == examples and shape[1] != width:
+            return Failure(
+                f"`train_features` has {shape[1]} columns, but the base outputs {width} features per image "
+                f"(did you use the whole model instead of the base?).",
+                "use_base",
+            )
+        if len(shape) == 2 and shape[0] != examples and shape[1] == width:
+            return Failure(f"`train_features` has {shape[0]} rows; x_train has {examples} images.", "all_images")
+        return first_failure(
+            lambda: check.array_shape_is(train_features, (examples, width), "train_features"),
+            lambda: check.arrays_close(
+                np.asarray(train_features)[:FEATURE_ROWS_COMPARED],
+                base.predict(np.asarray(x_train)[:FEATURE_ROWS_COMPARED], verbose=0),
+                "train_features",
+            ),
+        )
+
+
+exercise = Exercise(
+    "nb01_feature_extraction", q1=FreezeBase, q2=BuildClassifier, q3=TrainClassifier, q4=CachedFeatures
+)
+q1, q2, q3, q4 = (exercise[name] for name in ("q1", "q2", "q3", "q4"))
+bind = exercise.bind

@@ -1,0 +1,132 @@
+"""Exercises for notebook 02: choosing what to freeze, and proving it stayed frozen.
+
+Usage in the notebook::
+
+    from tlkit.exercises import nb02_freezing as ex
+    ex.bind(globals())
+
+Variables the questions read: ``model`` and ``k`` (q1: every layer but the
+last ``k`` frozen; q2: compiled after that change), ``base`` (q3: its
+BatchNormalization layers frozen), ``weights_unchanged``, ``base`` and
+``base_weights_before`` (q4: the student's True/False against the truth).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tlkit.exercises import predicates as check
+from tlkit.exercises.core import Exercise, Failure, Question, first_failure
+
+
+class FreezeAllButLast(Question):
+    variable = "model"
+    context = ("k",)
+    hints = [
+        ("too_few_frozen", "Loop over model.layers[:-k] and set each layer's trainable to False."),
+        ("too_many_frozen", "Negative slices count from the end: model.layers[:-k] leaves exactly the last k out."),
+        ("parent_frozen", "A layer only trains if the model containing it is trainable too: keep "
+                          "model.trainable = True and freeze layer by layer."),
+    ]
+    solution = """
+    for layer in model.layers[:-k]:
+        layer.trainable = False
+    for layer in model.layers[-k:]:
+        layer.trainable = True
+    """
+    correct_message = "every layer but the last k is frozen."
+
+    def check_value(self, model, k) -> Failure | None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 < k <= len(getattr(model, "layers", [])):
+            return Failure(f"`k` should be a whole number between 1 and the number of layers, got {k!r}.", "context")
+        return first_failure(
+            lambda: check.is_keras_model(model, "model"),
+            lambda: check.is_built(model, "model"),
+            lambda: check.frozen_layers_match(model, slice(None, -k), "model", f"model.layers[:-{k}]"),
+        )
+
+
+class RecompileAfterFreezing(Question):
+    variable = "model"
+    hints = [
+        ("recompile", "Keras builds the training step at the first fit after compile; changing `trainable` "
+                      "later is ignored until you call model.compile(...) again."),
+        ("compile", "Compile the model with an optimizer, a loss and metrics before training it."),
+    ]
+    solution = """
+    # after changing any layer's trainable flag:
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    """
+    correct_message = "the compiled training step matches the current trainable flags."
+
+    def check_value(self, model) -> Failure | None:
+        return first_failure(
+            lambda: check.is_keras_model(model, "model"),
+            lambda: check.is_compiled(model, "model"),
+            lambda: check.compile_not_stale(model, "model"),
+        )
+
+
+class BatchNormInInferenceMode(Question):
+    variable = "base"
+    hints = [
+        ("batchnorm", "In Keras 3 a BatchNormalization layer with trainable=False runs in inference mode; "
+                      "freezing the whole base (base.trainable = False) freezes its BN layers too."),
+        ("type", "`base` should be the pre-trained base model."),
+    ]
+    solution = """
+    base.trainable = False   # also puts every BatchNormalization layer in inference mode
+    """
+    correct_message = "every BatchNormalization layer of the base runs in inference mode."
+
+    def check_value(self, base) -> Failure | None:
+        return first_failure(
+            lambda: check.is_keras_model(base, "base"),
+            lambda: check.is_built(base, "base"),
+            lambda: check.batchnorm_frozen(base, "base"),
+            lambda: check.all_frozen(base, "base", hint_key="batchnorm"),
+        )
+
+
+class ProveWeightsUnchanged(Question):
+    variable = "weights_unchanged"
+    context = ("base", "base_weights_before")
+    hints = [
+        ("compare", "Compare every array of base.get_weights() with the copy taken before training, e.g. "
+                    "all(np.array_equal(a, b) for a, b in zip(...)). Do not type the answer you expect."),
+        ("type", "The answer is one True or False for the whole base, not one per array."),
+        ("snapshot", "Take base_weights_before = base.get_weights() before calling fit."),
+    ]
+    solution = """
+    weights_unchanged = all(
+        np.array_equal(before, after)
+        for before, after in zip(base_weights_before, base.get_weights())
+    )
+    """
+    correct_message = "your comparison agrees with the base's actual weights."
+
+    def check_value(self, weights_unchanged, base, base_weights_before) -> Failure | None:
+        failure = first_failure(
+            lambda: check.is_bool(weights_unchanged, "weights_unchanged"),
+            lambda: check.is_keras_model(base, "base"),
+        )
+        if failure is not None:
+            return failure
+        truth = check.weights_unchanged(base, base_weights_before, "base", "base_weights_before")
+        if truth is not None and truth.hint_key == "snapshot":
+            return truth
+        actually_unchanged = truth is None
+        if bool(weights_unchanged) == actually_unchanged:
+            return None
+        if weights_unchanged:
+            return Failure(f"`weights_unchanged` is True, but {truth.message.split(';')[0]}.", "compare")
+        return Failure("`weights_unchanged` is False, but every weight of `base` is exactly as before training.",
+                       "compare")
+
+
+exercise = Exercise(
+    "nb02_freezing", q1=FreezeAllButLast, q2=RecompileAfterFreezing, q3=BatchNormInInferenceMode,
+    q4=ProveWeightsUnchanged,
+)
+q1, q2, q3, q4 = (exercise[name] for name in ("q1", "q2", "q3", "q4"))
+bind = exercise.bind
