@@ -207,7 +207,7 @@ def _describe_schema_error(error: jsonschema.ValidationError, data) -> tuple[str
         choices = ", ".join(str(choice) for choice in error.validator_value)
         return question_id, f"{subject} is {instance!r}; choose one of: {choices}"
     if validator == "pattern":
-        return question_id, f"{subject} {instance!r} is not a valid id; use lower-case letters, digits, '-' and '_'"
+        return question_id, f"{subject} is {instance!r}, not a valid id; use lower-case letters, digits, '-' and '_'"
     if validator == "minItems":
         return question_id, f"{subject} needs at least {error.validator_value} item(s), has {len(instance)}"
     if validator == "maxItems":
