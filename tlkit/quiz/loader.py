@@ -228,7 +228,10 @@ def _validate_schema(path: pathlib.Path, data) -> None:
         return steps[1] if len(steps) >= 2 and steps[0] == "questions" and isinstance(steps[1], int) else -1
 
     first = min(question_index(error) for error in errors)
-    chosen = jsonschema.exceptions.best_match(error for error in errors if question_index(error) == first)
+    candidates = [error for error in errors if question_index(error) == first]
+    # Report basic problems (missing id, unknown type) before type-specific ones.
+    basic = [error for error in candidates if "allOf" not in error.schema_path]
+    chosen = jsonschema.exceptions.best_match(basic or candidates)
     question_id, problem = _describe_schema_error(chosen, data)
     raise QuizFileError(path, problem, question_id=question_id)
 
