@@ -135,15 +135,22 @@ def add_head(
         Shape of one input image, needed only when the base does not know
         its own input shape.
     base_training : bool or None, default False
-        The ``training`` argument the base is called with. With ``False``
-        the base always runs in inference mode: its BatchNormalization
-        layers keep normalising with the statistics learned on the source
-        data and its Dropout layers stay off, even after the base is
-        unfrozen for fine-tuning. Without that, a few small target batches
-        would replace the source statistics the base's weights were trained
-        with, and fine-tuning would start by damaging the features it was
-        meant to adjust. ``None`` calls the base without the argument, so
-        its layers follow fit (training) and predict (inference) as usual.
+        The ``training`` argument the base is called with when the graph is
+        built. ``False`` asks for inference mode (BatchNormalization uses its
+        stored source statistics, Dropout is off) and is what a direct call
+        ``model(x)`` and ``predict`` use. ``None`` records no preference.
+
+        Beware: in Keras 3 (measured with 3.15), ``fit`` passes
+        ``training=True`` down to every layer and that overrides the
+        recorded ``False``, so this flag alone does **not** keep
+        BatchNormalization in inference mode during training. What does is
+        the layer's ``trainable`` flag: a BatchNormalization layer with
+        ``trainable=False`` always normalises with its stored statistics.
+        :func:`tlkit.freezing.unfreeze` keeps those layers frozen by default
+        (``keep_batchnorm_frozen=True``) for that reason: a few small target
+        batches would otherwise replace the source statistics the base's
+        weights were trained with, and fine-tuning would start by damaging
+        the features it was meant to adjust.
 
     Returns
     -------
