@@ -91,7 +91,9 @@ def test_the_first_hint_matches_what_failed_then_the_rest_follow_in_order(questi
     assert question.hint().message == "Counts are never negative."
     assert question.hint().message == "Use a whole number."
     assert question.hint().message == "Look at the cell above."
-    assert question.hint().message == "Counts are never negative."  # all shown: the matching one again
+    assert question.hint().message == "Look at the cell above."  # all shown: the last one again
+    question.check()
+    assert question.hint().message == "Counts are never negative."  # a new failed check: its hint first
 
 
 def test_hints_without_a_failure_come_in_order(question):

@@ -322,18 +322,18 @@ class Question:
             warnings.warn(f"this check was not recorded in the gradebook: {error}", GradebookWarning, stacklevel=3)
 
     def next_hint_index(self) -> int | None:
-        """Index of the hint :meth:`hint` will show next, or None if there are no hints."""
+        """Index of the hint :meth:`hint` will show next, or None if there are no hints.
+
+        Right after a failed check, that is the hint matching the failure (even
+        if it was shown before); otherwise the first hint not shown yet.
+        """
         if not self._hint_texts:
             return None
         if self._last_failure_key in self._hint_keys:
-            matching = self._hint_keys.index(self._last_failure_key)
-            if matching not in self._hints_shown:
-                return matching
+            return self._hint_keys.index(self._last_failure_key)
         for position in range(len(self._hint_texts)):
             if position not in self._hints_shown:
                 return position
-        if self._last_failure_key in self._hint_keys:
-            return self._hint_keys.index(self._last_failure_key)
         return len(self._hint_texts) - 1
 
     def hint(self) -> Feedback:
@@ -344,6 +344,7 @@ class Question:
         else:
             if position not in self._hints_shown:
                 self._hints_shown.append(position)
+            self._last_failure_key = None  # later calls continue with the hints not shown yet
             feedback = Feedback("hint", f"Hint {position + 1}/{len(self._hint_texts)}", self._hint_texts[position])
         feedback.show()
         return feedback

@@ -60,6 +60,7 @@ class BuildClassifier(Question):
         ("from_logits", "Either end with activation='softmax' and a plain loss, or end without activation and "
                         "compile with from_logits=True. Not both, not neither."),
         ("freeze", "Freeze the base (q1) before building the model on top of it."),
+        ("type", "`model` should be a Keras model, e.g. keras.Sequential([...]) or keras.Model(inputs, outputs)."),
     ]
     solution = """
     model = keras.Sequential([
@@ -112,6 +113,7 @@ class TrainClassifier(Question):
         ("frozen_changed", "If the base's weights moved, it was not frozen when the training step was built: "
                            "freeze it, compile again, then fit."),
         ("from_logits", "softmax output goes with from_logits=False; no activation goes with from_logits=True."),
+        ("type", "`model` should be the Keras model you built in q2."),
     ]
     solution = """
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])

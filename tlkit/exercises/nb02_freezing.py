@@ -27,6 +27,7 @@ class FreezeAllButLast(Question):
         ("too_many_frozen", "Negative slices count from the end: model.layers[:-k] leaves exactly the last k out."),
         ("parent_frozen", "A layer only trains if the model containing it is trainable too: keep "
                           "model.trainable = True and freeze layer by layer."),
+        ("type", "`model` should be the Keras model built above."),
     ]
     solution = """
     for layer in model.layers[:-k]:
@@ -52,6 +53,7 @@ class RecompileAfterFreezing(Question):
         ("recompile", "Keras builds the training step at the first fit after compile; changing `trainable` "
                       "later is ignored until you call model.compile(...) again."),
         ("compile", "Compile the model with an optimizer, a loss and metrics before training it."),
+        ("type", "`model` should be the Keras model built above."),
     ]
     solution = """
     # after changing any layer's trainable flag:

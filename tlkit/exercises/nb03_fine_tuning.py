@@ -42,6 +42,7 @@ class UnfreezeTop(Question):
         ("too_many_frozen", "The top n_unfrozen layers, base.layers[-n_unfrozen:], should be trainable."),
         ("batchnorm", "Keep BatchNormalization layers frozen even in the unfrozen top: their statistics came "
                       "from the source data, and trainable=False keeps them in inference mode."),
+        ("type", "`base` should be the pre-trained base model inside your classifier."),
     ]
     solution = """
     base.trainable = True
@@ -82,6 +83,8 @@ class RecompileWithSmallLearningRate(Question):
         ("lr_too_small", "Too small a learning rate changes nothing in a few epochs; 10 to 100 times below phase 1 "
                          "is enough."),
         ("compile", "Compile with an optimizer object so you can choose its learning rate."),
+        ("reuse_base", "`model` should be the classifier that contains `base`."),
+        ("type", "`model` should be the Keras classifier from phase 1."),
     ]
     solution = """
     model.compile(
