@@ -38,6 +38,9 @@ class FreezeAllButLast(Question):
     correct_message = "every layer but the last k is frozen."
 
     def check_value(self, model, k) -> Failure | None:
+        not_a_model = check.is_keras_model(model, "model")
+        if not_a_model is not None:
+            return not_a_model
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 < k <= len(getattr(model, "layers", [])):
             return Failure(f"`k` should be a whole number between 1 and the number of layers, got {k!r}.", "context")
         return first_failure(

@@ -55,6 +55,9 @@ class UnfreezeTop(Question):
     correct_message = "only the top layers of the base will be fine-tuned, and BatchNormalization stays frozen."
 
     def check_value(self, base, n_unfrozen) -> Failure | None:
+        not_a_model = check.is_keras_model(base, "base")
+        if not_a_model is not None:
+            return not_a_model
         layer_count = len(getattr(base, "layers", []))
         if isinstance(n_unfrozen, bool) or not isinstance(n_unfrozen, (int, np.integer)) or not 0 < n_unfrozen <= layer_count:
             return Failure(f"`n_unfrozen` should be a whole number between 1 and {layer_count}, got {n_unfrozen!r}.",
