@@ -71,8 +71,8 @@ class QuestionView:
         self.input = self._build_input()
         self.feedback = _html("", "tlkit-quiz-feedback")
         self.warning = _html("", "tlkit-quiz-warning")
-        self.submit = _button("Submit", f"Check your answer to question {number}", "tlkit-quiz-submit", "primary")
-        self.retry = _button("Retry", f"Answer question {number} again", "tlkit-quiz-retry")
+        self.submit = _button("Submit", "Check your answer to this question", "tlkit-quiz-submit", "primary")
+        self.retry = _button("Retry", "Answer this question again", "tlkit-quiz-retry")
         self.retry.disabled = True
         self.graded: Grade | None = None
         children = [self.text, self.input]
@@ -102,7 +102,7 @@ class QuestionView:
             ]
             control = widgets.VBox([widgets.Label("Check every option that applies:"), *self._checkboxes])
         else:
-            placeholder = "a number, e.g. 0.5 or 1e-3" if isinstance(question, NumericQuestion) else "a short answer"
+            placeholder = "type a number" if isinstance(question, NumericQuestion) else "type a short answer"
             self._text = widgets.Text(value="", placeholder=placeholder, description="Answer", layout=full_width)
             control = self._text
         control.add_class("tlkit-quiz-options")
