@@ -194,12 +194,12 @@ def test_numeric_with_tolerance_and_range():
 
 
 def test_text_answers_are_normalised():
-    question = _freezing().question("recompile-method")
+    question = _freezing().question("frozen-weights-list")
     assert isinstance(question, TextQuestion)
-    for typed in ("compile", "  Compile ", "model.compile()", "MODEL.COMPILE", "compile!"):
+    for typed in ("non_trainable_weights", "  Non-Trainable Weights ", "model.non_trainable_weights", "NON TRAINABLE WEIGHTS!"):
         assert question.grade(typed).correct, typed
-    correct, feedback = question.grade("fit")
-    assert not correct and "compile" in feedback
+    correct, feedback = question.grade("trainable_weights")
+    assert not correct and "`non_trainable_weights`" in feedback
     assert not question.grade("   ").correct
 
 
@@ -207,3 +207,18 @@ def test_normalise_text():
     assert normalise_text("  Include_Top!  ") == "include top"
     assert normalise_text("ＡＢＣ") == "abc"
     assert normalise_text("a\t\nb") == "a b"
+
+
+@pytest.mark.parametrize("quiz_id", available_quizzes())
+def test_text_answers_are_not_given_away_by_other_visible_text(quiz_id):
+    quiz = load_quiz(QUIZ_FOLDER / f"{quiz_id}.yaml")
+    for question in quiz.questions:
+        if not isinstance(question, TextQuestion):
+            continue
+        visible = [quiz.title, quiz.description]
+        for other in quiz.questions:
+            visible.append(other.text)
+            visible += [option.text for option in getattr(other, "options", ())]
+        page = f" {normalise_text(' '.join(visible))} "
+        canonical = question.accepted[0]  # variants may be common words ("first")
+        assert f" {normalise_text(canonical)} " not in page, (question.id, canonical)

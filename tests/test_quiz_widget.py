@@ -50,7 +50,7 @@ RIGHT_ANSWERS = {
     "slice-count": "3",
     "head-parameters": "645",
     "freezing-facts": ["a", "b"],
-    "recompile-method": "model.compile()",
+    "frozen-weights-list": "model.non_trainable_weights",
 }
 
 
@@ -129,11 +129,11 @@ def test_numeric_answer_and_unreadable_number():
 
 def test_text_answer_is_normalised_in_widget():
     widget, gradebook = freezing_quiz()
-    view = view_of(widget, "recompile-method")
-    view.set_answer("  Model.Compile() ")
+    view = view_of(widget, "frozen-weights-list")
+    view.set_answer("  Model.Non-Trainable Weights ")
     view.submit.click()
     assert "Correct." in view.feedback.value
-    assert gradebook.records[-1][3:] == ("Model.Compile()", True)
+    assert gradebook.records[-1][3:] == ("Model.Non-Trainable Weights", True)
 
 
 def test_submit_without_answer_asks_for_one_and_records_nothing():
@@ -259,13 +259,13 @@ def test_instructor_mode_shows_key_explanations_and_histograms():
         {"student_id": "bob", "quiz_id": "02_freezing", "question_id": "bn-mode", "answer": "c", "recorded_at": "1"},
         {"student_id": "bob", "quiz_id": "02_freezing", "question_id": "head-parameters", "answer": 640.0, "recorded_at": "1"},
         {"student_id": "bob", "quiz_id": "02_freezing", "question_id": "freezing-facts", "answer": ["a", "b"], "recorded_at": "1"},
-        {"student_id": "bob", "quiz_id": "02_freezing", "question_id": "recompile-method", "answer": "fit", "recorded_at": "1"},
+        {"student_id": "bob", "quiz_id": "02_freezing", "question_id": "frozen-weights-list", "answer": "trainable", "recorded_at": "1"},
     ]
     gradebook = FakeGradebook(rows)
     widget, _ = freezing_quiz("instructor", gradebook=gradebook)
     state = json.dumps(embed_data(views=[widget.container], state=dependency_state(widget.container)), ensure_ascii=False)
     assert "✔ right" in state and "inference mode" in state  # key and explanations are shown
-    assert "Accepted: <code>compile</code>" in state
+    assert "Accepted: <code>non_trainable_weights</code>" in state
     outputs = {}
     histograms = [w for w in _walk(widget.container) if isinstance(w, ipywidgets.Output)]
     assert len(histograms) == 7
