@@ -31,6 +31,16 @@ from tlkit.quiz.recording import AnswerRecorder
 MODES = ("self-check", "exam", "instructor")
 
 
+# Let long option labels wrap instead of being cut off with an ellipsis.
+_STYLE = """<style>
+.tlkit-quiz .widget-radio-box label, .tlkit-quiz .jupyter-widget-radio-box label {
+  height: auto; line-height: 1.4; white-space: normal; padding: 2px 0; }
+.tlkit-quiz .widget-checkbox, .tlkit-quiz .jupyter-widget-checkbox { height: auto; width: auto; }
+.tlkit-quiz .widget-checkbox .widget-label-basic, .tlkit-quiz .jupyter-widget-checkbox .jupyter-widget-label-basic {
+  white-space: normal; overflow: visible; line-height: 1.4; }
+</style>"""
+
+
 class QuizSetupError(TlkitError, ValueError):
     """A quiz widget asked for with impossible settings, e.g. ``max_attempts=0``."""
 
@@ -227,7 +237,7 @@ class QuizWidget:
         self._gradebook = gradebook
         self.recorder = AnswerRecorder(self.quiz.id, gradebook, student_id, enabled=record and mode != "instructor")
         heading = f"<h3>{html.escape(self.quiz.title)}</h3>" + markdown_to_html(self.quiz.description)
-        self.title = _html(heading, "tlkit-quiz-title")
+        self.title = _html(_STYLE + heading, "tlkit-quiz-title")
         self.score = _html("", "tlkit-quiz-score")
         self.message = _html("", "tlkit-quiz-message")
         if mode == "instructor":
