@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # A throw-away gradebook and student id, so tests never touch a real one.
 os.environ["TLKIT_GRADEBOOK"] = os.path.join(tempfile.mkdtemp(prefix="tlkit-test-"), "gradebook.sqlite3")
 os.environ.setdefault("TLKIT_STUDENT_ID", "test-student")
+os.environ["TLKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="tlkit-test-cache-")
 
 # The pytest process itself gets the same guard.
 _spec = importlib.util.spec_from_file_location("tlkit_offline_guard", GUARD / "sitecustomize.py")
