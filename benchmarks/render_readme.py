@@ -1,0 +1,107 @@
+"""Copy the benchmark results into README.md, between marker comments.
+
+README.md holds blocks like::
+
+    <!-- results:transfer_gain -->
+    ...generated table...
+    <!-- /results:transfer_gain -->
+
+This script regenerates each block from ``benchmarks/results/<name>.json``, so
+every number the README shows comes from a committed result file.
+``tests/test_readme.py`` fails when README and the results disagree.
+
+Usage: ``python benchmarks/render_readme.py`` (``--check`` only compares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def render_transfer_gain(report: dict) -> str:
+    """Table of target accuracy (percent, mean ± std over seeds) per strategy and k."""
+    results = report["results"]
+    strategies = list(next(iter(results.values()))["strategies"])
+    lines = [
+        "| labels per class | " + " | ".join(strategies) + " | gain of best transfer over scratch |",
+        "|---" * (len(strategies) + 2) + "|",
+    ]
+    for k, entry in results.items():
+        cells = [
+            f"{_pct(entry['strategies'][name]['mean'])} ± {_pct(entry['strategies'][name]['std'])}"
+            for name in strategies
+        ]
+        lines.append(f"| {k} | " + " | ".join(cells) + f" | **{entry['gain_pts']:+.1f} points** ({entry['best_transfer']}) |")
+    lines.append("")
+    lines.append(
+        f"Target-task test accuracy in percent, mean ± std over {len(report['seeds'])} seeds, "
+        f"{report['target_test_images']} test images ({report['dataset']}); base source accuracy "
+        f"{_pct(report['base']['source_test_accuracy'])}%. Produced by `{report['command'].strip()}`."
+    )
+    return "\n".join(lines)
+
+
+def render_cached_features(report: dict) -> str:
+    """One-line summary of the cached-features benchmark."""
+    return (
+        f"Training a head on cached features took {report['cached_seconds_per_epoch']:.3f} s per epoch against "
+        f"{report['end_to_end_seconds_per_epoch']:.2f} s when the frozen base runs every epoch: "
+        f"**{report['speed_up_per_epoch']:.1f}x faster per epoch** after one extraction pass of "
+        f"{report['extraction_seconds']:.1f} s ({report['images']} images, {report['epochs']} epochs, "
+        f"`python benchmarks/cached_features.py`)."
+    )
+
+
+RENDERERS = {
+    "transfer_gain": render_transfer_gain,
+    "cached_features": render_cached_features,
+}
+
+BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- /results:(?P=name) -->)", re.S)
+
+
+def rendered_readme(text: str) -> str:
+    """Return README text with every known results block regenerated."""
+
+    def replace(match):
+        name = match.group("name")
+        path = RESULTS / f"{name}.json"
+        if name not in RENDERERS or not path.is_file():
+            return match.group(0)
+        body = RENDERERS[name](json.loads(path.read_text()))
+        return match.group(1) + body + match.group(4)
+
+    return BLOCK.sub(replace, text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report whether README is up to date")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    new = rendered_readme(text)
+    if args.check:
+        if new != text:
+            print("README.md is out of date with benchmarks/results; run python benchmarks/render_readme.py")
+            return 1
+        print("README.md matches benchmarks/results")
+        return 0
+    README.write_text(new)
+    print("README.md updated from benchmarks/results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Build the course notebooks from their sources and execute them.
+
+Each notebook is written as a readable Python file in jupytext's "percent"
+format (``tools/notebooks/NN_name.py``: ``# %% [markdown]`` and ``# %%`` cells).
+This script turns each source into ``notebooks/NN_name.ipynb`` with the
+kernelspec set, executes it top to bottom in ``notebooks/`` with nbclient, and
+saves the outputs, which the test suite then re-checks with nbval.
+
+Usage::
+
+    python tools/build_notebooks.py                 # every notebook
+    python tools/build_notebooks.py 02_freezing     # only the ones named
+    python tools/build_notebooks.py --no-execute    # convert only
+
+``tests/test_notebook_sources.py`` fails when a committed notebook's cells and
+its source disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SOURCES = ROOT / "tools" / "notebooks"
+NOTEBOOKS = ROOT / "notebooks"
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def source_paths(names=None) -> list[pathlib.Path]:
+    """The notebook sources, optionally filtered by name stem."""
+    paths = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
+    if names:
+        paths = [path for path in paths if path.stem in names]
+    return paths
+
+
+def to_notebook(source: pathlib.Path) -> nbformat.NotebookNode:
+    """Read a percent-format source into a notebook with clean metadata."""
+    notebook = jupytext.read(source, fmt="py:percent")
+    notebook.metadata = {
+        "kernelspec": KERNELSPEC,
+        "language_info": {"name": "python"},
+    }
+    for cell in notebook.cells:
+        cell.metadata.pop("lines_to_next_cell", None)
+    return notebook
+
+
+def execute(notebook: nbformat.NotebookNode, timeout: int = 900) -> float:
+    """Run every cell in ``notebooks/``; return the wall time in seconds."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name=KERNELSPEC["name"],
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    started = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - started
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="notebook stems, e.g. 01_feature_extraction")
+    parser.add_argument("--no-execute", action="store_true")
+    args = parser.parse_args(argv)
+    paths = source_paths(args.names)
+    if not paths:
+        print(f"no notebook sources match {args.names} in {SOURCES}", file=sys.stderr)
+        return 1
+    for source in paths:
+        notebook = to_notebook(source)
+        target = NOTEBOOKS / f"{source.stem}.ipynb"
+        if not args.no_execute:
+            seconds = execute(notebook)
+            print(f"{target.relative_to(ROOT)}: executed in {seconds:.0f} s")
+        nbformat.write(notebook, target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
