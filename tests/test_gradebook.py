@@ -181,7 +181,7 @@ def test_csv_export_round_trips(book, tmp_path):
         checks = list(csv.DictReader(handle))
     assert checks == [{k: str(v) for k, v in r.items()} for r in book.check_results()]
     with pytest.raises(GradebookError, match="unknown kind"):
-        book.export_csv(tmp_path / "x.csv", kind="grades")
+        book.export_csv(tmp_path / "x.csv", kind="marks")
 
 
 def test_student_id_from_the_environment(monkeypatch):

@@ -48,6 +48,10 @@ STUDENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
 _QUIZ_COLUMNS = ("student_id", "quiz_id", "question_id", "answer", "correct", "recorded_at")
 _CHECK_COLUMNS = ("student_id", "notebook", "question", "outcome", "message", "recorded_at")
+_GRADE_COLUMNS = (
+    "student_id", "assignment", "question", "score", "max_score", "message", "flagged", "flags", "graded_at",
+)
+_COLUMNS_BY_TABLE = {"quiz_answers": _QUIZ_COLUMNS, "checks": _CHECK_COLUMNS, "grades": _GRADE_COLUMNS}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quiz_answers (
@@ -69,6 +73,19 @@ CREATE TABLE IF NOT EXISTS checks (
     outcome     TEXT NOT NULL,
     message     TEXT NOT NULL,
     recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grades (
+    row_number  INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id   TEXT NOT NULL UNIQUE,
+    student_id  TEXT NOT NULL,
+    assignment  TEXT NOT NULL,
+    question    TEXT NOT NULL,
+    score       REAL NOT NULL,
+    max_score   REAL NOT NULL,
+    message     TEXT NOT NULL,
+    flagged     INTEGER NOT NULL,
+    flags       TEXT NOT NULL,
+    graded_at   TEXT NOT NULL
 );
 """
 
@@ -214,7 +231,7 @@ class Gradebook:
 
     @staticmethod
     def _insert(connection: sqlite3.Connection, table: str, row: dict) -> None:
-        columns = ("record_id",) + (_QUIZ_COLUMNS if table == "quiz_answers" else _CHECK_COLUMNS)
+        columns = ("record_id",) + _COLUMNS_BY_TABLE[table]
         placeholders = ", ".join("?" for _ in columns)
         connection.execute(
             f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
@@ -343,6 +360,48 @@ class Gradebook:
         }
         self._write("checks", row)
 
+    def record_grade(self, student_id: str, assignment: str, question: str, score: float, max_score: float,
+                     message: str, flags=()) -> None:
+        """Record the grader's verdict on one question of one submission.
+
+        Parameters
+        ----------
+        student_id, assignment, question : str
+            Whose submission, which assignment (notebook) and which question.
+        score, max_score : float
+            Points given and points available.
+        message : str
+            The feedback for this question (the check's message or why it scored 0).
+        flags : sequence of str, default ()
+            Reasons the attempt was flagged (tampering, edited locked cells...).
+
+        Raises
+        ------
+        GradebookError
+            If the score is not a number between 0 and ``max_score``, or the record
+            could not be written (the message says where it was spooled).
+        """
+        try:
+            score, max_score = float(score), float(max_score)
+        except (TypeError, ValueError) as error:
+            raise GradebookError(f"record_grade: score and max_score must be numbers ({error})") from error
+        if not 0 <= score <= max_score:
+            raise GradebookError(f"record_grade: score {score:g} is outside 0..{max_score:g} for {assignment}/{question}")
+        flags = [str(flag) for flag in flags]
+        row = {
+            "record_id": uuid.uuid4().hex,
+            "student_id": str(student_id),
+            "assignment": str(assignment),
+            "question": str(question),
+            "score": score,
+            "max_score": max_score,
+            "message": str(message),
+            "flagged": int(bool(flags)),
+            "flags": json.dumps(flags, ensure_ascii=False),
+            "graded_at": _utc_now(),
+        }
+        self._write("grades", row)
+
     # -- reading --------------------------------------------------------------------------------
     def _read(self, query: str, parameters=()) -> list[sqlite3.Row]:
         if not self.path.is_file():
@@ -395,11 +454,34 @@ class Gradebook:
             parameters = (str(notebook),)
         return [dict(row) for row in self._read(query + " ORDER BY recorded_at, row_number", parameters)]
 
+    def grades(self, assignment: str | None = None) -> list[dict]:
+        """Return the recorded grades of one assignment (every assignment when None), oldest first.
+
+        Returns
+        -------
+        list of dict
+            Keys: student_id, assignment, question, score, max_score, message,
+            flagged (bool), flags (list of str), graded_at.
+        """
+        query = f"SELECT {', '.join(_GRADE_COLUMNS)} FROM grades"
+        parameters: tuple = ()
+        if assignment is not None:
+            query += " WHERE assignment = ?"
+            parameters = (str(assignment),)
+        records = []
+        for row in self._read(query + " ORDER BY graded_at, row_number", parameters):
+            record = dict(row)
+            record["flagged"] = bool(record["flagged"])
+            record["flags"] = json.loads(record["flags"])
+            records.append(record)
+        return records
+
     def export_csv(self, path, kind: str = "quiz") -> pathlib.Path:
-        """Write every quiz answer (``kind="quiz"``) or check (``kind="checks"``) to a CSV file.
+        """Write every quiz answer (``kind="quiz"``), check (``"checks"``) or grade (``"grades"``) to CSV.
 
         Quiz answers keep their JSON text in the ``answer`` column; ``correct``
-        is ``true``, ``false`` or empty.
+        is ``true``, ``false`` or empty. Grades list their flags separated by
+        `` | `` and ``flagged`` as ``true``/``false``.
 
         Returns
         -------
@@ -410,8 +492,14 @@ class Gradebook:
             columns, records = _QUIZ_COLUMNS, self.quiz_answers()
         elif kind == "checks":
             columns, records = _CHECK_COLUMNS, self.check_results()
+        elif kind == "grades":
+            columns = _GRADE_COLUMNS
+            records = [
+                dict(record, flagged=str(record["flagged"]).lower(), flags=" | ".join(record["flags"]))
+                for record in self.grades()
+            ]
         else:
-            raise GradebookError(f"export_csv: unknown kind {kind!r}; choose 'quiz' or 'checks'")
+            raise GradebookError(f"export_csv: unknown kind {kind!r}; choose 'quiz', 'checks' or 'grades'")
         path = pathlib.Path(path)
         try:
             with open(path, "w", newline="", encoding="utf-8") as handle:

@@ -30,9 +30,12 @@ from tlkit.quiz.questions import (
     TextQuestion,
 )
 from tlkit.quiz.schema import QUIZ_SCHEMA
+from tlkit.quiz.sealed import SEALED_SUFFIX, SealedQuizError, unseal_text
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 QUIZ_FOLDER = REPO_ROOT / "quizzes"
+#: Extra folder searched for quizzes by id (a released course's sealed quizzes).
+QUIZ_FOLDER_ENVIRONMENT_VARIABLE = "TLKIT_QUIZ_DIR"
 
 
 class QuizFileError(TlkitError, ValueError):
@@ -101,6 +104,11 @@ def _read_yaml(path: pathlib.Path):
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise QuizFileError(path, "the file is not UTF-8 text; save it as UTF-8") from None
+    if path.suffix == SEALED_SUFFIX:  # a released quiz: the YAML is sealed (see tlkit.quiz.sealed)
+        try:
+            text = unseal_text(text, source=_display_path(path))
+        except SealedQuizError as error:
+            raise QuizFileError(path, str(error).split(": ", 1)[-1]) from None
     try:
         return yaml.load(text, Loader=_StrictLoader)
     except _DuplicateKey as error:
@@ -380,9 +388,33 @@ def load_quiz(path) -> Quiz:
 
 
 def available_quizzes(folder=None) -> list[str]:
-    """Return the ids of the quizzes shipped in ``quizzes/`` (or ``folder``), sorted."""
+    """Return the ids of the quizzes shipped in ``quizzes/`` (or ``folder``), sorted.
+
+    Sealed quizzes (``*.tlkq``, written by ``python -m tlkit release``) count too.
+    """
     folder = pathlib.Path(folder) if folder is not None else QUIZ_FOLDER
-    return sorted(path.stem for path in folder.glob("*.yaml"))
+    return sorted({path.stem for pattern in ("*.yaml", f"*{SEALED_SUFFIX}") for path in folder.glob(pattern)})
+
+
+def _quiz_folders(folder) -> list[pathlib.Path]:
+    """Folders searched for a quiz id, in order of preference."""
+    if folder is not None:
+        return [pathlib.Path(folder)]
+    folders = [QUIZ_FOLDER]
+    from_environment = os.environ.get(QUIZ_FOLDER_ENVIRONMENT_VARIABLE)
+    if from_environment:
+        folders.append(pathlib.Path(from_environment).expanduser())
+    folders.append(pathlib.Path.cwd() / "quizzes")  # a released course: notebooks beside quizzes/
+    return folders
+
+
+def _find_quiz_file(quiz_id: str, folder) -> pathlib.Path | None:
+    for candidate_folder in _quiz_folders(folder):
+        for suffix in (".yaml", SEALED_SUFFIX):
+            candidate = candidate_folder / f"{quiz_id}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 def resolve_quiz(quiz_or_id, folder=None) -> Quiz:
@@ -393,7 +425,10 @@ def resolve_quiz(quiz_or_id, folder=None) -> Quiz:
     quiz_or_id : Quiz, str or os.PathLike
         A loaded quiz, the id of a quiz in ``quizzes/`` or a path to a file.
     folder : str or os.PathLike, optional
-        Where ids are looked up; defaults to the repository's ``quizzes/``.
+        Where ids are looked up. By default: the repository's ``quizzes/``,
+        then the folder in ``$TLKIT_QUIZ_DIR``, then ``quizzes/`` in the
+        working folder (where a released course keeps its sealed ``.tlkq``
+        quizzes).
 
     Raises
     ------
@@ -403,11 +438,11 @@ def resolve_quiz(quiz_or_id, folder=None) -> Quiz:
     if isinstance(quiz_or_id, Quiz):
         return quiz_or_id
     text = os.fspath(quiz_or_id)
-    looks_like_path = text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text
+    looks_like_path = text.endswith((".yaml", ".yml", SEALED_SUFFIX)) or os.sep in text or "/" in text
     if looks_like_path:
         return load_quiz(text)
-    folder = pathlib.Path(folder) if folder is not None else QUIZ_FOLDER
-    candidate = folder / f"{text}.yaml"
-    if not candidate.is_file():
-        raise UnknownNameError(describe_name_choice("quiz", text, available_quizzes(folder)))
+    candidate = _find_quiz_file(text, folder)
+    if candidate is None:
+        known = sorted({name for each in _quiz_folders(folder) if each.is_dir() for name in available_quizzes(each)})
+        raise UnknownNameError(describe_name_choice("quiz", text, known))
     return load_quiz(candidate)

@@ -1,0 +1,120 @@
+"""Student submissions of the tiny test assignment (tests/fixtures/assignment/tiny_course.ipynb).
+
+Each submission starts from the released student notebook and fills the
+solution cells (by cell id) with a student's code: right answers, typical
+mistakes, tampering attempts, a crash and an endless loop.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import nbformat
+
+ASSIGNMENT = pathlib.Path(__file__).resolve().parent / "fixtures" / "assignment"
+SOURCE = ASSIGNMENT / "tiny_course.ipynb"
+SOLUTION_CELLS = {"q1": "cell-03", "q2": "cell-06", "q3": "cell-10", "q4": "cell-13", "q5": "cell-17"}
+CHECK_CELLS = {"q1": "cell-04", "q2": "cell-07", "q3": "cell-11", "q4": "cell-14", "q5": "cell-18"}
+
+RIGHT = {
+    "q1": "base.trainable = False",
+    "q2": 'model = keras.Sequential([base, keras.layers.Dense(5, activation="softmax")])\n'
+          'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
+    "q3": 'model.layers[-1].trainable = False\n'
+          'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
+    "q4": "base = make_base()\nbase.trainable = False",
+    "q5": "base.trainable = True\n"
+          "for layer in base.layers:\n"
+          "    if isinstance(layer, keras.layers.BatchNormalization):\n"
+          "        layer.trainable = False\n"
+          'model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy")',
+}
+
+# Three typical mistakes in one notebook, on independent questions: q1 and q3 right.
+MISTAKES_HEAD_BATCHNORM_LEARNING_RATE = {
+    "q2": 'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
+          'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
+    "q4": "base = make_base()\n"
+          "for layer in base.layers:\n"
+          "    if not isinstance(layer, keras.layers.BatchNormalization):\n"
+          "        layer.trainable = False",
+    "q5": "for layer in base.layers:\n"
+          "    layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)\n"
+          'model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")',
+}
+
+# Three more: the base only partly frozen (q2 fails with it), no recompile, no unfreeze; q4 right.
+MISTAKES_FREEZE_STALE_UNFREEZE = {
+    "q1": "base.layers[0].trainable = False",
+    "q3": "model.layers[-1].trainable = False",
+    "q5": 'model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy")',
+}
+
+# Tampering that stays inside its question, then a kernel crash at q5; q4 honestly right.
+TAMPER_SCOPED_AND_CRASH = {
+    "q1": 'ex.q1.check = lambda: print("Correct")',
+    "q2": 'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
+          'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")\n'
+          'print("Correct (q2): frozen base + a new 5-class head")',
+    "q3": "model.layers[-1].trainable = False",
+    "q5": "import os\nos.kill(os.getpid(), 9)",
+}
+TAMPER_SCOPED_LOCKED_EDIT = {"q3": 'print("Correct (q3): the compiled training step matches")'}
+
+# Tampering that voids the whole attempt (gradebook), more tampering, and an endless loop at q5.
+TAMPER_GRADEBOOK_MODULES_SAVING_LOOP = {
+    "q1": "base.trainable = False\n"
+          "from tlkit.gradebook import Gradebook\n"
+          'Gradebook().record_check("someone", "tiny_course", "q1", "correct", "Well done.")',
+    "q2": "import sys, types\n"
+          "import tlkit.exercises.predicates as real_predicates\n"
+          'fake = types.ModuleType("tlkit.exercises.predicates")\n'
+          "fake.__dict__.update(real_predicates.__dict__)\n"
+          "fake.head_matches_classes = lambda *args, **kwargs: None\n"
+          'sys.modules["tlkit.exercises.predicates"] = fake\n'
+          'sys.modules["tlkit.exercises.nb01_feature_extraction"].check = fake\n'
+          'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
+          'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")',
+    "q3": "model.layers[-1].trainable = False\n"
+          "import tlkit.exercises.core as core\n"
+          'core.Question._evaluate = lambda self: core._check_result("correct", "fine")',
+    "q4": "good = make_base()\n"
+          "good.trainable = False\n"
+          "original_saver = keras.saving.save_model\n"
+          "keras.saving.save_model = lambda model, path, **options: original_saver(good, path, **options)\n"
+          "base = make_base()",
+    "q5": "while True:\n    pass",
+}
+
+
+def read_release(release_folder: pathlib.Path):
+    return nbformat.read(str(release_folder / SOURCE.name), as_version=4)
+
+
+def make_submission(release_folder: pathlib.Path, answers: dict, locked_edits: dict | None = None):
+    """The released notebook with ``answers`` (question -> code) in its solution cells.
+
+    Unanswered questions get the right answer unless ``answers`` maps them to None
+    (left as released). ``locked_edits`` (question -> code) overwrite check cells.
+    """
+    notebook = read_release(release_folder)
+    by_id = {cell["id"]: cell for cell in notebook.cells}
+    for question, cell_id in SOLUTION_CELLS.items():
+        code = answers.get(question, RIGHT[question])
+        if code is None:
+            continue
+        given = [line for line in by_id[cell_id]["source"].splitlines()
+                 if line.strip() and not line.startswith("#") and "NotImplementedError" not in line]
+        if question in ("q3", "q4"):
+            given = []  # the given line is part of every answer above
+        by_id[cell_id]["source"] = "\n".join(given + [code])
+    for question, code in (locked_edits or {}).items():
+        by_id[CHECK_CELLS[question]]["source"] = code
+    return notebook
+
+
+def write_submission(folder: pathlib.Path, student: str, notebook) -> pathlib.Path:
+    path = folder / student / SOURCE.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(path))
+    return path

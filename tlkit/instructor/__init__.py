@@ -1,0 +1,21 @@
+"""Instructor tools: release student notebooks, validate markers, grade submissions, export grades.
+
+Command line: ``python -m tlkit --help`` (see ``docs/instructor.md``).
+
+Modules
+-------
+markers
+    Solution / hidden-test markers and cell roles.
+validate
+    Problems in a source notebook's markers.
+manifest, release
+    The student version of a notebook, its locked-cell checksums, sealed quizzes.
+grade
+    Running submissions in fresh kernels and scoring verified evidence.
+runner, kernel_side, checker
+    The separate processes (and the code pasted into kernels) grading relies on.
+tamper
+    Signs of attempts to fake a grade.
+report
+    Gradebook records, CSV and feedback files.
+"""

@@ -1,0 +1,270 @@
+"""Code the grader runs inside a submission's kernel to save the evidence it grades.
+
+This module is never imported by a student's kernel: the grader pastes its
+source into a cell it adds after each check cell, so a student cannot patch
+it in advance. The evidence is only a claim: the separate checker process
+(:mod:`tlkit.instructor.checker`) validates and re-checks every artifact, and
+compares the :func:`fingerprint` taken here with its own pristine one to spot
+monkeypatching. Only the standard library, NumPy and Keras are used.
+"""
+
+import hashlib
+import json
+import os
+import sys
+import types
+
+EVIDENCE_FILE_NAME = "evidence.json"
+WATCHED_CALLABLES = (
+    ("keras", "saving.save_model"),
+    ("keras", "saving.load_model"),
+    ("keras", "Model.save"),
+    ("keras.src.saving.saving_lib", "save_model"),
+    ("numpy", "save"),
+    ("numpy", "savez"),
+    ("json", "dump"),
+    ("json", "dumps"),
+)
+
+
+def _constant_digest(value, sink) -> None:
+    if isinstance(value, types.CodeType):
+        _code_digest(value, sink)
+    elif isinstance(value, (tuple, list)):
+        sink.update(b"(")
+        for item in value:
+            _constant_digest(item, sink)
+        sink.update(b")")
+    elif isinstance(value, frozenset):
+        sink.update(repr(sorted(repr(item) for item in value)).encode("utf-8"))
+    else:
+        sink.update(repr(value).encode("utf-8", "replace"))
+
+
+def _code_digest(code, sink) -> None:
+    sink.update(code.co_code)
+    sink.update(repr(code.co_names).encode("utf-8"))
+    for constant in code.co_consts:
+        _constant_digest(constant, sink)
+
+
+def _object_digest(value) -> str:
+    """A digest of a function's, method's or property's code; the type name for anything else."""
+    sink = hashlib.sha256()
+    target = value
+    if isinstance(target, (staticmethod, classmethod)):
+        target = target.__func__
+    if isinstance(target, property):
+        for part in (target.fget, target.fset, target.fdel):
+            code = getattr(part, "__code__", None)
+            if code is not None:
+                _code_digest(code, sink)
+        return "property:" + sink.hexdigest()[:16]
+    code = getattr(target, "__code__", None)
+    if code is not None:
+        _code_digest(code, sink)
+        return "code:" + sink.hexdigest()[:16]
+    if isinstance(target, types.BuiltinFunctionType):
+        return "builtin:" + getattr(target, "__module__", "") + "." + getattr(target, "__qualname__", "")
+    if isinstance(target, types.ModuleType):
+        return "module:" + target.__name__ + ":" + os.path.realpath(getattr(target, "__file__", "") or "")
+    return "type:" + type(target).__module__ + "." + type(target).__qualname__
+
+
+def _resolve(root, dotted):
+    value = root
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def fingerprint(module_names, exercise_module=None) -> dict:
+    """Digest the code of the given modules (functions, classes' methods) and of the saving functions.
+
+    Returns ``{"modules": {name: {member: digest}}, "questions": {...}, "callables": {...}}``;
+    modules not imported are left out. Question instances of
+    ``exercise_module`` are described by the names in their ``__dict__`` (a
+    replaced ``check`` shows up there).
+    """
+    modules = {}
+    for name in module_names:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        members = {"__file__": os.path.realpath(getattr(module, "__file__", "") or "<no file>")}
+        for attribute, value in sorted(vars(module).items()):
+            if attribute.startswith("__"):
+                continue
+            if isinstance(value, type) and value.__module__ == name:
+                for member, member_value in sorted(vars(value).items()):
+                    if not (member.startswith("__") and member != "__init__"):
+                        if callable(member_value) or isinstance(member_value, (property, staticmethod, classmethod)):
+                            members[f"{attribute}.{member}"] = _object_digest(member_value)
+            elif isinstance(value, types.ModuleType):
+                members[attribute] = _object_digest(value)
+            elif callable(value) and getattr(value, "__module__", None) == name:
+                members[attribute] = _object_digest(value)
+        modules[name] = members
+    questions = {}
+    module = sys.modules.get(exercise_module) if exercise_module else None
+    exercise = getattr(module, "exercise", None)
+    for question_name, question in sorted((getattr(exercise, "questions", None) or {}).items()):
+        questions[f"{question_name} attributes"] = ",".join(sorted(vars(question)))
+        questions[f"{question_name} class"] = type(question).__module__ + "." + type(question).__qualname__
+        questions[f"{question_name} is the module's"] = str(getattr(module, question_name, None) is question)
+    callables = {}
+    for module_name, dotted in WATCHED_CALLABLES:
+        owner = sys.modules.get(module_name)
+        if owner is not None:
+            try:
+                callables[f"{module_name}:{dotted}"] = _object_digest(_resolve(owner, dotted))
+            except AttributeError:
+                callables[f"{module_name}:{dotted}"] = "missing"
+    import builtins
+    import io
+
+    callables["builtins.open is io.open"] = str(builtins.open is io.open)
+    return {"modules": modules, "questions": questions, "callables": callables}
+
+
+def _is_placeholder(value) -> bool:
+    return type(value).__name__ == "_Placeholder" or (isinstance(value, str) and value.strip() == "____")
+
+
+def _json_safe(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        if isinstance(value, dict):
+            return {str(key): _json_safe(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [_json_safe(item) for item in value]
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return repr(value)
+
+
+def _save_value(name, value, folder, keras, numpy):
+    """Save one notebook value; return its description for the evidence file."""
+    if _is_placeholder(value):
+        return {"kind": "placeholder"}
+    if keras is not None and isinstance(value, keras.Model):
+        file_name = f"{name}.keras"
+        keras.saving.save_model(value, os.path.join(folder, file_name))
+        description = {
+            "kind": "keras_model",
+            "file": file_name,
+            "class": type(value).__name__,
+            "weight_paths": [variable.path for variable in value.weights],
+            "weight_shapes": [list(variable.shape) for variable in value.weights],
+            "optimizer_iterations": None,
+            "trained_variable_indices": None,
+        }
+        optimizer = getattr(value, "optimizer", None)
+        if optimizer is not None and getattr(value, "compiled", False):
+            try:
+                description["optimizer_iterations"] = int(numpy.asarray(optimizer.iterations))
+            except Exception:
+                pass
+        try:
+            from tlkit.exercises.compile_state import variables_trained_by_fit
+
+            trained = variables_trained_by_fit(value)
+            if trained.paths is not None:
+                paths = [variable.path for variable in value.weights]
+                description["trained_variable_indices"] = sorted(
+                    index for index, path in enumerate(paths) if path in trained.paths)
+        except Exception:
+            pass
+        return description
+    if isinstance(value, (bool, int, float, str, type(None))) or (
+        isinstance(value, numpy.generic) and numpy.ndim(value) == 0 and value.dtype.kind in "biuf"
+    ):
+        return {"kind": "json", "value": value.item() if isinstance(value, numpy.generic) else value}
+    if hasattr(value, "epoch") and hasattr(value, "params") and hasattr(value, "history"):
+        return {"kind": "history", "epoch": [int(e) for e in value.epoch], "params": _json_safe(dict(value.params or {})),
+                "history": _json_safe(dict(value.history or {}))}
+    if isinstance(value, numpy.ndarray) and value.dtype.kind in "biuf":
+        file_name = f"{name}.npy"
+        numpy.save(os.path.join(folder, file_name), value, allow_pickle=False)
+        return {"kind": "array", "file": file_name}
+    if isinstance(value, (list, tuple)) and value and all(
+        isinstance(item, numpy.ndarray) and item.dtype.kind in "biuf" for item in value
+    ):
+        file_name = f"{name}.npz"
+        numpy.savez(os.path.join(folder, file_name), *value)
+        return {"kind": "array_list", "file": file_name, "count": len(value)}
+    if isinstance(value, dict) and value and all(
+        isinstance(key, str) and isinstance(item, numpy.ndarray) for key, item in value.items()
+    ):
+        file_name = f"{name}.npz"
+        keys = list(value)
+        numpy.savez(os.path.join(folder, file_name), *[value[key] for key in keys])
+        return {"kind": "array_dict", "file": file_name, "keys": keys}
+    return {"kind": "unsupported", "type": type(value).__name__}
+
+
+def _relations(models):
+    """For each model, the other model (and position) it sits inside, or the model it is."""
+    relations = {}
+    for inner_name, inner in models.items():
+        for outer_name, outer in models.items():
+            if inner_name == outer_name:
+                continue
+            if outer is inner:
+                relations[inner_name] = {"same_as": outer_name}
+                break
+            layers = list(outer._flatten_layers(include_self=False))
+            positions = [index for index, layer in enumerate(layers) if layer is inner]
+            if positions:
+                relations[inner_name] = {"inside": outer_name, "index": positions[0]}
+                break
+    return relations
+
+
+def save_evidence(student_globals, config) -> None:
+    """Save the values a question reads, the exercise memory and a fingerprint into ``config["folder"]``.
+
+    ``config`` keys: ``folder``, ``question``, ``names`` (notebook variables),
+    ``exercise_module``, ``alias``, ``watched_modules``.
+    """
+    folder = config["folder"]
+    os.makedirs(folder, exist_ok=True)
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        import numpy
+    keras = sys.modules.get("keras")
+    values, models = {}, {}
+    for name in config["names"]:
+        if name not in student_globals:
+            values[name] = {"kind": "missing"}
+            continue
+        value = student_globals[name]
+        try:
+            values[name] = _save_value(name, value, folder, keras, numpy)
+        except Exception as error:
+            values[name] = {"kind": "unsaved", "error": f"{type(error).__name__}: {error}"[:300]}
+        if values[name]["kind"] == "keras_model":
+            models[name] = value
+    memory = {}
+    module = sys.modules.get(config["exercise_module"])
+    exercise = getattr(module, "exercise", None)
+    for key, value in sorted((getattr(exercise, "memory", None) or {}).items()):
+        try:
+            memory[key] = _save_value(f"memory-{len(memory)}", value, folder, keras, numpy)
+        except Exception as error:
+            memory[key] = {"kind": "unsaved", "error": f"{type(error).__name__}: {error}"[:300]}
+    evidence = {
+        "question": config["question"],
+        "values": values,
+        "relations": _relations(models),
+        "memory": memory,
+        "alias_bound": student_globals.get(config["alias"]) is module if config.get("alias") else True,
+        "fingerprint": fingerprint(config["watched_modules"], config["exercise_module"]),
+    }
+    temporary = os.path.join(folder, EVIDENCE_FILE_NAME + ".partial")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(evidence, handle)
+    os.replace(temporary, os.path.join(folder, EVIDENCE_FILE_NAME))
