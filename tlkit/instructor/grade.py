@@ -530,7 +530,9 @@ class Grader:
             result = results.get(question) or {"status": "not_graded", "message": "no result from the checker",
                                                "fingerprint_differences": [], "alias_bound": True, "problems": []}
             flags = list(per_question.get(question, [])) + list(fake.get(question, []))
-            differences = result.get("fingerprint_differences") or []
+            # a question's own entries ("q2 attributes") concern that question only; code changes concern all later checks
+            differences = [difference for difference in result.get("fingerprint_differences") or []
+                           if not re.match(r"q\d+ ", difference) or difference.startswith(f"{question} ")]
             if differences:
                 shown = ", ".join(differences[:8]) + (" ..." if len(differences) > 8 else "")
                 flags.append(f"tlkit or saving code was modified in the kernel before this check ({shown})")

@@ -127,35 +127,34 @@ def scan_markers(source: str) -> tuple[list[Region], list[tuple[int, str]]]:
         1-based line numbers; empty when the markers are well formed.
     """
     regions, problems = [], []
-    open_region = None  # (kind, line index, indent)
+    stack = []  # open regions: (kind, line index, indent)
+
+    def label(kind):
+        return "SOLUTION" if kind == "solution" else "HIDDEN TESTS"
+
     for index, line in enumerate(source.splitlines()):
         marker = _marker_of(line)
         if marker is None:
             continue
         action, kind = marker
-        label = "SOLUTION" if kind == "solution" else "HIDDEN TESTS"
         if action == "begin":
-            if open_region is not None:
-                outer = "SOLUTION" if open_region[0] == "solution" else "HIDDEN TESTS"
-                problems.append((index + 1, f"BEGIN {label} inside the BEGIN {outer} of line {open_region[1] + 1}; "
-                                            "regions cannot be nested: close the first one with END first"))
-                continue
-            open_region = (kind, index, line[: len(line) - len(line.lstrip())])
-        else:
-            if open_region is None:
-                problems.append((index + 1, f"END {label} without a BEGIN {label} before it"))
-                continue
-            if open_region[0] != kind:
-                outer = "SOLUTION" if open_region[0] == "solution" else "HIDDEN TESTS"
-                problems.append((index + 1, f"END {label} closes the BEGIN {outer} of line {open_region[1] + 1}; "
-                                            f"use END {outer}"))
-                open_region = None
-                continue
-            regions.append(Region(kind, open_region[1], index, open_region[2]))
-            open_region = None
-    if open_region is not None:
-        label = "SOLUTION" if open_region[0] == "solution" else "HIDDEN TESTS"
-        problems.append((open_region[1] + 1, f"BEGIN {label} is never closed; add END {label}"))
+            if stack:
+                outer = stack[-1]
+                problems.append((index + 1, f"BEGIN {label(kind)} inside the BEGIN {label(outer[0])} of line "
+                                            f"{outer[1] + 1}; regions cannot be nested: close the first one with END first"))
+            stack.append((kind, index, line[: len(line) - len(line.lstrip())]))
+            continue
+        if not stack:
+            problems.append((index + 1, f"END {label(kind)} without a BEGIN {label(kind)} before it"))
+            continue
+        opened = stack.pop()
+        if opened[0] != kind:
+            problems.append((index + 1, f"END {label(kind)} closes the BEGIN {label(opened[0])} of line "
+                                        f"{opened[1] + 1}; use END {label(opened[0])}"))
+        elif not stack:
+            regions.append(Region(kind, opened[1], index, opened[2]))
+    for opened in stack:
+        problems.append((opened[1] + 1, f"BEGIN {label(opened[0])} is never closed; add END {label(opened[0])}"))
     return regions, problems
 
 
