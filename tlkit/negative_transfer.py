@@ -1,0 +1,578 @@
+"""Negative transfer: when reusing a source model makes the target model worse.
+
+Wang, Dai, Póczos and Carbonell (2019) define the **negative transfer gap**
+of a learning algorithm ``A`` on target data ``T`` with source data ``S``::
+
+    NTG = error(A(S, T)) - error(A(no source, T))
+
+the target error with the source minus the target error of the same
+algorithm without it.  A positive gap is negative transfer.
+
+This module
+
+* computes the gap and a confidence interval over seeds
+  (:func:`negative_transfer_gap`, :func:`gap_with_interval`);
+* measures it over a grid of source corruption rates (bases pre-trained with a
+  fraction ``epsilon`` of their labels shuffled) and labels per target class
+  (:func:`run_gap_grid`), with a scratch baseline on validation *and* test data;
+* draws the grid as a heatmap and as an interactive slider view.
+
+Transfer strategies are those of :mod:`tlkit.experiments`.  ``"frozen"`` and
+``"partial"`` are trained on cached outputs of the frozen layers (computed once
+per base), which gives the same models as training end to end, much faster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from tlkit import data, experiments, models
+from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
+
+#: Source corruption rate epsilon -> shipped weights name of the base pre-trained with it.
+CORRUPTED_SOURCES = {
+    0.0: "fashion_source",
+    0.5: "fashion_source_shuffled_50",
+    1.0: "fashion_source_shuffled_100",
+}
+
+#: Strategies this module can measure (``scratch`` is always run as the baseline).
+TRANSFER_STRATEGIES = ("frozen", "partial", "fine_tune")
+CACHED_STRATEGIES = ("frozen", "partial")
+
+
+class NegativeTransferError(TlkitError, ValueError):
+    """Numbers or settings handed to the negative-transfer tools do not fit."""
+
+
+# ---------------------------------------------------------------------------
+# The gap and its confidence interval
+
+
+def _as_array(values, name: str) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise NegativeTransferError(f"{name} must be numbers, got {values!r}") from None
+    if np.any(np.isnan(array)) or np.any(array < 0) or np.any(array > 1):
+        raise NegativeTransferError(f"{name} must be error rates or accuracies between 0 and 1, got {values!r}")
+    return array
+
+
+def error_rate(accuracy):
+    """``1 - accuracy``, checked to be between 0 and 1 (works on arrays)."""
+    return 1.0 - _as_array(accuracy, "accuracy")
+
+
+def negative_transfer_gap(error_with_source, error_without_source):
+    """Target error with the source minus target error without it (same algorithm).
+
+    Positive means negative transfer. Works on numbers and on arrays (one
+    entry per seed).
+
+    Examples
+    --------
+    >>> round(negative_transfer_gap(0.18, 0.15), 3)
+    0.03
+    """
+    with_source = _as_array(error_with_source, "error_with_source")
+    without_source = _as_array(error_without_source, "error_without_source")
+    if with_source.shape != without_source.shape:
+        raise NegativeTransferError(
+            f"negative_transfer_gap: {with_source.size} errors with the source but "
+            f"{without_source.size} without; pair them seed by seed"
+        )
+    gap = with_source - without_source
+    return float(gap) if gap.ndim == 0 else gap
+
+
+@dataclasses.dataclass(frozen=True)
+class GapEstimate:
+    """A negative transfer gap measured over seeds, with its confidence interval.
+
+    Attributes
+    ----------
+    mean : float
+        Mean of the per-seed gaps.
+    low, high : float
+        Bounds of the two-sided t-interval of the mean.
+    confidence : float
+        Its level, e.g. 0.95.
+    differences : tuple of float
+        The per-seed gaps (error with source minus error without, same seed).
+    """
+
+    mean: float
+    low: float
+    high: float
+    confidence: float
+    differences: tuple
+
+    @property
+    def seeds(self) -> int:
+        return len(self.differences)
+
+    @property
+    def verdict(self) -> str:
+        """``"negative transfer"`` when the whole interval is above 0, ``"positive transfer"``
+        when it is below 0, ``"no clear difference"`` otherwise."""
+        if self.low > 0:
+            return "negative transfer"
+        if self.high < 0:
+            return "positive transfer"
+        return "no clear difference"
+
+    def __str__(self) -> str:
+        return (
+            f"NTG {self.mean:+.3f} ({self.confidence:.0%} CI {self.low:+.3f} to {self.high:+.3f}, "
+            f"{self.seeds} seeds): {self.verdict}"
+        )
+
+
+def gap_with_interval(errors_with_source, errors_without_source, confidence: float = 0.95) -> GapEstimate:
+    """Mean negative transfer gap over seeds with a paired t confidence interval.
+
+    Parameters
+    ----------
+    errors_with_source, errors_without_source : sequence of float
+        Target error rates, one per seed; entry ``i`` of both comes from the
+        same seed (same target examples), so they are compared pairwise.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    GapEstimate
+    """
+    import scipy.stats
+
+    if not 0 < confidence < 1:
+        raise NegativeTransferError(f"gap_with_interval: confidence must be between 0 and 1, got {confidence}")
+    differences = np.atleast_1d(negative_transfer_gap(errors_with_source, errors_without_source))
+    if differences.size < 2:
+        raise NegativeTransferError(
+            f"gap_with_interval: a confidence interval needs at least 2 seeds, got {differences.size}"
+        )
+    mean = float(differences.mean())
+    standard_error = float(differences.std(ddof=1) / np.sqrt(differences.size))
+    half_width = float(scipy.stats.t.ppf(0.5 + confidence / 2, df=differences.size - 1) * standard_error)
+    return GapEstimate(mean, mean - half_width, mean + half_width, confidence, tuple(float(d) for d in differences))
+
+
+# ---------------------------------------------------------------------------
+# Sampling
+
+
+def few_shot_indices(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Indices of ``k`` examples of every label, drawn like :func:`tlkit.data.few_shot`."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise NegativeTransferError(f"labels per class must be a positive integer, got {k!r}")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(labels):
+        pool = np.flatnonzero(labels == label)
+        if len(pool) < k:
+            raise NegativeTransferError(f"class {label} has only {len(pool)} examples, fewer than k = {k}")
+        chosen.append(rng.choice(pool, size=int(k), replace=False))
+    indices = np.concatenate(chosen)
+    rng.shuffle(indices)
+    return indices
+
+
+def split_validation(split: data.LabelledImages, per_class: int, seed: int = 0):
+    """Set aside ``per_class`` images of every class for validation.
+
+    Returns
+    -------
+    pool, validation : LabelledImages
+        Disjoint: few-shot training samples are drawn from ``pool``.
+    """
+    held_out = few_shot_indices(split.labels, per_class, seed)
+    keep = np.setdiff1d(np.arange(len(split)), held_out)
+    return split.take(keep), split.take(np.sort(held_out))
+
+
+# ---------------------------------------------------------------------------
+# Training the strategies
+
+
+def _load_full_base(weights):
+    return models.load_base(include_top=True, weights=weights)
+
+
+class _CachedBase:
+    """The frozen convolutions' outputs (and the source Dense layer) of one base."""
+
+    def __init__(self, weights):
+        import keras
+
+        model = _load_full_base(weights)
+        self.convolutions = keras.Model(model.inputs, model.get_layer("flatten").output)
+        self.dense_weights = model.get_layer(models.FEATURE_LAYER).get_weights()
+        self._cache = {}
+
+    def conv_features(self, name: str, images: np.ndarray) -> np.ndarray:
+        if name not in self._cache:
+            self._cache[name] = self.convolutions.predict(images, batch_size=500, verbose=0)
+        return self._cache[name]
+
+    def dense_features(self, conv_features: np.ndarray) -> np.ndarray:
+        kernel, bias = self.dense_weights
+        return np.maximum(conv_features @ kernel + bias, 0.0).astype("float32")
+
+
+def _train_cached_head(strategy, cached: _CachedBase, features, labels, num_classes, seed, budget):
+    import keras
+
+    from tlkit.training import set_seed
+
+    set_seed(seed, deterministic=False)
+    inputs = keras.Input(features.shape[1:])
+    x = inputs
+    if strategy == "partial":
+        dense = keras.layers.Dense(cached.dense_weights[0].shape[1], activation="relu", name=models.FEATURE_LAYER)
+        x = dense(x)
+        dense.set_weights(cached.dense_weights)
+    x = keras.layers.Dropout(budget.dropout)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
+    head = keras.Model(inputs, outputs)
+    head.compile(keras.optimizers.Adam(budget.learning_rate), "sparse_categorical_crossentropy")
+    head.fit(features, labels, epochs=budget.epochs, batch_size=budget.batch_size, verbose=0)
+    return head
+
+
+def _accuracy(probabilities, labels) -> float:
+    return float(np.mean(np.argmax(probabilities, axis=1) == labels))
+
+
+# ---------------------------------------------------------------------------
+# The grid
+
+
+@dataclasses.dataclass
+class GapGrid:
+    """Validation and test accuracies of scratch and transfer strategies over (epsilon, k, seed).
+
+    Attributes
+    ----------
+    corruptions : list of float
+        Source label-shuffle fractions epsilon.
+    labels_per_class : list of int
+    seeds : list of int
+    scratch : dict
+        ``{"validation"|"test": {k: [accuracy per seed]}}``.
+    transfer : dict
+        ``{"validation"|"test": {strategy: {epsilon: {k: [accuracy per seed]}}}}``.
+    """
+
+    corruptions: list
+    labels_per_class: list
+    seeds: list
+    scratch: dict
+    transfer: dict
+
+    @property
+    def strategies(self) -> list:
+        return list(self.transfer["test"])
+
+    def _check(self, strategy, epsilon, k):
+        if strategy not in self.transfer["test"]:
+            raise UnknownNameError(describe_name_choice("strategy in this grid", strategy, self.strategies))
+        if epsilon not in self.transfer["test"][strategy]:
+            raise NegativeTransferError(f"epsilon {epsilon} is not in this grid ({self.corruptions})")
+        if k not in self.transfer["test"][strategy][epsilon]:
+            available = sorted(self.transfer["test"][strategy][epsilon])
+            raise NegativeTransferError(f"{strategy} was not run at k = {k} (runs at {available})")
+
+    def accuracies(self, strategy: str, epsilon: float, k: int, split: str = "test") -> list:
+        """Per-seed accuracies; ``strategy="scratch"`` ignores ``epsilon``."""
+        if strategy == "scratch":
+            return list(self.scratch[split][k])
+        self._check(strategy, epsilon, k)
+        return list(self.transfer[split][strategy][epsilon][k])
+
+    def gap(self, strategy: str, epsilon: float, k: int, split: str = "test", confidence: float = 0.95) -> GapEstimate:
+        """The negative transfer gap of ``strategy`` against scratch at (epsilon, k)."""
+        return gap_with_interval(
+            error_rate(self.accuracies(strategy, epsilon, k, split)),
+            error_rate(self.accuracies("scratch", epsilon, k, split)),
+            confidence,
+        )
+
+    def gap_table(self, strategy: str, split: str = "test") -> np.ndarray:
+        """Mean gaps, rows = corruptions, columns = labels per class (NaN where not run)."""
+        table = np.full((len(self.corruptions), len(self.labels_per_class)), np.nan)
+        for row, epsilon in enumerate(self.corruptions):
+            for column, k in enumerate(self.labels_per_class):
+                runs = self.transfer[split].get(strategy, {}).get(epsilon, {})
+                if k in runs:
+                    table[row, column] = self.gap(strategy, epsilon, k, split).mean
+        return table
+
+    def best_by_validation(self, epsilon: float, k: int) -> str:
+        """The strategy (scratch included) with the best mean validation accuracy at (epsilon, k)."""
+        scores = {"scratch": float(np.mean(self.scratch["validation"][k]))}
+        for strategy in self.strategies:
+            runs = self.transfer["validation"][strategy].get(epsilon, {})
+            if k in runs:
+                scores[strategy] = float(np.mean(runs[k]))
+        return max(scores, key=scores.get)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form (numeric keys become strings)."""
+
+        def by_k(per_k):
+            return {str(k): [round(a, 4) for a in v] for k, v in per_k.items()}
+
+        return {
+            "corruptions": self.corruptions,
+            "labels_per_class": self.labels_per_class,
+            "seeds": self.seeds,
+            "scratch": {split: by_k(per_k) for split, per_k in self.scratch.items()},
+            "transfer": {
+                split: {s: {str(e): by_k(per_k) for e, per_k in per_e.items()} for s, per_e in per_s.items()}
+                for split, per_s in self.transfer.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "GapGrid":
+        def by_k(per_k):
+            return {int(k): list(v) for k, v in per_k.items()}
+
+        return cls(
+            list(values["corruptions"]),
+            list(values["labels_per_class"]),
+            list(values["seeds"]),
+            {split: by_k(per_k) for split, per_k in values["scratch"].items()},
+            {
+                split: {s: {float(e): by_k(per_k) for e, per_k in per_e.items()} for s, per_e in per_s.items()}
+                for split, per_s in values["transfer"].items()
+            },
+        )
+
+
+def run_gap_grid(
+    target: data.Dataset,
+    sources: Mapping[float, str],
+    labels_per_class: Sequence[int] = (5, 20, 50),
+    seeds: Iterable[int] = (0, 1, 2),
+    strategies: Sequence[str] = CACHED_STRATEGIES,
+    only_at: Mapping[str, Sequence[int]] | None = None,
+    budget: experiments.TrainingBudget = experiments.TrainingBudget(epochs=30, batch_size=16),
+    validation_per_class: int = 50,
+    test_per_class: int | None = None,
+    progress: bool = False,
+) -> GapGrid:
+    """Measure every strategy against scratch over corruption rates, labels per class and seeds.
+
+    Parameters
+    ----------
+    target : Dataset
+        The target task (``data.target_task(...)``).
+    sources : mapping
+        ``{epsilon: weights}``, a shipped weights name or a ``.keras`` path per
+        corruption rate, e.g. :data:`CORRUPTED_SOURCES`.
+    labels_per_class : sequence of int
+    seeds : iterable of int
+        A seed fixes the target examples drawn and the initialisation; all
+        strategies share them, so gaps are paired per seed.
+    strategies : sequence of str
+        Among :data:`TRANSFER_STRATEGIES`; scratch always runs.
+    only_at : mapping, optional
+        ``{strategy: [k, ...]}`` to run a slow strategy (``"fine_tune"``) at a few ``k`` only.
+    budget : TrainingBudget
+        Shared by every strategy (the same algorithm with and without the source).
+    validation_per_class : int
+        Images per class set aside from the training split for validation.
+    test_per_class : int, optional
+        Test images per class (default: all).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    GapGrid
+    """
+    for strategy in strategies:
+        if strategy not in TRANSFER_STRATEGIES:
+            raise UnknownNameError(describe_name_choice("strategy", strategy, TRANSFER_STRATEGIES))
+    only_at = dict(only_at or {})
+    labels_per_class, seeds = [int(k) for k in labels_per_class], list(seeds)
+    corruptions = sorted(float(e) for e in sources)
+    if len(seeds) < 2:
+        raise NegativeTransferError("run_gap_grid: use at least 2 seeds, so the gap gets a confidence interval")
+    if not labels_per_class or not corruptions:
+        raise NegativeTransferError("run_gap_grid: give at least one labels-per-class value and one source")
+    pool, validation = split_validation(target.train, validation_per_class, seed=0)
+    test = target.test if test_per_class is None else target.test.take(few_shot_indices(target.test.labels, test_per_class, 0))
+    samples = {(k, seed): few_shot_indices(pool.labels, k, seed) for k in labels_per_class for seed in seeds}
+    used = np.unique(np.concatenate(list(samples.values())))
+    position = {index: row for row, index in enumerate(used)}
+    evaluation = {"validation": validation, "test": test}
+
+    def runs_at(strategy):
+        return [k for k in labels_per_class if strategy not in only_at or k in only_at[strategy]]
+
+    total = len(samples) * (1 + sum(len(runs_at(s)) for s in strategies) * len(corruptions) / len(labels_per_class))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=int(round(total)), desc="training target models", unit="model")
+
+    def tick():
+        if bar is not None:
+            bar.update()
+
+    scratch = {split: {k: [] for k in labels_per_class} for split in evaluation}
+    transfer = {
+        split: {s: {e: {k: [] for k in runs_at(s)} for e in corruptions} for s in strategies} for split in evaluation
+    }
+    for k in labels_per_class:
+        for seed in seeds:
+            examples = pool.take(samples[(k, seed)])
+            model, _ = experiments.train_on_target("scratch", examples, seed=seed, budget=budget)
+            for split, images in evaluation.items():
+                scratch[split][k].append(experiments.accuracy(model, images))
+            tick()
+    for epsilon in corruptions:
+        weights = sources[epsilon]
+        cached = _CachedBase(weights) if any(s in CACHED_STRATEGIES for s in strategies) else None
+        if cached is not None:
+            pool_features = cached.conv_features("pool", pool.images[used])
+            split_features = {split: cached.conv_features(split, images.images) for split, images in evaluation.items()}
+        for strategy in strategies:
+            for k in runs_at(strategy):
+                for seed in seeds:
+                    indices = samples[(k, seed)]
+                    if strategy in CACHED_STRATEGIES:
+                        rows = [position[i] for i in indices]
+                        features = pool_features[rows]
+                        # partial trains the Dense layer on the conv outputs; frozen uses that layer's outputs
+                        prepare = (lambda x: x) if strategy == "partial" else cached.dense_features
+                        head = _train_cached_head(
+                            strategy, cached, prepare(features), pool.labels[indices], target.train.num_classes, seed, budget
+                        )
+                        for split, images in evaluation.items():
+                            probabilities = head.predict(prepare(split_features[split]), batch_size=1000, verbose=0)
+                            transfer[split][strategy][epsilon][k].append(_accuracy(probabilities, images.labels))
+                    else:
+                        model, _ = experiments.train_on_target(strategy, pool.take(indices), seed=seed, weights=weights, budget=budget)
+                        for split, images in evaluation.items():
+                            transfer[split][strategy][epsilon][k].append(experiments.accuracy(model, images))
+                    tick()
+    if bar is not None:
+        bar.close()
+    return GapGrid(corruptions, labels_per_class, seeds, scratch, transfer)
+
+
+def expected_shapes(grid: GapGrid, strategy: str = "frozen", k: int = 50) -> dict:
+    """The shapes Wang et al. predict, checked on ``grid`` (each value a bool).
+
+    ``gap_positive_at_full_corruption``: mean NTG > 0 at the largest epsilon and ``k``.
+    ``gap_rises_with_corruption``: at ``k``, the mean NTG never falls as epsilon grows.
+    ``gap_rises_with_labels``: at the largest epsilon, the mean NTG at the largest k
+    is above the one at the smallest k.
+    """
+    table = grid.gap_table(strategy)
+    column = grid.labels_per_class.index(k)
+    return {
+        "gap_positive_at_full_corruption": bool(table[-1, column] > 0),
+        "gap_rises_with_corruption": bool(np.all(np.diff(table[:, column]) > 0)),
+        "gap_rises_with_labels": bool(table[-1, -1] > table[-1, 0]),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Pictures
+
+
+def plot_gap_heatmap(grid: GapGrid, strategies: Sequence[str] = ("frozen", "partial"), show: bool = False):
+    """One heatmap per strategy: mean NTG (red = negative transfer) with its CI half-width.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from matplotlib.figure import Figure
+
+    strategies = [s for s in strategies if s in grid.strategies]
+    figure = Figure(figsize=(4.6 * len(strategies), 3.6))
+    axes = np.atleast_1d(figure.subplots(1, len(strategies)))
+    tables = [grid.gap_table(s) for s in strategies]
+    limit = max(0.05, float(np.nanmax(np.abs(np.concatenate([t.ravel() for t in tables])))))
+    for axis, strategy, table in zip(axes, strategies, tables):
+        image = axis.imshow(table, cmap="RdBu_r", vmin=-limit, vmax=limit, origin="lower", aspect="auto")
+        for row, epsilon in enumerate(grid.corruptions):
+            for column, k in enumerate(grid.labels_per_class):
+                if np.isnan(table[row, column]):
+                    continue
+                estimate = grid.gap(strategy, epsilon, k)
+                axis.text(column, row, f"{estimate.mean:+.3f}\n±{estimate.high - estimate.mean:.3f}",
+                          ha="center", va="center", fontsize=8)
+        axis.set_xticks(range(len(grid.labels_per_class)), [str(k) for k in grid.labels_per_class])
+        axis.set_yticks(range(len(grid.corruptions)), [f"{e:g}" for e in grid.corruptions])
+        axis.set(xlabel="labels per target class, k", ylabel="source labels shuffled, ε",
+                 title=f"NTG, strategy '{strategy}'")
+    figure.colorbar(image, ax=list(axes), label="NTG (> 0: negative transfer)")
+    if show:
+        from IPython.display import display
+
+        display(figure)
+    return figure
+
+
+def plot_setting(grid: GapGrid, epsilon: float, k: int, show: bool = False):
+    """Bar chart of test accuracy (mean and seeds) for scratch and each strategy at one setting."""
+    from matplotlib.figure import Figure
+
+    names = ["scratch"] + [s for s in grid.strategies if k in grid.transfer["test"][s].get(epsilon, {})]
+    figure = Figure(figsize=(6, 3.4))
+    axis = figure.subplots()
+    for position, name in enumerate(names):
+        values = grid.accuracies(name, epsilon, k)
+        axis.bar(position, np.mean(values), color="#7f7f7f" if name == "scratch" else "#1f77b4", alpha=0.7)
+        axis.plot([position] * len(values), values, "k.", markersize=6)
+        if name != "scratch":
+            gap = grid.gap(name, epsilon, k)
+            axis.text(position, np.mean(values) + 0.02, f"NTG {gap.mean:+.3f}", ha="center", fontsize=8)
+    axis.set_xticks(range(len(names)), names)
+    axis.set(ylim=(0, 1.05), ylabel="target test accuracy", title=f"ε = {epsilon:g}, k = {k} labels per class")
+    if show:
+        from IPython.display import display
+
+        display(figure)
+    return figure
+
+
+def explore(grid: GapGrid):
+    """Sliders for epsilon and labels per class over the grid's results; redraws the bar chart.
+
+    Returns
+    -------
+    ipywidgets.VBox
+    """
+    import ipywidgets
+    from IPython.display import display
+
+    corruption = ipywidgets.SelectionSlider(options=grid.corruptions, value=grid.corruptions[-1], description="ε")
+    labels = ipywidgets.SelectionSlider(
+        options=grid.labels_per_class, value=grid.labels_per_class[-1], description="k per class"
+    )
+    output = ipywidgets.Output()
+
+    def redraw(_=None):
+        output.clear_output(wait=True)
+        with output:
+            display(plot_setting(grid, corruption.value, labels.value))
+            for strategy in grid.strategies:
+                if labels.value in grid.transfer["test"][strategy].get(corruption.value, {}):
+                    print(f"{strategy:>9}: {grid.gap(strategy, corruption.value, labels.value)}")
+
+    corruption.observe(redraw, names="value")
+    labels.observe(redraw, names="value")
+    redraw()
+    return ipywidgets.VBox([ipywidgets.HBox([corruption, labels]), output])
