@@ -195,11 +195,10 @@ class Grader:
         if self.manifest["exercise_module"] not in self.watched_modules:
             self.watched_modules.append(self.manifest["exercise_module"])
         self._points = {question: 1.0 for question in self.manifest["questions"]}
+        self._kernel_code = pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8")
 
     # -- preparing one submission --------------------------------------------------------------
     def _evidence_cell(self, question: str, artifacts: pathlib.Path, alias: str):
-        from tlkit.exercises.core import Question  # noqa: F401  (documentation of what is read)
-
         config = {
             "folder": str(artifacts / question),
             "question": question,
@@ -208,7 +207,7 @@ class Grader:
             "alias": alias,
             "watched_modules": self.watched_modules,
         }
-        code = pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8")
+        code = self._kernel_code
         source = (
             f"exec({code!r} + '\\nsave_evidence(STUDENT_GLOBALS, CONFIG)', "
             f"{{'__name__': 'tlkit_grader_cell', 'STUDENT_GLOBALS': globals(), 'CONFIG': {config!r}}})"
@@ -248,7 +247,7 @@ class Grader:
         """Return the notebook to execute, the findings per question and submission-wide ones."""
         alias = self.manifest["exercise_alias"]
         locked = {entry["cell_id"]: entry for entry in self.manifest["locked_cells"]}
-        solutions = {entry["cell_id"]: entry["question"] for entry in self.manifest["solution_cells"]}
+        solutions = {entry["cell_id"]: entry["question"] for entry in self.manifest.get("solution_cells", [])}
         per_question: dict[str, list[str]] = {}
         for change in compare_locked_cells(self.manifest, submission):
             scope = change.questions if change.role in ("check", "hidden-tests") and change.questions else ()
