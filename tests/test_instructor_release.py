@@ -10,7 +10,7 @@ import sys
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook
 
 from tlkit.errors import CorruptFileError, MissingFileError
 from tlkit.instructor.markers import MarkerError, cell_roles, find_exercise_binding, remove_hidden_tests, replace_solutions

@@ -203,7 +203,8 @@ def remove_hidden_tests(source: str) -> str:
 def checked_questions(source: str, alias: str | None = None) -> list[str]:
     """The questions whose ``<alias>.qN.check()`` the code calls, in order."""
     found = []
-    for match in _CHECK_CALL.finditer(source):
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+    for match in _CHECK_CALL.finditer(code):
         if (alias is None or match.group(1) == alias) and match.group(2).lower() not in found:
             found.append(match.group(2).lower())
     return found
