@@ -1,0 +1,441 @@
+# %% [markdown]
+# # Feature extraction: a frozen base and a new head
+#
+# **Author:** the tlkit course team<br>
+# **Description:** reuse a pre-trained convolutional base as a fixed feature extractor, train only
+# a small new classifier on top of it, make that training fast by caching the features, and
+# measure whether any of it beats training from scratch.
+#
+# A network trained on one task has learned, layer by layer, to turn pixels into features that
+# were useful there. *Feature extraction* keeps those layers exactly as they are (frozen) and
+# trains only a new output layer for the new task. It is the cheapest form of transfer learning,
+# and with very few labels it is often the best one.
+#
+# **Learning objectives.** After this notebook you can
+#
+# 1. load a pre-trained base without its classifier and look at what its layers respond to;
+# 2. freeze it and confirm with a trainable-parameter report that nothing inside it will train;
+# 3. put a new head on it by hand with Keras layers, train it, and prove the base did not move;
+# 4. train the head on cached features instead, and explain why that is much faster;
+# 5. compare feature extraction with training from scratch on the same few labels.
+
+# %% [markdown]
+# ## Parameters
+#
+# The default run is small so that the notebook finishes in about a minute on a laptop CPU.
+# Set `FULL = True` (or pass it with papermill) for the bigger experiment: more seeds, more
+# labels per class and more epochs. It takes several minutes.
+
+# %% tags=["parameters"]
+FULL = False
+
+# %% [markdown]
+# Everything else follows from `FULL`:
+
+# %%
+LABELS_PER_CLASS = 20  # labelled target images per class for the walk-through
+HEAD_EPOCHS = 15 if FULL else 10
+TIMING_EPOCHS = 5
+COMPARISON_LABELS = (5, 10, 50) if FULL else (10,)
+COMPARISON_SEEDS = (0, 1, 2, 3, 4) if FULL else (0,)
+COMPARISON_EPOCHS = 60 if FULL else 30
+
+# %% [markdown]
+# ## Setup
+#
+# The helper package `tlkit` loads the data and the pre-trained model from the repository (nothing
+# is downloaded) and provides the exercise checks. `training.set_seed` seeds Python, NumPy and
+# TensorFlow, so the numbers below come out the same on every run.
+
+# %% tags=["e2e-setup"] tlkit={"role": "setup"}
+import logging
+import time
+
+import keras
+import numpy as np
+
+from tlkit import data, experiments, features, freezing, heads, models, plots, quiz, training
+from tlkit.exercises import nb01_feature_extraction as ex
+
+ex.bind(globals())
+training.set_seed(0)
+# Keep TensorFlow's internal notices (e.g. about re-tracing functions) out of the outputs.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+# %% [markdown]
+# ## The target task, with few labels
+#
+# The target task is Fashion-MNIST's classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot). We
+# pretend labels are expensive and take only `LABELS_PER_CLASS` labelled images of each class
+# for training. A separate, balanced slice of the target *test* split serves as held-out data
+# to validate on; the model never trains on it.
+
+# %%
+target = data.target_task(data.load_fashion_mnist())
+train_split = data.few_shot(target.train, k=LABELS_PER_CLASS, seed=0)
+validation_split = data.few_shot(target.test, k=100, seed=0)
+
+x_train, y_train = train_split.images, train_split.labels
+x_val, y_val = validation_split.images, validation_split.labels
+print("training images:", x_train.shape, "labels:", np.bincount(y_train))
+print("held-out images:", x_val.shape, "labels:", np.bincount(y_val))
+
+# %% [markdown]
+# ## The pre-trained base
+#
+# `models.load_base` works like the constructors in `keras.applications`. With
+# `include_top=False` it returns the network *without* its classifier: three convolution blocks
+# and a Dense layer called `features`, whose 128 outputs describe an image. Those weights were
+# learned on the *source* task (classes 0-4: T-shirts, trousers, pullovers, dresses, coats),
+# which contains no shoe and no bag.
+
+# %%
+base = models.load_base("fashion_cnn", include_top=False)
+base.summary()
+
+# %% [markdown]
+# ### What did the first layer learn?
+#
+# Each filter of the first convolution is a 3x3 pattern of weights. Light cells are positive
+# weights, dark ones negative: most filters are small edge and contrast detectors, which is
+# exactly the kind of knowledge that is not specific to T-shirts.
+
+# %%
+plots.show_filters(base.get_layer("block1_conv1"))
+
+# %% [markdown]
+# Filters are easier to understand by what they do. Here is a sandal from the *target* task
+# and what a few channels of each block make of it. The early layers trace its outline; the
+# deeper layers respond to larger, coarser parts. The base has never seen a sandal, yet its
+# responses still separate object from background.
+
+# %%
+sandal = target.train.images[np.flatnonzero(target.train.labels == 0)[0]]
+plots.show_activations(base, sandal, ["block1_conv2_relu", "block2_conv2_relu", "block3_conv1_relu", "features"])
+
+# %% [markdown]
+# ## Freeze the base
+#
+# Right now every layer of the base is trainable: a `fit` would adjust all of its weights. The
+# report lists each layer and how many of its parameters training may change.
+# BatchNormalization layers always hold some *frozen* parameters: their moving mean and
+# variance are running statistics, never updated by gradients.
+
+# %%
+freezing.trainable_report(base)
+
+# %% [markdown]
+# ### Exercise 1: freeze the base
+#
+# Make sure that training can no longer change any weight of `base`. One line is enough.
+
+# %% tlkit={"role": "solution", "question": "q1"}
+# q1
+### BEGIN SOLUTION
+base.trainable = False
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q1"}
+ex.q1.check()
+# ex.q1.hint()
+# ex.q1.solution()
+
+# %% [markdown]
+# The same report again: every parameter has moved to the *frozen* column.
+
+# %%
+report = freezing.trainable_report(base)
+print(f"trainable parameters: {report.trainable_params:,} of {report.total_params:,}")
+report
+
+# %% [markdown]
+# ## A new head, by hand
+#
+# The source classifier is gone; the target task needs its own. The new model is: image in →
+# the frozen base → dropout → one Dense layer with one unit per target class and a softmax.
+#
+# Calling the base with `training=False` asks it to run in inference mode whenever this model
+# is *called* directly. That is good practice, but notebook 02 shows that during `fit` it is
+# `trainable=False`, not this argument, that keeps BatchNormalization's statistics fixed. Since
+# we froze the whole base, both agree here.
+#
+# `tlkit.heads.add_head(base, 5, dropout=0.2)` builds the same thing in one call; writing it
+# by hand once shows that there is no magic in it.
+
+# %% [markdown]
+# ### Exercise 2: build the classifier
+#
+# Build `model`: the frozen `base` (the very object, not a copy) followed by a new output layer
+# for the 5 target classes, and compile it for integer labels with accuracy as a metric. Make
+# the output activation and the loss agree (softmax with a plain loss, or logits with
+# `from_logits=True`).
+
+# %% tlkit={"role": "solution", "question": "q2"}
+# q2
+### BEGIN SOLUTION
+inputs = keras.Input(shape=(28, 28, 1), name="image")
+image_features = base(inputs, training=False)
+image_features = keras.layers.Dropout(0.2, name="head_dropout")(image_features)
+outputs = keras.layers.Dense(5, activation="softmax", name="head")(image_features)
+model = keras.Model(inputs, outputs, name="sandal_to_boot_classifier")
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q2"}
+ex.q2.check()
+# ex.q2.hint()
+# ex.q2.solution()
+
+# %% [markdown]
+# Of all the model's parameters, only the head's can train: 128 features times 5 classes,
+# plus 5 biases.
+
+# %%
+report = freezing.trainable_report(model)
+print(f"trainable parameters: {report.trainable_params:,} of {report.total_params:,}")
+report
+
+# %% [markdown]
+# ## Train the head
+#
+# Before training, keep a copy of the base's weights, so that we can prove afterwards that the
+# frozen base really stayed put. `freezing.snapshot_weights` copies every layer's weights;
+# `base.get_weights()` gives the same as a plain list of arrays.
+
+# %%
+base_weights_before = base.get_weights()
+snapshot = freezing.snapshot_weights(base)
+
+# %% [markdown]
+# ### Exercise 3: train the classifier
+#
+# Train `model` on `x_train`, `y_train` for `HEAD_EPOCHS` epochs, validating on
+# `(x_val, y_val)`, and keep what `fit` returns in `history`. Use `verbose=0` to keep the
+# output short. The check asks for at least the threshold below on the held-out images, and
+# for an untouched base.
+
+# %%
+print(f"required held-out accuracy: {ex.q3.threshold:.2f}")
+
+# %% tlkit={"role": "solution", "question": "q3"}
+# q3
+### BEGIN SOLUTION
+training.set_seed(0)
+history = model.fit(
+    x_train,
+    y_train,
+    epochs=HEAD_EPOCHS,
+    batch_size=16,
+    validation_data=(x_val, y_val),
+    verbose=0,
+)
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q3"}
+ex.q3.check()
+# ex.q3.hint()
+# ex.q3.solution()
+
+# %% [markdown]
+# The learning curves show the head learning quickly: there are only 645 weights to fit.
+
+# %%
+plots.plot_learning_curves(history, title="New head on the frozen base")
+
+# %%
+print(f"final training accuracy: {history.history['accuracy'][-1]:.3f}")
+print(f"final held-out accuracy: {history.history['val_accuracy'][-1]:.3f}")
+
+# %% [markdown]
+# And the proof that the frozen base did not change: every weight of every layer is bit for bit
+# what it was before `fit`.
+
+# %%
+print("layers of the base whose weights changed:", freezing.changed_layers(snapshot))
+print("base unchanged:", freezing.weights_unchanged(snapshot))
+
+# %% [markdown]
+# ## Faster: train the head on cached features
+#
+# Look at what every epoch above did: it ran every training image through the whole frozen
+# base again, only to get the *same* 128 features as in the epoch before, because the base
+# never changes. That is wasted work. Feature extraction can instead run the base **once**,
+# store the features, and train the head on those.
+#
+# (This only works while the base is frozen and the images are the same in every epoch; data
+# augmentation, which changes the images each epoch, rules it out.)
+
+# %% [markdown]
+# ### Exercise 4: compute the features
+#
+# Compute `train_features`: one row of 128 features for every image in `x_train`, exactly as the
+# frozen `base` computes them. `features.extract_features(base, x_train)` does it and also keeps
+# the result in a cache on disk; `base.predict(x_train, verbose=0)` gives the same numbers.
+
+# %% tlkit={"role": "solution", "question": "q4"}
+# q4
+### BEGIN SOLUTION
+train_features = features.extract_features(base, x_train)
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q4"}
+ex.q4.check()
+# ex.q4.hint()
+# ex.q4.solution()
+
+# %% [markdown]
+# The head alone is a tiny model that takes feature vectors instead of images:
+
+# %%
+def build_feature_head():
+    """Dropout and a softmax layer that map 128 features to the 5 target classes."""
+    head = keras.Sequential(
+        [
+            keras.Input(shape=(base.output.shape[-1],), name="image_features"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(5, activation="softmax"),
+        ],
+        name="feature_head",
+    )
+    head.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return head
+
+
+head_on_features = build_feature_head()
+head_on_features.summary()
+
+# %% [markdown]
+# ### Timing the two ways
+#
+# Both runs below train a fresh head for the same epochs on the same 500 target images. The
+# first runs the frozen base in every epoch; the second runs it once and then trains on the
+# stored features. A small callback records how long each epoch takes; we compare the typical
+# epoch after the first one (the first also pays for building the training step). The exact
+# seconds depend on your machine and are not the point; the ratio is.
+
+# %%
+class EpochTimer(keras.callbacks.Callback):
+    """Record the wall-clock seconds of every training epoch."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
+
+
+timing_split = data.few_shot(target.train, k=100, seed=1)
+x_timing, y_timing = timing_split.images, timing_split.labels
+
+training.set_seed(1)
+end_to_end_model = heads.add_head(base, 5, dropout=0.2)
+end_to_end_model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+end_to_end_timer = EpochTimer()
+end_to_end_model.fit(x_timing, y_timing, epochs=TIMING_EPOCHS, batch_size=32, verbose=0, callbacks=[end_to_end_timer])
+
+started = time.perf_counter()
+timing_features = features.extract_features(base, x_timing, use_cache=False)
+extraction_seconds = time.perf_counter() - started
+training.set_seed(1)
+cached_head = build_feature_head()
+cached_timer = EpochTimer()
+cached_head.fit(timing_features, y_timing, epochs=TIMING_EPOCHS, batch_size=32, verbose=0, callbacks=[cached_timer])
+
+end_to_end_epoch = float(np.median(end_to_end_timer.seconds[1:]))
+cached_epoch = float(np.median(cached_timer.seconds[1:]))
+print(f"one epoch through the frozen base: {end_to_end_epoch:.3f} s")
+print(f"one epoch on cached features:      {cached_epoch:.3f} s")
+print(f"the one extraction pass:           {extraction_seconds:.3f} s")
+print("an epoch on cached features is at least 5 times faster:", cached_epoch * 5 < end_to_end_epoch)
+
+# %% [markdown]
+# With more images or a bigger base (an ImageNet network has millions of parameters) the
+# difference grows from seconds to hours.
+#
+# Does the shortcut change the result? It should not: the head sees exactly the same numbers.
+# To evaluate it on images, compute the held-out features with the same base.
+
+# %%
+val_features = features.extract_features(base, x_val)
+_, cached_accuracy = cached_head.evaluate(val_features, y_val, verbose=0)
+_, end_to_end_accuracy = end_to_end_model.evaluate(x_val, y_val, verbose=0)
+print(f"held-out accuracy, head trained end to end:   {end_to_end_accuracy:.3f}")
+print(f"held-out accuracy, head trained on features:  {cached_accuracy:.3f}")
+
+# %% [markdown]
+# `extract_features` also remembers its work. The cache key is a fingerprint of every weight
+# of the base and every pixel of the images, so the second call below reads the file written by
+# the first instead of running the base again, while a base with different weights (after
+# fine-tuning, say) could never get stale features.
+
+# %%
+cache = features.FeatureCache()
+started = time.perf_counter()
+features.extract_features(base, x_val)
+second_call_seconds = time.perf_counter() - started
+print(f"second extraction of the held-out features: {second_call_seconds:.3f} s")
+print("read from the cache file:", cache.path_for(base, x_val).exists())
+
+# %% [markdown]
+# ## Is it better than training from scratch?
+#
+# Transfer learning only earns its place if it beats the obvious baseline: the same network,
+# randomly initialised, trained on the same few labels. `experiments.transfer_grid` trains both
+# for every number of labels per class and every seed, with the same data, epochs and optimizer,
+# and evaluates each model on the whole target test split. The seed chooses both the sample of
+# labelled images and the initial weights.
+
+# %%
+budget = experiments.TrainingBudget(epochs=COMPARISON_EPOCHS)
+comparison = experiments.transfer_grid(
+    target,
+    strategies=("scratch", "frozen"),
+    labels_per_class=COMPARISON_LABELS,
+    seeds=COMPARISON_SEEDS,
+    budget=budget,
+    progress=FULL,
+)
+for k, entry in experiments.summarise(comparison).items():
+    for strategy, stats in entry["strategies"].items():
+        print(f"k={k:>3}  {strategy:<8} test accuracy {stats['mean']:.3f} ± {stats['std']:.3f}")
+
+# %%
+plots.plot_accuracy_vs_labels(
+    {"from scratch": comparison["scratch"], "frozen base + new head": comparison["frozen"]},
+    chance=0.2,
+    title="Feature extraction against training from scratch",
+)
+
+# %% [markdown]
+# With a handful of labels the network trained from scratch has too little to learn from; the
+# frozen base brings features learned from 30,000 source images. Run with `FULL = True` to see
+# how the gap changes as labels become plentiful (and notebook 02 for what happens when you
+# also let the `features` layer adapt).
+#
+# ## What you learned
+#
+# * `load_base(..., include_top=False)` gives a feature extractor; its early filters are generic
+#   edge detectors that respond sensibly even to classes the base never saw.
+# * `base.trainable = False` freezes every weight; `freezing.trainable_report` shows it, and a
+#   weight snapshot proves that training left the base untouched.
+# * A head is just a Dense layer (plus dropout) on top of the base's features, built with a few
+#   lines of the functional API.
+# * Because a frozen base computes the same features every epoch, you can compute them once
+#   (`features.extract_features`) and train the head on them, much faster.
+# * Transfer has to be measured against a from-scratch baseline on the same labels.
+#
+# Next: **02 - Freezing in depth**: `trainable` versus `training`, the recompile pitfall,
+# BatchNormalization, and which layers are worth freezing.
+#
+# ## Quiz
+
+# %% tags=["e2e-quiz"]
+# e2e: quiz
+quiz.show_quiz("01_feature_extraction")

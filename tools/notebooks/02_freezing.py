@@ -1,0 +1,471 @@
+# %% [markdown]
+# # Freezing in depth
+#
+# **Author:** the tlkit course team<br>
+# **Description:** what `trainable` and `training` really do in Keras 3, how to freeze part of a
+# model, why a model must be compiled again after its `trainable` flags change, how frozen
+# BatchNormalization layers behave, and which layers of the pre-trained base are worth freezing.
+#
+# Freezing looks like a one-liner, `layer.trainable = False`. But the flag interacts with
+# `compile`, with the `training` argument and with BatchNormalization in ways that silently
+# change what trains. Here every claim is measured on the installed Keras, with weight
+# snapshots taken before and after training.
+#
+# **Learning objectives.** After this notebook you can
+#
+# 1. tell `trainable` (which weights the optimizer updates) from `training` (how a forward pass
+#    behaves) and say which one keeps BatchNormalization in inference mode during `fit`;
+# 2. prove that frozen weights did not change;
+# 3. freeze all but the last `k` layers with a slice, and recompile afterwards;
+# 4. explain what happens when `trainable` changes after `compile()` without a recompile;
+# 5. show with measurements which layers of the base transfer (generic) and which do not
+#    (specific).
+
+# %% [markdown]
+# ## Parameters
+#
+# The default run takes about a minute on a laptop CPU. `FULL = True` runs the final
+# experiment with more labels per class, five seeds and more epochs (several minutes).
+
+# %% tags=["parameters"]
+FULL = False
+
+# %%
+DEMO_LABELS_PER_CLASS = 20
+LAYER_CHOICE_LABELS = (5, 10, 20, 50) if FULL else (5, 20)
+LAYER_CHOICE_SEEDS = (0, 1, 2, 3, 4) if FULL else (0, 1)
+LAYER_CHOICE_EPOCHS = 60 if FULL else 20
+TEST_IMAGES_PER_CLASS = 400 if FULL else 100
+
+# %% [markdown]
+# ## Setup
+
+# %% tags=["e2e-setup"] tlkit={"role": "setup"}
+import logging
+
+import keras
+import numpy as np
+
+from tlkit import data, experiments, freezing, heads, models, plots, quiz, training
+from tlkit.exercises import nb02_freezing as ex
+
+ex.bind(globals())
+# Keep TensorFlow's internal notices (e.g. about re-tracing functions) out of the outputs.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+# %% [markdown]
+# The target task with a few labels, a balanced slice of its test split, and a slice of the
+# *source* task's test split, which tells us whether the base still does its original job.
+
+# %% tags=["e2e-setup"]
+dataset = data.load_fashion_mnist()
+target = data.target_task(dataset)
+source = data.source_task(dataset)
+train_split = data.few_shot(target.train, k=DEMO_LABELS_PER_CLASS, seed=0)
+x_train, y_train = train_split.images, train_split.labels
+target_test = data.few_shot(target.test, k=TEST_IMAGES_PER_CLASS, seed=0)
+source_test = data.few_shot(source.test, k=100, seed=0)
+print(f"{len(x_train)} target training images, {len(target_test)} target test images, "
+      f"{len(source_test)} source test images")
+
+# %% [markdown]
+# ## `trainable` and `training` are two different things
+#
+# * **`layer.trainable`** is an *attribute*. It decides which weights the optimizer may update.
+#   It is read when `compile` prepares training. For a BatchNormalization layer it decides one
+#   more thing, shown below.
+# * **`training`** is an *argument* of a forward pass, `model(x, training=...)`. It decides how
+#   layers that behave differently in training and inference compute their output: Dropout
+#   drops units only when `training=True`; BatchNormalization normalises with the current
+#   batch's statistics (and updates its moving averages) only when `training=True`.
+#
+# A quick look at Dropout: with `training=True` two calls give different outputs, with
+# `training=False` it does nothing at all.
+
+# %%
+training.set_seed(0)
+dropout = keras.layers.Dropout(0.5)
+ones = np.ones((1, 6), dtype="float32")
+print("training=True: ", np.asarray(dropout(ones, training=True)))
+print("training=True: ", np.asarray(dropout(ones, training=True)))
+print("training=False:", np.asarray(dropout(ones, training=False)))
+
+# %% [markdown]
+# ### Which one keeps BatchNormalization in inference mode during `fit`?
+#
+# A BatchNormalization layer stores a *moving mean* and *moving variance* of its inputs, learned
+# on the source data. In inference mode it normalises with those; in training mode it uses the
+# current batch and nudges the moving averages towards the new data.
+#
+# A common recipe builds the target model with `base(inputs, training=False)`, hoping that this
+# keeps the base in inference mode. Let us measure it on the installed Keras: an unfrozen base,
+# called with `training=False`, trained for one epoch. `moving_statistics_changed` compares the
+# BatchNormalization layers' weights (which include the moving averages) with a snapshot.
+
+# %%
+print("Keras", keras.__version__)
+
+
+def batchnorm_layers(model):
+    """The BatchNormalization layers of a model."""
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+def moving_statistics_changed(snapshot):
+    """How many of the snapshot's BatchNormalization layers have different weights now."""
+    return len(freezing.changed_layers(snapshot))
+
+
+def one_epoch_with_training_false(freeze_batchnorm):
+    """Train an unfrozen base called with training=False for one epoch; report its BN layers."""
+    training.set_seed(0)
+    base = models.load_base("fashion_cnn", include_top=False)
+    for layer in batchnorm_layers(base):
+        layer.trainable = not freeze_batchnorm
+    model = heads.add_head(base, 5, base_training=False)  # calls base(inputs, training=False)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="sparse_categorical_crossentropy")
+    snapshot = freezing.snapshot_weights(batchnorm_layers(base))
+    model.fit(x_train, y_train, epochs=1, batch_size=20, verbose=0)
+    return moving_statistics_changed(snapshot), len(snapshot.layer_names)
+
+
+changed, total = one_epoch_with_training_false(freeze_batchnorm=False)
+print(f"training=False, BN trainable=True : {changed} of {total} BatchNormalization layers changed")
+changed, total = one_epoch_with_training_false(freeze_batchnorm=True)
+print(f"training=False, BN trainable=False: {changed} of {total} BatchNormalization layers changed")
+
+# %% [markdown]
+# In Keras 3 `fit` runs the whole model with `training=True`, and that reaches the nested base
+# despite the `training=False` recorded when the model was built. What protects the moving
+# statistics is the layer's **`trainable` flag**: a BatchNormalization layer with
+# `trainable=False` always runs in inference mode. (Older Keras versions and many tutorials
+# rely on `training=False`; it still matters for direct calls such as `model(x)`, but not inside
+# `fit`.)
+#
+# ## Freeze the base and prove it stayed frozen
+#
+# Now the everyday case: a new head on a frozen base.
+
+# %%
+training.set_seed(0)
+base = models.load_base("fashion_cnn", include_top=False)
+model = heads.add_head(base, 5, dropout=0.2)
+
+# %% [markdown]
+# ### Exercise 1 (q3): BatchNormalization in inference mode
+#
+# Freeze `base` so that none of its weights train **and** every one of its BatchNormalization
+# layers keeps its source statistics during `fit`.
+
+# %% tlkit={"role": "solution", "question": "q3"}
+# q3
+### BEGIN SOLUTION
+base.trainable = False
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q3"}
+ex.q3.check()
+# ex.q3.hint()
+# ex.q3.solution()
+
+# %% [markdown]
+# Setting `trainable` on a model sets it on every layer inside, BatchNormalization included.
+# Compile (after freezing!), take a copy of the weights, and train the head:
+
+# %%
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+base_weights_before = base.get_weights()
+snapshot = freezing.snapshot_weights(base)
+history = model.fit(x_train, y_train, epochs=10, batch_size=16, verbose=0)
+print(f"training accuracy after 10 epochs: {history.history['accuracy'][-1]:.3f}")
+
+# %% [markdown]
+# ### Exercise 2 (q4): did the base change?
+#
+# Compare every array in `base.get_weights()` with `base_weights_before` and store **one**
+# `True` or `False` in `weights_unchanged`. Compute it; do not type the answer you expect.
+
+# %% tlkit={"role": "solution", "question": "q4"}
+# q4
+### BEGIN SOLUTION
+weights_unchanged = all(
+    np.array_equal(before, after) for before, after in zip(base_weights_before, base.get_weights())
+)
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q4"}
+ex.q4.check()
+# ex.q4.hint()
+# ex.q4.solution()
+
+# %% [markdown]
+# `tlkit.freezing` does the same comparison layer by layer, which tells you *where* a change
+# happened when there is one:
+
+# %%
+print("weights_unchanged:", weights_unchanged)
+print("layers that changed:", freezing.changed_layers(snapshot))
+
+# %% [markdown]
+# ## Freezing by slicing: all but the last `k` layers
+#
+# The course text freezes a network by position: every layer except the last `k`. That needs a
+# *flat* model, whose `model.layers` lists the base's layers one by one. We build one from the
+# base's own graph, replacing its top with a new head:
+
+# %%
+training.set_seed(0)
+flat_base = models.load_base("fashion_cnn", include_top=False)
+x = keras.layers.Dropout(0.2, name="head_dropout")(flat_base.output)
+outputs = keras.layers.Dense(5, activation="softmax", name="head")(x)
+model = keras.Model(flat_base.input, outputs, name="flat_target_model")
+for index, layer in enumerate(model.layers):
+    print(f"{index:2d} {layer.name:<20} {type(layer).__name__}")
+
+# %% [markdown]
+# Suppose that this model was compiled and trained for one epoch before we decided what to
+# freeze, as happens all the time in practice:
+
+# %%
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x_train, y_train, epochs=1, batch_size=16, verbose=0)
+k = 3
+print(f"we will keep the last {k} layers trainable:", [layer.name for layer in model.layers[-k:]])
+
+# %% [markdown]
+# ### Exercise 3 (q1): freeze all but the last `k` layers
+#
+# Make every layer in `model.layers` frozen except the last `k`, which must stay trainable.
+# Keep `model` itself trainable: a frozen parent freezes everything inside it.
+
+# %% tlkit={"role": "solution", "question": "q1"}
+# q1
+### BEGIN SOLUTION
+for layer in model.layers[:-k]:
+    layer.trainable = False
+for layer in model.layers[-k:]:
+    layer.trainable = True
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q1"}
+ex.q1.check()
+# ex.q1.hint()
+# ex.q1.solution()
+
+# %% [markdown]
+# `freezing.freeze(model, slice(None, -k))` would have done the same and returned the names of
+# the layers it froze. The report confirms what is left to train: the `features` layer and the
+# new head.
+
+# %%
+report = freezing.trainable_report(model)
+print(f"trainable parameters: {report.trainable_params:,} of {report.total_params:,}")
+
+# %% [markdown]
+# ### Exercise 4 (q2): make the change count
+#
+# `model` was compiled and trained **before** the flags changed. Make sure the next `fit` uses
+# the new flags.
+
+# %% tlkit={"role": "solution", "question": "q2"}
+# q2
+### BEGIN SOLUTION
+model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q2"}
+ex.q2.check()
+# ex.q2.hint()
+# ex.q2.solution()
+
+# %% [markdown]
+# ## The recompile pitfall, measured
+#
+# Why insist on that `compile`? Keras builds the training step (which variables get gradients)
+# the first time `fit` runs after `compile`, and then reuses it. Change `trainable` later and the
+# reused step does not know. Here is what happens in the installed Keras, with a tiny model of two
+# Dense layers `a` and `b` and a weight snapshot of `a` around every `fit`:
+
+# %%
+features_in = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+labels_in = np.random.default_rng(1).integers(0, 3, size=64)
+
+
+def tiny_model():
+    training.set_seed(0)
+    tiny = keras.Sequential(
+        [keras.Input(shape=(4,)), keras.layers.Dense(8, name="a"), keras.layers.Dense(3, activation="softmax", name="b")]
+    )
+    return tiny
+
+
+def compile_tiny(tiny):
+    tiny.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+
+
+def a_trains_during_fit(tiny):
+    """Fit once and report whether layer a's weights moved."""
+    before = freezing.snapshot_weights(tiny.get_layer("a"))
+    tiny.fit(features_in, labels_in, epochs=1, verbose=0)
+    return not freezing.weights_unchanged(before)
+
+
+rows = []
+tiny = tiny_model()
+compile_tiny(tiny)
+a_trains_during_fit(tiny)
+tiny.get_layer("a").trainable = False
+rows.append(("compile, fit, freeze a, fit (no recompile)", a_trains_during_fit(tiny)))
+compile_tiny(tiny)
+rows.append(("... then compile again, fit", a_trains_during_fit(tiny)))
+
+tiny = tiny_model()
+tiny.get_layer("a").trainable = False
+compile_tiny(tiny)
+a_trains_during_fit(tiny)
+tiny.get_layer("a").trainable = True
+rows.append(("freeze a, compile, fit, unfreeze a, fit (no recompile)", a_trains_during_fit(tiny)))
+compile_tiny(tiny)
+rows.append(("... then compile again, fit", a_trains_during_fit(tiny)))
+
+tiny = tiny_model()
+compile_tiny(tiny)
+tiny.get_layer("a").trainable = False
+rows.append(("compile, freeze a, first fit", a_trains_during_fit(tiny)))
+
+for sequence, trained in rows:
+    print(f"{sequence:<56} a trained: {trained}")
+
+# %% [markdown]
+# Both directions of the pitfall are real: a layer frozen after training **keeps training**,
+# and a layer unfrozen after training **never starts**. In both cases nothing warns you and the
+# loss still goes down. The last row shows the one safe exception: changes made between
+# `compile` and the first `fit` are respected, because the step is built at that first `fit`.
+# The habit that avoids all of this: *after changing any `trainable` flag, compile again.*
+#
+# ## BatchNormalization when frozen, and why it matters when unfreezing
+#
+# A frozen BatchNormalization layer runs in inference mode: it normalises with the moving mean
+# and variance from the source data and never updates them. Unfreeze it, and every training
+# batch pulls those statistics towards the target data.
+#
+# That matters even if no weight received a gradient. In the experiment below the optimizer's
+# learning rate is **zero**, so no kernel, bias or scale can move. We load the complete source
+# model, build a target model on the very same layers (`models.feature_extractor` shares them)
+# and measure the source model's accuracy on its own task before and after a few epochs of
+# "training" on target images.
+
+# %%
+def source_accuracy_after_zero_learning_rate(freeze_batchnorm):
+    training.set_seed(0)
+    source_model = models.load_base("fashion_cnn", include_top=True)
+    shared_base = models.feature_extractor(source_model)
+    shared_base.trainable = True
+    for layer in batchnorm_layers(shared_base):
+        layer.trainable = not freeze_batchnorm
+    target_model = heads.add_head(shared_base, 5)
+    target_model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy")
+    before = experiments.accuracy(source_model, source_test)
+    target_model.fit(x_train, y_train, epochs=5, batch_size=10, verbose=0)
+    after = experiments.accuracy(source_model, source_test)
+    return before, after
+
+
+for freeze_batchnorm in (True, False):
+    before, after = source_accuracy_after_zero_learning_rate(freeze_batchnorm)
+    state = "frozen   " if freeze_batchnorm else "trainable"
+    print(f"BatchNormalization {state}: source accuracy {before:.3f} -> {after:.3f}")
+
+# %% [markdown]
+# With BatchNormalization frozen the source model is exactly as good as before, as it must be
+# with a zero learning rate. With BatchNormalization trainable its accuracy fell, although no
+# gradient step was taken: the moving statistics now describe shoes and bags, while every
+# weight after them still expects the statistics of T-shirts and coats. When you fine-tune
+# (notebook 03) the same damage lands on the features you wanted to adjust gently. Hence the
+# rule: **when you unfreeze a base for fine-tuning, keep its BatchNormalization layers frozen**
+# (`freezing.unfreeze` does so by default).
+#
+# ## Try it: freeze layers by hand
+#
+# The widget below shows one checkbox per layer of a fresh target model, with the trainable
+# parameter count updating as you click. Freeze the three convolution blocks and watch how few
+# parameters are left; then remember to compile before training.
+
+# %% tags=["e2e-freeze"]
+# e2e: freeze widget
+from tlkit.freeze_widget import freeze_widget
+
+training.set_seed(0)
+widget_base = models.load_base("fashion_cnn", include_top=False)
+widget_model = heads.add_head(widget_base, 5, dropout=0.2)
+freeze_widget(widget_model)
+
+# %% [markdown]
+# ## Which layers are generic, which are specific?
+#
+# The base ends with a Dense layer called `features`, trained to serve the *source* classifier.
+# Is that layer still useful for the target task, or only the convolutions below it? Two
+# strategies answer it, on the same few-shot samples, seeds and training budget:
+#
+# * **`frozen`**: the whole base frozen, including `features`; only the new head trains.
+# * **`partial`**: the convolution blocks frozen; `features` and the new head train.
+#
+# Each runs at a few numbers of labels per class and seeds, and is evaluated on the target test
+# images.
+
+# %%
+budget = experiments.TrainingBudget(epochs=LAYER_CHOICE_EPOCHS)
+evaluation_task = data.Dataset(train=target.train, test=target_test)
+layer_choice = experiments.transfer_grid(
+    evaluation_task,
+    strategies=("frozen", "partial"),
+    labels_per_class=LAYER_CHOICE_LABELS,
+    seeds=LAYER_CHOICE_SEEDS,
+    budget=budget,
+    progress=FULL,
+)
+for k, entry in experiments.summarise(layer_choice).items():
+    for strategy, stats in entry["strategies"].items():
+        print(f"k={k:>3}  {strategy:<8} test accuracy {stats['mean']:.3f} ± {stats['std']:.3f}")
+
+# %%
+plots.plot_accuracy_vs_labels(
+    {
+        "frozen: whole base frozen": layer_choice["frozen"],
+        "partial: convolutions frozen, features trained": layer_choice["partial"],
+    },
+    chance=0.2,
+    title="Which layers to freeze",
+)
+
+# %% [markdown]
+# The convolution blocks compute generic things (edges, textures, parts of shapes) that serve
+# shoes and bags as well as shirts; freezing them costs little and protects them from
+# overfitting to a handful of images. The `features` layer was shaped to separate the *source*
+# classes: letting it adapt to the target is usually worth its parameters. The deeper a layer,
+# the more specific it is to the task it was trained on.
+#
+# ## What you learned
+#
+# * `trainable` chooses which weights the optimizer updates; `training` chooses how Dropout and
+#   BatchNormalization compute a forward pass. In Keras 3, `fit` runs with `training=True` even
+#   through a base built with `training=False`; only `trainable=False` keeps BatchNormalization
+#   in inference mode.
+# * Weight snapshots prove that a frozen layer did not change (`freezing.snapshot_weights`,
+#   `freezing.changed_layers`).
+# * `for layer in model.layers[:-k]: layer.trainable = False` freezes all but the last `k`
+#   layers of a flat model.
+# * Keras builds the training step at the first `fit` after `compile`. Change `trainable`
+#   afterwards without compiling again, and frozen layers keep training or unfrozen layers never
+#   train. Compile again after every change.
+# * Unfrozen BatchNormalization layers replace the source statistics with target statistics and
+#   damage the base even without a gradient step; keep them frozen when fine-tuning.
+# * Early layers are generic, late layers specific: measure which to freeze.
+#
+# Next: **03 - Fine-tuning**.
+#
+# ## Quiz
+
+# %% tags=["e2e-quiz"]
+# e2e: quiz
+quiz.show_quiz("02_freezing")

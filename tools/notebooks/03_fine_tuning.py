@@ -1,0 +1,383 @@
+# %% [markdown]
+# # Fine-tuning: adjusting the pre-trained base, carefully
+#
+# **Author:** the tlkit course team<br>
+# **Description:** the two-phase workflow (train a new head on the frozen base, then unfreeze
+# the top of the base and continue with a much smaller learning rate), what too large a learning
+# rate does to the pre-trained features, and a final comparison of training from scratch,
+# feature extraction and fine-tuning as the number of labels grows.
+#
+# Feature extraction (notebook 01) keeps the base fixed. Fine-tuning goes one step further: once
+# the new head has learned something sensible, it lets the top layers of the base adapt to the
+# target task too. Done gently, this squeezes out extra accuracy; done carelessly, it erases what
+# the base had learned.
+#
+# **Learning objectives.** After this notebook you can
+#
+# 1. run the two phases: head on a frozen base, then unfreeze the top `N` layers (keeping
+#    BatchNormalization frozen), recompile with a 10-100 times smaller learning rate and continue
+#    training with `initial_epoch`;
+# 2. draw one learning curve over both phases;
+# 3. measure *forgetting*, the drop of the base's accuracy on its source task, and relate it to
+#    the learning rate;
+# 4. decide between training from scratch, feature extraction and fine-tuning from measurements
+#    at different numbers of labels.
+
+# %% [markdown]
+# ## Parameters
+#
+# The default run takes about a minute and a half on a laptop CPU. `FULL = True` runs the final
+# comparison at 5, 10, 50 and all 800 labels per class with five seeds, and a wider learning-rate
+# sweep. That takes a long time (tens of minutes).
+
+# %% tags=["parameters"]
+FULL = False
+
+# %%
+LABELS_PER_CLASS = 20
+HEAD_EPOCHS = 10
+FINE_TUNE_EPOCHS = 10 if FULL else 6
+SWEEP_LEARNING_RATES = (1e-5, 1e-4, 1e-3, 1e-2) if FULL else (1e-4, 1e-3, 1e-2)
+SWEEP_EPOCHS = 10 if FULL else 5
+COMPARISON_LABELS = (5, 10, 50, 800) if FULL else (5, 50)
+COMPARISON_SEEDS = (0, 1, 2, 3, 4) if FULL else (0,)
+COMPARISON_EPOCHS = 40 if FULL else 12
+TEST_IMAGES_PER_CLASS = 400 if FULL else 100
+
+# %% [markdown]
+# ## Setup
+
+# %% tags=["e2e-setup"] tlkit={"role": "setup"}
+import logging
+
+import keras
+import numpy as np
+
+from tlkit import data, experiments, freezing, models, plots, quiz, training
+from tlkit.exercises import nb03_fine_tuning as ex
+
+ex.bind(globals())
+# Keep TensorFlow's internal notices (e.g. about re-tracing functions) out of the outputs.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+# %% [markdown]
+# As before: a few labelled target images for training, a small balanced slice of the target
+# test split to validate on during training, a larger one for the final numbers, and a slice of
+# the *source* test split to check whether the base still knows its original task.
+
+# %%
+dataset = data.load_fashion_mnist()
+target = data.target_task(dataset)
+source = data.source_task(dataset)
+train_split = data.few_shot(target.train, k=LABELS_PER_CLASS, seed=0)
+x_train, y_train = train_split.images, train_split.labels
+validation_split = data.few_shot(target.test, k=50, seed=0)
+x_val, y_val = validation_split.images, validation_split.labels
+target_test = data.few_shot(target.test, k=TEST_IMAGES_PER_CLASS, seed=1)
+source_test = data.few_shot(source.test, k=100, seed=0)
+print(f"{len(x_train)} training, {len(x_val)} validation, {len(target_test)} target test, "
+      f"{len(source_test)} source test images")
+
+# %% [markdown]
+# ## Phase 1: train the head on the frozen base
+#
+# Why not unfreeze everything right away? A new head starts with random weights, so its first
+# gradients are large and essentially noise. If the base were trainable, that noise would flow
+# back into the pre-trained layers and scramble them before the head had learned anything. So
+# phase 1 is plain feature extraction.
+
+# %%
+training.set_seed(0)
+base = models.load_base("fashion_cnn", include_top=False)
+base.trainable = False
+
+inputs = keras.Input(shape=(28, 28, 1), name="image")
+x = base(inputs, training=False)
+x = keras.layers.Dropout(0.2, name="head_dropout")(x)
+outputs = keras.layers.Dense(5, activation="softmax", name="head")(x)
+model = keras.Model(inputs, outputs, name="target_model")
+
+phase1_learning_rate = 1e-3
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=phase1_learning_rate),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+history = model.fit(
+    x_train, y_train, epochs=HEAD_EPOCHS, batch_size=16, validation_data=(x_val, y_val), verbose=0
+)
+print(f"after phase 1: validation accuracy {history.history['val_accuracy'][-1]:.3f}")
+
+# %% [markdown]
+# ## Phase 2: unfreeze the top of the base
+#
+# The top of the base is its most task-specific part, so that is where adapting helps most and
+# risks least. We unfreeze the last `n_unfrozen` layers of the base: the last convolution block
+# and the `features` Dense layer. Its BatchNormalization layer stays frozen, for the reason
+# shown in notebook 02: trainable BatchNormalization would swap the source statistics for those
+# of a few target batches.
+
+# %%
+n_unfrozen = 6
+print("the top layers of the base:", [layer.name for layer in base.layers[-n_unfrozen:]])
+
+# %% [markdown]
+# ### Exercise 1: unfreeze the top `n_unfrozen` layers
+#
+# Make only the last `n_unfrozen` layers of `base` trainable, except BatchNormalization layers,
+# which stay frozen. Everything below stays frozen. Remember that a frozen parent model freezes
+# everything inside it.
+
+# %% tlkit={"role": "solution", "question": "q1"}
+# q1
+### BEGIN SOLUTION
+base.trainable = True
+for layer in base.layers[:-n_unfrozen]:
+    layer.trainable = False
+for layer in base.layers[-n_unfrozen:]:
+    if isinstance(layer, keras.layers.BatchNormalization):
+        layer.trainable = False
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q1"}
+ex.q1.check()
+# ex.q1.hint()
+# ex.q1.solution()
+
+# %%
+report = freezing.trainable_report(model, expand_nested=True)
+print(f"trainable parameters: {report.trainable_params:,} of {report.total_params:,}")
+report
+
+# %% [markdown]
+# ### Exercise 2: recompile with a small learning rate
+#
+# The flags changed, so compile `model` again. Give it a learning rate 10 to 100 times smaller
+# than `phase1_learning_rate`: the pre-trained weights are already good, and large steps would
+# push them away from what they learned.
+
+# %% tlkit={"role": "solution", "question": "q2"}
+# q2
+### BEGIN SOLUTION
+fine_tune_learning_rate = phase1_learning_rate / 10
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=fine_tune_learning_rate),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q2"}
+ex.q2.check()
+# ex.q2.hint()
+# ex.q2.solution()
+
+# %% [markdown]
+# ### Exercise 3: continue where phase 1 stopped
+#
+# Train for `FINE_TUNE_EPOCHS` more epochs, validating on `(x_val, y_val)`, and keep the result
+# in `history_fine`. Number the epochs on from phase 1 with `initial_epoch`; note that `epochs`
+# is the number of the *last* epoch, not how many more to run.
+
+# %% tlkit={"role": "solution", "question": "q3"}
+# q3
+### BEGIN SOLUTION
+initial_epochs = len(history.epoch)
+history_fine = model.fit(
+    x_train,
+    y_train,
+    epochs=initial_epochs + FINE_TUNE_EPOCHS,
+    initial_epoch=initial_epochs,
+    batch_size=16,
+    validation_data=(x_val, y_val),
+    verbose=0,
+)
+### END SOLUTION
+
+# %% tlkit={"role": "check", "question": "q3"}
+ex.q3.check()
+# ex.q3.hint()
+# ex.q3.solution()
+
+# %% [markdown]
+# `training.merge_histories` joins the two histories, and the learning curves mark where
+# fine-tuning began.
+
+# %%
+both_phases = training.merge_histories(history, history_fine)
+print(f"validation accuracy at the end of phase 1: {both_phases['val_accuracy'][both_phases['fine_tune_start'] - 1]:.3f}")
+print(f"validation accuracy at the end of phase 2: {both_phases['val_accuracy'][-1]:.3f}")
+plots.plot_learning_curves(both_phases, title="Head training, then fine-tuning the top of the base")
+
+# %% [markdown]
+# ## How large a learning rate is too large?
+#
+# Fine-tuning changes the base, so it can make the base *forget* its source task. We can measure
+# that directly. `models.feature_extractor(source_model)` returns a base that **shares** its
+# layers with the complete source model, head included. A target model built on it trains those
+# shared layers, so after fine-tuning we can still ask the source model how well it classifies
+# T-shirts, trousers, pullovers, dresses and coats.
+#
+# For each learning rate we start from the same phase-1 state (a head trained on the frozen
+# base), unfreeze the whole base except BatchNormalization with `freezing.unfreeze`, fine-tune,
+# and record both the target accuracy and the source accuracy.
+
+# %%
+def target_model_on(shared_base):
+    """The phase-1 architecture on a given base."""
+    image = keras.Input(shape=(28, 28, 1), name="image")
+    y = shared_base(image, training=False)
+    y = keras.layers.Dropout(0.2, name="head_dropout")(y)
+    return keras.Model(image, keras.layers.Dense(5, activation="softmax", name="head")(y))
+
+
+def compile_with(target_model, learning_rate):
+    target_model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+
+
+training.set_seed(0)
+source_model = models.load_base("fashion_cnn", include_top=True)
+shared_base = models.feature_extractor(source_model)
+shared_base.trainable = False
+sweep_model = target_model_on(shared_base)
+compile_with(sweep_model, phase1_learning_rate)
+sweep_model.fit(x_train, y_train, epochs=HEAD_EPOCHS, batch_size=16, verbose=0)
+phase1_weights = sweep_model.get_weights()
+source_accuracy_before = experiments.accuracy(source_model, source_test)
+target_accuracy_before = experiments.accuracy(sweep_model, target_test)
+print(f"after phase 1: target accuracy {target_accuracy_before:.3f}, source accuracy {source_accuracy_before:.3f}")
+
+# %%
+sweep = {}
+for learning_rate in SWEEP_LEARNING_RATES:
+    training.set_seed(0)
+    source_model = models.load_base("fashion_cnn", include_top=True)
+    shared_base = models.feature_extractor(source_model)
+    sweep_model = target_model_on(shared_base)
+    sweep_model.set_weights(phase1_weights)
+    freezing.unfreeze(shared_base)  # everything trainable except BatchNormalization
+    compile_with(sweep_model, learning_rate)
+    sweep_model.fit(x_train, y_train, epochs=SWEEP_EPOCHS, batch_size=16, verbose=0)
+    sweep[learning_rate] = (experiments.accuracy(sweep_model, target_test), experiments.accuracy(source_model, source_test))
+
+print("learning rate   target accuracy   source accuracy   forgetting")
+for learning_rate, (target_accuracy, source_accuracy) in sweep.items():
+    forgetting = source_accuracy_before - source_accuracy
+    print(f"{learning_rate:>13g}   {target_accuracy:15.3f}   {source_accuracy:15.3f}   {forgetting:10.3f}")
+
+# %% [markdown]
+# A picture of the same table: accuracy on both tasks against the fine-tuning learning rate,
+# with the phase-1 values as dotted lines.
+
+# %%
+from matplotlib.figure import Figure
+
+rates = list(sweep)
+figure = Figure(figsize=(6, 3.8), layout="constrained")
+ax = figure.subplots()
+ax.plot(rates, [sweep[rate][0] for rate in rates], marker="o", label="target task (test)")
+ax.plot(rates, [sweep[rate][1] for rate in rates], marker="s", label="source task (forgetting)")
+ax.axhline(target_accuracy_before, linestyle=":", color="C0", label="target, after phase 1")
+ax.axhline(source_accuracy_before, linestyle=":", color="C1", label="source, before fine-tuning")
+ax.set_xscale("log")
+ax.set_xlabel("fine-tuning learning rate (phase 1 used 1e-3)")
+ax.set_ylabel("accuracy")
+ax.set_title("Too large a learning rate erases the pre-trained features")
+ax.legend(fontsize=8)
+figure
+
+# %% [markdown]
+# The larger the fine-tuning rate, the further the base moves from the weights that made it good
+# at the source task, and the source accuracy drops: the pre-trained features are being
+# overwritten by whatever fits a hundred target images. At the largest rates the target accuracy
+# usually suffers as well, since the head was trained on features that no longer exist. A rate
+# 10 to 100 times below phase 1 adapts the base while keeping most of what it knew.
+#
+# ## Optional: unfreeze the whole base
+#
+# With more labels you may go further and unfreeze the entire base (still keeping
+# BatchNormalization frozen), with an even smaller learning rate. `freezing.unfreeze` does it and
+# returns the layers it made trainable; as always, compile again.
+
+# %%
+unfrozen = freezing.unfreeze(base)
+print(f"{len(unfrozen)} layers of the base are trainable now; BatchNormalization stays frozen:",
+      all(not layer.trainable for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)))
+compile_with(model, phase1_learning_rate / 100)
+start = len(history.epoch) + len(history_fine.epoch)
+history_all = model.fit(
+    x_train, y_train, epochs=start + 3, initial_epoch=start, batch_size=16, validation_data=(x_val, y_val), verbose=0
+)
+print(f"validation accuracy after 3 more epochs with the whole base unfrozen: {history_all.history['val_accuracy'][-1]:.3f}")
+
+# %% [markdown]
+# With 20 labels per class, fine-tuning more than the top rarely pays off; it gives the model more
+# ways to overfit. It earns its keep when the target task has plenty of labels or differs a lot
+# from the source.
+#
+# ## The final comparison
+#
+# Which strategy should you use? It depends on how many labels you have. `experiments.transfer_grid`
+# trains three strategies on the same few-shot samples, with the same epochs and optimizer:
+#
+# * **scratch**: the same architecture, randomly initialised, everything trained;
+# * **frozen**: feature extraction, only a new head trained;
+# * **fine_tune**: half the epochs on the head with the base frozen, then the base unfrozen
+#   (BatchNormalization kept frozen) with a 10 times smaller learning rate.
+#
+# The default run uses 5 and 50 labels per class and one seed; `FULL = True` adds 10 and all
+# 800 labels per class and runs five seeds, so that the error bars mean something.
+
+# %%
+budget = experiments.TrainingBudget(epochs=COMPARISON_EPOCHS)
+evaluation_task = data.Dataset(train=target.train, test=target_test)
+comparison = experiments.transfer_grid(
+    evaluation_task,
+    strategies=("scratch", "frozen", "fine_tune"),
+    labels_per_class=COMPARISON_LABELS,
+    seeds=COMPARISON_SEEDS,
+    budget=budget,
+    progress=FULL,
+)
+for k, entry in experiments.summarise(comparison).items():
+    for strategy, stats in entry["strategies"].items():
+        print(f"k={k:>3}  {strategy:<9} test accuracy {stats['mean']:.3f} ± {stats['std']:.3f}")
+    print(f"        best transfer strategy: {entry['best_transfer']}, {entry['gain_pts']:+.1f} points over scratch")
+
+# %%
+plots.plot_accuracy_vs_labels(
+    {
+        "from scratch": comparison["scratch"],
+        "feature extraction": comparison["frozen"],
+        "fine-tuning": comparison["fine_tune"],
+    },
+    chance=0.2,
+    title="Scratch, feature extraction and fine-tuning",
+)
+
+# %% [markdown]
+# Read the plot from left to right. With very few labels, the pre-trained base is worth most:
+# the network trained from scratch has almost nothing to learn from. As labels become plentiful
+# the from-scratch network catches up, and letting the base adapt (fine-tuning) matters more than
+# keeping it fixed. Where exactly the lines cross depends on the data, the base and the budget,
+# which is why you measure it rather than guess.
+#
+# ## What you learned
+#
+# * Fine-tuning is a second phase: first train the new head on the frozen base, then unfreeze
+#   the top `N` layers (BatchNormalization stays frozen), **recompile** with a learning rate
+#   10-100 times smaller, and continue with `initial_epoch` so the epochs number on.
+# * `training.merge_histories` and `plots.plot_learning_curves` show both phases in one curve.
+# * Too large a fine-tuning rate overwrites the pre-trained features; a model that shares the
+#   base's layers with the source classifier makes that forgetting measurable.
+# * Unfreezing the whole base is an option for larger target sets, with an even smaller rate.
+# * Scratch, feature extraction and fine-tuning each have their range of labels; measure with
+#   several seeds before you choose.
+#
+# ## Quiz
+
+# %% tags=["e2e-quiz"]
+# e2e: quiz
+quiz.show_quiz("03_fine_tuning")
