@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 import pytest
@@ -40,3 +41,15 @@ def test_the_course_releases_without_solutions_or_plain_quizzes(tmp_path):
             assert set(entry["questions"]) <= checked, f"{path.name}: questions without a locked check cell"
     assert not list(tmp_path.glob("*.yaml")) and not list((tmp_path / "quizzes").glob("*.yaml"))
     json.loads((tmp_path / "MANIFEST.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.skipif(os.environ.get("TLKIT_GRADE_COURSE") != "1",
+                    reason="grading a course notebook takes minutes; set TLKIT_GRADE_COURSE=1 to run it")
+@pytest.mark.timeout(900)
+def test_a_course_source_notebook_grades_full_marks(tmp_path):
+    from tlkit.instructor.grade import Grader
+
+    source = next(path for path in COURSE_NOTEBOOKS if build_manifest(read_notebook(path), path.name)["questions"])
+    grade, = Grader(source, tmp_path / "work", cell_timeout=600, timeout=900).grade({"instructor": source})
+    assert grade.score == grade.max_score > 0, (grade.notes, [(q.question, q.message) for q in grade.questions])
+    assert not grade.flagged, grade.all_flags()
