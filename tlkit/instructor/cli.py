@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission (default 1800)")
     grade.set_defaults(handler=_grade)
 
-    gradebook = commands.add_parser("gradebook", help="gradebook tools",
+    gradebook = commands.add_parser("gradebook", help="`gradebook export`: write grades to CSV",
                                     description="Gradebook tools: `gradebook export` writes a CSV file.")
     gradebook_commands = gradebook.add_subparsers(dest="gradebook_command", metavar="{export}")
     export = gradebook_commands.add_parser("export", help="write gradebook records to CSV",
