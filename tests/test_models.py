@@ -34,7 +34,7 @@ def test_feature_extractor_shares_the_pretrained_weights():
     full = models.load_base(include_top=True)
     base = models.load_base(include_top=False)
     np.testing.assert_array_equal(
-        full.get_layer("block1_conv1").get_weights()[0], base.get_layer("block1_conv1").get_weights()[0]
+        full.get_layer("block1_conv").get_weights()[0], base.get_layer("block1_conv").get_weights()[0]
     )
 
 
