@@ -19,7 +19,13 @@ from tlkit.exercises.core import CheckResult, Exercise, Failure, Question
 
 __all__ = ["EXERCISE_MODULES", "CheckResult", "Exercise", "Failure", "Question", "bind"]
 
-EXERCISE_MODULES = ("nb01_feature_extraction", "nb02_freezing", "nb03_fine_tuning")
+EXERCISE_MODULES = (
+    "nb01_feature_extraction",
+    "nb02_freezing",
+    "nb03_fine_tuning",
+    "nb04_negative_transfer",
+    "nb05_layer_choice",
+)
 
 
 def bind(namespace: dict, notebook: str):
