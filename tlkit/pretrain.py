@@ -227,7 +227,39 @@ def pretrain(
         + (f" --seed {seed}" if seed != DEFAULT_SEED else ""),
     }
     model_file.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    model_file.with_suffix(".md").write_text(card_markdown(card))
     return card
+
+
+def card_markdown(card: dict) -> str:
+    """Render a model card (the JSON dict) as Markdown for people."""
+    training = card["training"]
+    lines = [
+        f"# Model card: `{card['name']}` ({card['architecture']})",
+        "",
+        f"- **File**: `{card['file']}` (SHA-256 `{card['sha256']}`)",
+        f"- **Data**: {card['data']['dataset']}; {card['data']['task']}; "
+        f"{card['data']['train_images']} training images, labels shuffled: "
+        f"{100 * card['data']['label_shuffle_fraction']:.0f}%",
+        f"- **Training**: {training['epochs']} epochs, batch {training['batch_size']}, "
+        f"{training['optimizer']}, seed {training['seed']}, {training['seconds']} s",
+        f"- **Auxiliary task**: {training['auxiliary_task']}",
+        f"- **Source test accuracy**: {card['source_test_accuracy']:.4f} "
+        f"on {card['data']['test_images']} test images",
+        f"- **Parameters**: {card['parameters']:,}",
+        "- **Libraries**: " + ", ".join(f"{name} {version}" for name, version in card["library_versions"].items()),
+        f"- **Rebuild**: `{card['command']}`",
+        "",
+        "## Layers",
+        "",
+        *[f"1. {layer}" for layer in card["layers"]],
+        "",
+        "## What was tried",
+        "",
+        *[f"- {note}" for note in card["recipe_notes"]],
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
