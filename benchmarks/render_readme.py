@@ -64,9 +64,63 @@ def render_cached_features(report: dict) -> str:
     )
 
 
+def render_negative_transfer(report: dict) -> str:
+    """Table of the mean negative transfer gap (points, ± 95 % CI half-width) per source corruption and k."""
+    gaps = report["gaps"]
+    ks = [str(k) for k in report["labels_per_class"]]
+    lines = [
+        "| strategy | source labels shuffled | " + " | ".join(f"k = {k}" for k in ks) + " |",
+        "|---|---" + "|---" * len(ks) + "|",
+    ]
+    for strategy in ("frozen", "partial"):
+        for epsilon, per_k in gaps.get(strategy, {}).items():
+            cells = [
+                f"{100 * per_k[k]['mean']:+.1f} ± {100 * (per_k[k]['high'] - per_k[k]['mean']):.1f}" for k in ks
+            ]
+            lines.append(f"| {strategy} | {100 * float(epsilon):.0f}% | " + " | ".join(cells) + " |")
+    k_check = str(report["k_checked"])
+    fine_tune = gaps.get("fine_tune", {}).get("1", {}).get(k_check)
+    lines.append("")
+    if fine_tune is not None:
+        lines.append(
+            f"Fine-tuning the fully shuffled base at k = {k_check}: NTG {100 * fine_tune['mean']:+.1f} points "
+            f"(frozen: {100 * gaps['frozen']['1'][k_check]['mean']:+.1f})."
+        )
+    checks = ", ".join(f"{name.replace('_', ' ')}: {'yes' if held else 'no'}" for name, held in report["expected_shapes"].items())
+    lines.append(
+        f"NTG = target error with the source − error from scratch, in points (positive = negative transfer), "
+        f"mean ± 95 % CI half-width over {len(report['seeds'])} seeds, {report['target_test_images']} test images "
+        f"({report['dataset']}). Expected shapes — {checks}. Produced by `{report['command'].strip()}`."
+    )
+    return "\n".join(lines)
+
+
+def render_layer_transfer(report: dict) -> str:
+    """Mean task-B test accuracy (percent) of BnB, BnB+, AnB, AnB+ per number of copied layers n."""
+    means = report["means"]
+    depths = [str(n) for n in report["results"]["depths"]]
+    variants = ("BnB", "BnB+", "AnB", "AnB+")
+    lines = [
+        "| n | " + " | ".join(variants) + " |",
+        "|---" * (len(variants) + 1) + "|",
+    ]
+    for n in depths:
+        lines.append(f"| {n} | " + " | ".join(_pct(means[variant][n]) for variant in variants) + " |")
+    checks = ", ".join(f"{name.replace('_', ' ')}: {'yes' if held else 'no'}" for name, held in report["expected_shapes"].items())
+    lines.append("")
+    lines.append(
+        f"Task B (classes 5-9) test accuracy in percent, mean over {len(report['seeds'])} seeds; baseB "
+        f"{_pct(means['baseB'])}% (the paper, ImageNet: {_pct(report['paper']['baseB'])}%). {report['dataset']}. "
+        f"Paper's shapes reproduced — {checks}. Produced by `{report['command'].strip()}`."
+    )
+    return "\n".join(lines)
+
+
 RENDERERS = {
     "transfer_gain": render_transfer_gain,
     "cached_features": render_cached_features,
+    "negative_transfer": render_negative_transfer,
+    "layer_transfer": render_layer_transfer,
 }
 
 BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- /results:(?P=name) -->)", re.S)

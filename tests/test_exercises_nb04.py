@@ -25,9 +25,9 @@ def namespace():
 
 # -- q1: the gap from two error rates --------------------------------------------------------------
 def test_q1_gap_and_verdict(namespace):
-    namespace.update(frozen_error=0.30, scratch_error=0.20, ntg=PLACEHOLDER, negative_transfer=PLACEHOLDER)
+    namespace.update(frozen_error=0.30, scratch_error=0.20, ntg=PLACEHOLDER, is_negative_transfer=PLACEHOLDER)
     assert ex.q1.check().status == "not_attempted"
-    namespace.update(ntg=0.30 - 0.20, negative_transfer=True)
+    namespace.update(ntg=0.30 - 0.20, is_negative_transfer=True)
     assert ex.q1.check().status == "correct"
     namespace.update(ntg=0.20 - 0.30)
     assert_incorrect(ex.q1, ex.q1.check(), "opposite sign", hint="sign")
@@ -35,16 +35,16 @@ def test_q1_gap_and_verdict(namespace):
     assert_incorrect(ex.q1, ex.q1.check(), "opposite sign", hint="sign")
     namespace.update(ntg=0.30)
     assert_incorrect(ex.q1, ex.q1.check(), "a single error or accuracy", hint="definition")
-    namespace.update(ntg=0.1, negative_transfer=False)
+    namespace.update(ntg=0.1, is_negative_transfer=False)
     assert_incorrect(ex.q1, ex.q1.check(), "should be True", hint="verdict")
-    namespace.update(negative_transfer="yes")
+    namespace.update(is_negative_transfer="yes")
     assert_incorrect(ex.q1, ex.q1.check(), "single True or False", hint="type")
     namespace.update(ntg=[0.1])
     assert_incorrect(ex.q1, ex.q1.check(), "should be one number, but it is a list", hint="type")
 
 
 def test_q1_positive_transfer_is_not_negative(namespace):
-    namespace.update(frozen_error=0.10, scratch_error=0.20, ntg=-0.1, negative_transfer=False)
+    namespace.update(frozen_error=0.10, scratch_error=0.20, ntg=-0.1, is_negative_transfer=False)
     assert ex.q1.check().status == "correct"
 
 

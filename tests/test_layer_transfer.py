@@ -37,7 +37,7 @@ def test_counts_weight_layers_and_the_transferable_ones():
     assert lt.transferable_layer_count(lt.build_small_cnn()) == 4
 
 
-@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("n", [1, 3])
 @pytest.mark.parametrize("fine_tune", [False, True])
 def test_first_n_layers_copied_frozen_or_not_and_the_rest_reinitialised(n, fine_tune):
     base_a = tiny_network(seed=0)

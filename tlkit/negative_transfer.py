@@ -364,6 +364,7 @@ def run_gap_grid(
     budget: experiments.TrainingBudget = experiments.TrainingBudget(epochs=30, batch_size=16),
     validation_per_class: int = 50,
     test_per_class: int | None = None,
+    baseline: GapGrid | None = None,
     progress: bool = False,
 ) -> GapGrid:
     """Measure every strategy against scratch over corruption rates, labels per class and seeds.
@@ -389,6 +390,10 @@ def run_gap_grid(
         Images per class set aside from the training split for validation.
     test_per_class : int, optional
         Test images per class (default: all).
+    baseline : GapGrid, optional
+        A grid run earlier with the same seeds, ``validation_per_class`` and
+        ``test_per_class``: its scratch accuracies are reused instead of
+        training scratch models again (the samples are the same, so gaps stay paired).
     progress : bool
         Show a progress bar.
 
@@ -416,7 +421,7 @@ def run_gap_grid(
     def runs_at(strategy):
         return [k for k in labels_per_class if strategy not in only_at or k in only_at[strategy]]
 
-    total = len(samples) * (1 + sum(len(runs_at(s)) for s in strategies) * len(corruptions) / len(labels_per_class))
+    total = len(samples) * ((baseline is None) + sum(len(runs_at(s)) for s in strategies) * len(corruptions) / len(labels_per_class))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -431,7 +436,15 @@ def run_gap_grid(
     transfer = {
         split: {s: {e: {k: [] for k in runs_at(s)} for e in corruptions} for s in strategies} for split in evaluation
     }
-    for k in labels_per_class:
+    if baseline is not None:
+        missing = [k for k in labels_per_class if k not in baseline.scratch["test"]]
+        if missing or list(baseline.seeds) != seeds:
+            raise NegativeTransferError(
+                f"run_gap_grid: the baseline grid has seeds {baseline.seeds} and k {sorted(baseline.scratch['test'])}; "
+                f"this run needs seeds {seeds} and k {labels_per_class}"
+            )
+        scratch = {split: {k: list(baseline.scratch[split][k]) for k in labels_per_class} for split in evaluation}
+    for k in labels_per_class if baseline is None else []:
         for seed in seeds:
             examples = pool.take(samples[(k, seed)])
             model, _ = experiments.train_on_target("scratch", examples, seed=seed, budget=budget)

@@ -7,7 +7,7 @@ Usage in the notebook::
 
 Variables the questions read:
 
-* q1: ``ntg`` (a number) and ``negative_transfer`` (a bool), from the
+* q1: ``ntg`` (a number) and ``is_negative_transfer`` (a bool), from the
   notebook's ``frozen_error`` and ``scratch_error``;
 * q2: ``gap_estimate`` (a :class:`tlkit.negative_transfer.GapEstimate`), from
   the per-seed ``frozen_accuracies`` and ``scratch_accuracies``;
@@ -35,21 +35,21 @@ def _is_number(value) -> bool:
 
 
 class GapFromErrors(Question):
-    variable = ("ntg", "negative_transfer")
+    variable = ("ntg", "is_negative_transfer")
     context = ("frozen_error", "scratch_error")
     hints = [
         ("sign", "NTG = error WITH the source minus error WITHOUT it: frozen_error - scratch_error."),
         ("definition", "The gap is a difference of two error rates, both measured on the same target test data."),
         ("verdict", "A positive gap means the source made the target error larger: that is negative transfer."),
-        ("type", "`ntg` should be one number (a float) and `negative_transfer` True or False."),
+        ("type", "`ntg` should be one number (a float) and `is_negative_transfer` True or False."),
     ]
     solution = """
     ntg = frozen_error - scratch_error
-    negative_transfer = ntg > 0
+    is_negative_transfer = ntg > 0
     """
     correct_message = "that is the negative transfer gap, and its sign says whether the source hurt."
 
-    def check_value(self, ntg, negative_transfer, frozen_error, scratch_error) -> Failure | None:
+    def check_value(self, ntg, is_negative_transfer, frozen_error, scratch_error) -> Failure | None:
         expected = float(frozen_error) - float(scratch_error)
         if not _is_number(ntg):
             return Failure(f"`ntg` should be one number, but it is a {type(ntg).__name__}.", "type")
@@ -65,9 +65,9 @@ class GapFromErrors(Question):
                 return Failure(f"`ntg` is {ntg:.4f}, a single error or accuracy; the gap compares two errors.", "definition")
             return Failure(f"`ntg` is {ntg:+.4f}, which is not the difference of the two error rates.", "definition")
         return first_failure(
-            lambda: check.is_bool(negative_transfer, "negative_transfer"),
-            lambda: None if bool(negative_transfer) == (expected > 0) else Failure(
-                f"the gap is {expected:+.4f}, so `negative_transfer` should be {expected > 0}.", "verdict"
+            lambda: check.is_bool(is_negative_transfer, "is_negative_transfer"),
+            lambda: None if bool(is_negative_transfer) == (expected > 0) else Failure(
+                f"the gap is {expected:+.4f}, so `is_negative_transfer` should be {expected > 0}.", "verdict"
             ),
         )
 

@@ -1,0 +1,103 @@
+"""Negative transfer gap over source corruption and labels per class, on full Fashion-MNIST.
+
+For each source base (pre-trained with a fraction epsilon = 0, 0.5, 1.0 of its labels
+shuffled), each k labels per target class and each seed, train scratch, frozen and
+partial target models (the same budget for all), and fine-tuning at the largest k for
+the fully corrupted source.  Reports the negative transfer gap (NTG = error with the
+source - error without) with 95 % t-intervals over seeds, and checks the expected shapes.
+
+Usage::
+
+    python benchmarks/negative_transfer.py                     # the full run
+    python benchmarks/negative_transfer.py --seeds 2 --ks 5 50  # a quick look
+
+Writes ``benchmarks/results/negative_transfer.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from tlkit import data, experiments, models, negative_transfer  # noqa: E402
+from tlkit.errors import MissingFileError  # noqa: E402
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "negative_transfer.json"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--ks", type=int, nargs="+", default=[5, 20, 50, 200])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--test-per-class", type=int, default=None, help="default: the whole target test split")
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    try:
+        dataset, dataset_name = data.load_fashion_mnist("full"), "full Fashion-MNIST"
+    except MissingFileError:
+        dataset, dataset_name = data.load_fashion_mnist("course"), "course subset (full files not installed)"
+    target = data.target_task(dataset)
+    budget = experiments.TrainingBudget(epochs=args.epochs, batch_size=args.batch_size)
+    seeds = list(range(args.seeds))
+    sources = negative_transfer.CORRUPTED_SOURCES
+    common = dict(seeds=seeds, budget=budget, test_per_class=args.test_per_class)
+
+    started = time.perf_counter()
+    grid = negative_transfer.run_gap_grid(target, sources, labels_per_class=args.ks, strategies=("frozen", "partial"),
+                                          progress=True, **common)
+    k_check = 50 if 50 in args.ks else max(args.ks)
+    fine_tuned = negative_transfer.run_gap_grid(target, {1.0: sources[1.0]}, labels_per_class=[k_check],
+                                                strategies=("fine_tune",), baseline=grid, progress=True, **common)
+    seconds = time.perf_counter() - started
+
+    gaps = {}
+    for strategy in grid.strategies:
+        gaps[strategy] = {
+            f"{epsilon:g}": {str(k): dataclasses.asdict(grid.gap(strategy, epsilon, k)) for k in grid.labels_per_class}
+            for epsilon in grid.corruptions
+        }
+    gaps["fine_tune"] = {"1": {str(k_check): dataclasses.asdict(fine_tuned.gap("fine_tune", 1.0, k_check))}}
+    shapes = negative_transfer.expected_shapes(grid, "frozen", k_check)
+    shapes["fine_tune_gap_below_frozen_at_full_corruption"] = bool(
+        fine_tuned.gap("fine_tune", 1.0, k_check).mean < grid.gap("frozen", 1.0, k_check).mean
+    )
+    shapes["partial_gap_below_frozen_at_full_corruption"] = bool(
+        grid.gap("partial", 1.0, k_check).mean < grid.gap("frozen", 1.0, k_check).mean
+    )
+    report = {
+        "command": "python benchmarks/negative_transfer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "dataset": dataset_name,
+        "target_test_images": len(target.test) if args.test_per_class is None else args.test_per_class * 5,
+        "seeds": seeds,
+        "labels_per_class": args.ks,
+        "k_checked": k_check,
+        "budget": dataclasses.asdict(budget),
+        "sources": {f"{e:g}": {"weights": w, "source_test_accuracy": models.model_card(w).get("source_test_accuracy")}
+                    for e, w in sources.items()},
+        "gaps": gaps,
+        "grid": grid.to_dict(),
+        "fine_tune_grid": fine_tuned.to_dict(),
+        "expected_shapes": shapes,
+        "seconds": round(seconds, 1),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    for strategy in grid.strategies:
+        print(strategy)
+        print(grid.gap_table(strategy).round(3))
+    print(json.dumps(shapes, indent=2))
+    print(f"wrote {args.out} after {seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

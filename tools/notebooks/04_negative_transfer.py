@@ -1,0 +1,311 @@
+# %% [markdown]
+# # Negative transfer: when the source makes things worse
+#
+# **Description:** transfer learning is not free. A source model can make the target model
+# *worse* than one trained from scratch. This notebook measures that effect, finds two causes
+# of it, and tries two remedies, with numbers and confidence intervals rather than intuitions.
+#
+# **Learning objectives**
+#
+# 1. Compute the *negative transfer gap* (NTG) of Wang, Dai, Póczos and Carbonell (2019), with a
+#    confidence interval over seeds.
+# 2. See two causes of negative transfer: a corrupted (less related) source, and frozen layers
+#    that are too specific to the source task.
+# 3. Check the two factors the paper names: the gap grows with the source's divergence and with
+#    the amount of labelled target data.
+# 4. Detect negative transfer with a scratch baseline on validation data, and reduce it by
+#    fine-tuning or by transferring fewer layers.
+
+# %% [markdown]
+# ## Setup
+#
+# Everything runs offline on the course data. The parameters cell sets the size of the run:
+# the default takes a minute or two on a laptop CPU; `FULL = True` uses the full Fashion-MNIST
+# files, more labels per class and more seeds (that is what `benchmarks/negative_transfer.py` runs).
+
+# %% tags=["parameters"]
+FULL = False
+
+# %%
+import keras
+import numpy as np
+
+from tlkit import data, experiments, freezing, models, negative_transfer, quiz
+
+if FULL:
+    dataset = data.load_fashion_mnist("full")
+    LABELS_PER_CLASS, SEEDS, TEST_PER_CLASS = (5, 20, 50, 200), (0, 1, 2, 3, 4), None
+    BUDGET = experiments.TrainingBudget(epochs=40, batch_size=16)
+else:
+    dataset = data.load_fashion_mnist("course")
+    LABELS_PER_CLASS, SEEDS, TEST_PER_CLASS = (5, 20, 50), (0, 1, 2), 200
+    BUDGET = experiments.TrainingBudget(epochs=20, batch_size=32)
+
+target = data.target_task(dataset)
+print("Keras", keras.__version__)
+print(f"target task: {target}")
+
+# %% [markdown]
+# ## The negative transfer gap
+#
+# Call `A` the way we train a target model: same architecture, same epochs, same optimiser.
+# Train it once *with* the source (starting from a pre-trained base) and once *without* it
+# (from random weights), on the same target examples, and compare the errors on the target test set:
+#
+# $$\text{NTG} = \text{error}\big(A(\text{source}, \text{target})\big) - \text{error}\big(A(\varnothing, \text{target})\big)$$
+#
+# The sign convention surprises many people: **a positive gap is negative transfer**, because
+# the source *raised* the error. A negative gap means the source helped.
+
+# %%
+print(f"{negative_transfer.negative_transfer_gap(0.18, 0.15):+.3f}")
+
+# %% [markdown]
+# One run is not enough to trust a difference of a few points: the labelled examples drawn and
+# the random initialisation change the result. `gap_with_interval` pairs the runs seed by seed
+# (the same target examples with and without the source) and gives a 95 % t-interval for the
+# mean gap. Only when the whole interval is above zero do we call it negative transfer.
+
+# %%
+print(negative_transfer.gap_with_interval([0.20, 0.24, 0.22], [0.15, 0.16, 0.18]))
+
+# %% [markdown]
+# ## Three sources of different quality
+#
+# To make a source *less related* to the target, Wang et al. corrupt a fraction ε of it.
+# tlkit ships three bases of the same architecture, pre-trained on the source classes (0-4)
+# with a fraction ε of their labels shuffled: ε = 0 (the clean base of the earlier notebooks),
+# 0.5 and 1.0 (labels carry no information at all: whatever the base learnt is not about clothes
+# classes).
+
+# %%
+for epsilon, weights in negative_transfer.CORRUPTED_SOURCES.items():
+    card = models.model_card(weights)
+    print(f"ε = {epsilon:.1f}: {weights:<28} source test accuracy {card['source_test_accuracy']:.3f}")
+
+# %% [markdown]
+# ## Measuring the gap over a grid
+#
+# For every ε and every number k of labels per target class, and for every seed, we train:
+#
+# * **scratch**: the same architecture from random weights (the "without source" term);
+# * **frozen**: the whole base frozen, only a new head trained (feature extraction);
+# * **partial**: the convolutions frozen, the base's Dense `features` layer trained with the head.
+#
+# The validation images are set aside from the training split; they are for *decisions*. The test
+# images are for the final numbers. This cell trains all the models (a progress bar shows in an
+# interactive session).
+
+# %%
+grid = negative_transfer.run_gap_grid(
+    target,
+    negative_transfer.CORRUPTED_SOURCES,
+    labels_per_class=LABELS_PER_CLASS,
+    seeds=SEEDS,
+    strategies=("frozen", "partial"),
+    budget=BUDGET,
+    test_per_class=TEST_PER_CLASS,
+)
+print(f"{len(grid.corruptions)} sources x {len(grid.labels_per_class)} values of k x {len(grid.seeds)} seeds")
+
+# %% [markdown]
+# ## The two factors, as a heatmap
+#
+# Each cell shows the mean gap over seeds and the half-width of its 95 % interval. Red cells are
+# negative transfer, blue cells positive transfer.
+
+# %%
+negative_transfer.plot_gap_heatmap(grid)
+
+# %% [markdown]
+# The same numbers, printed, with their intervals. Read the rows (ε grows downwards in the list)
+# and the columns (more labels per class):
+
+# %%
+for strategy in grid.strategies:
+    for epsilon in grid.corruptions:
+        for k in grid.labels_per_class:
+            print(f"{strategy:>7}  ε={epsilon:.1f}  k={k:<3}  {grid.gap(strategy, epsilon, k)}")
+
+# %% [markdown]
+# Did the shapes Wang et al. describe appear here? `expected_shapes` checks them for the frozen
+# strategy at the largest k: is the gap positive for the fully corrupted source, does it rise with ε,
+# and does it rise with the number of labels?
+
+# %%
+K_CHECK = 50
+shapes = negative_transfer.expected_shapes(grid, strategy="frozen", k=K_CHECK)
+for name, holds in shapes.items():
+    print(f"{name}: {holds}")
+
+# %% [markdown]
+# ## Exercise 1: compute one gap yourself
+#
+# Here are the mean test errors of the frozen base with ε = 1.0 and of scratch, at k = 50.
+# Compute `ntg` and set `is_negative_transfer` to `True` or `False`.
+
+# %%
+from tlkit.exercises import nb04_negative_transfer as ex
+
+ex.bind(globals())
+
+frozen_accuracies = grid.accuracies("frozen", 1.0, K_CHECK)
+scratch_accuracies = grid.accuracies("scratch", 1.0, K_CHECK)
+frozen_error = 1 - float(np.mean(frozen_accuracies))
+scratch_error = 1 - float(np.mean(scratch_accuracies))
+print(f"frozen error {frozen_error:.3f}, scratch error {scratch_error:.3f}")
+
+# %%
+# q1: the gap and its verdict
+### BEGIN SOLUTION
+ntg = frozen_error - scratch_error
+is_negative_transfer = ntg > 0
+### END SOLUTION
+
+# %%
+ex.q1.check()
+
+# %% [markdown]
+# ## Exercise 2: the gap over seeds, with its interval
+#
+# A single mean hides how much the seeds disagree. Use `negative_transfer.gap_with_interval` on the
+# per-seed *errors* (first with the source, then without) to get `gap_estimate`.
+
+# %%
+# q2: paired gap over seeds
+### BEGIN SOLUTION
+gap_estimate = negative_transfer.gap_with_interval(1 - np.array(frozen_accuracies), 1 - np.array(scratch_accuracies))
+### END SOLUTION
+
+# %%
+ex.q2.check()
+print(gap_estimate)
+
+# %% [markdown]
+# ## Explore the grid
+#
+# Move the sliders to see every strategy's test accuracy (bars: mean; dots: seeds) and its gap at
+# one setting. The widget only redraws results computed above; it trains nothing.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+negative_transfer.explore(grid)
+
+# %% [markdown]
+# ## Detecting negative transfer: always keep a scratch baseline
+#
+# In a real project you do not know the test accuracy before deciding; you decide on validation
+# data. Here are the validation and test accuracies at the most damaging setting (ε = 1.0, k = 50).
+
+# %%
+validation_accuracy = {
+    name: round(float(np.mean(grid.accuracies(name, 1.0, K_CHECK, split="validation"))), 4)
+    for name in ["scratch", *grid.strategies]
+}
+test_accuracy = {name: round(float(np.mean(grid.accuracies(name, 1.0, K_CHECK))), 4) for name in validation_accuracy}
+print("validation:", validation_accuracy)
+print("test:      ", test_accuracy)
+
+# %% [markdown]
+# ## Exercise 3: choose a strategy
+#
+# Choose the strategy to deploy, `chosen_strategy`, using only what you may use for decisions.
+# Scratch is a candidate too.
+
+# %%
+# q3: choose on validation data
+### BEGIN SOLUTION
+chosen_strategy = max(validation_accuracy, key=validation_accuracy.get)
+### END SOLUTION
+
+# %%
+ex.q3.check()
+
+# %% [markdown]
+# Did validation data flag the negative transfer that the test set confirms? For every setting we
+# compare the best strategy on validation with the best on test:
+
+# %%
+agreements = 0
+for epsilon in grid.corruptions:
+    for k in grid.labels_per_class:
+        chosen = grid.best_by_validation(epsilon, k)
+        test_means = {name: np.mean(grid.accuracies(name, epsilon, k)) for name in ["scratch", *grid.strategies]}
+        best = max(test_means, key=test_means.get)
+        agreements += chosen == best
+        print(f"ε={epsilon:.1f} k={k:<3} chosen on validation: {chosen:<8} best on test: {best}")
+print(f"validation picked the test winner in {agreements} of {len(grid.corruptions) * len(grid.labels_per_class)} settings")
+
+# %% [markdown]
+# ## Mitigation 1: transfer fewer layers
+#
+# The `features` Dense layer was trained to separate the *source* classes; with ε = 1.0 it learnt
+# nothing useful at all. Keeping it trainable ("partial") lets it adapt. Compare the two
+# strategies' gaps at every ε for k = 50:
+
+# %%
+for epsilon in grid.corruptions:
+    frozen_gap, partial_gap = grid.gap("frozen", epsilon, K_CHECK), grid.gap("partial", epsilon, K_CHECK)
+    print(f"ε={epsilon:.1f}  frozen NTG {frozen_gap.mean:+.3f}   partial NTG {partial_gap.mean:+.3f}")
+
+# %% [markdown]
+# ## Exercise 4: freeze the convolutions only
+#
+# Load the corrupted base and make only its last layer, the Dense `features` layer, trainable.
+# BatchNormalization layers stay frozen.
+
+# %%
+base = models.load_base(weights=negative_transfer.CORRUPTED_SOURCES[1.0])
+
+# %%
+# q4: freeze everything except 'features'
+### BEGIN SOLUTION
+base.trainable = True
+for layer in base.layers:
+    layer.trainable = layer.name == "features"
+### END SOLUTION
+
+# %%
+ex.q4.check()
+freezing.trainable_report(base)
+
+# %% [markdown]
+# ## Mitigation 2: fine-tune instead of freezing
+#
+# Fine-tuning trains the head on the frozen base first, then unfreezes the base and continues with
+# a 10 times smaller learning rate. It is slower, so we measure it only at ε = 1.0 and k = 50,
+# reusing the scratch models trained above (same seeds, same examples).
+
+# %%
+fine_tuned = negative_transfer.run_gap_grid(
+    target,
+    {1.0: negative_transfer.CORRUPTED_SOURCES[1.0]},
+    labels_per_class=[K_CHECK],
+    seeds=SEEDS,
+    strategies=("fine_tune",),
+    budget=BUDGET,
+    test_per_class=TEST_PER_CLASS,
+    baseline=grid,
+)
+for name, result in (("frozen", grid), ("partial", grid), ("fine_tune", fine_tuned)):
+    print(f"ε=1.0 k={K_CHECK}  {name:>9}: {result.gap(name, 1.0, K_CHECK)}")
+
+# %% [markdown]
+# ## What you learned
+#
+# * The negative transfer gap is *error with the source minus error without it*, for the same
+#   training algorithm; positive means the source hurt. Measure it over several seeds, paired, with
+#   an interval.
+# * A corrupted, unrelated source and frozen source-specific layers both cause negative transfer.
+#   The printed checks above say which of Wang et al.'s trends appeared in this run.
+# * You cannot see negative transfer without a scratch baseline, and you should see it on
+#   validation data, not on the test set.
+# * Transferring fewer layers and fine-tuning are the two remedies; the numbers above show how much
+#   each recovered here.
+#
+# Next: **05 - Choosing which layers to freeze**.
+#
+# ## Quiz
+
+# %%
+quiz.show_quiz("04_negative_transfer")
