@@ -49,6 +49,11 @@ def main(argv=None) -> int:
     budget = experiments.TrainingBudget(epochs=args.epochs, batch_size=args.batch_size)
     seeds = list(range(args.seeds))
     sources = negative_transfer.CORRUPTED_SOURCES
+    missing = [w for w in sources.values() if not models.model_path(w).is_file()]
+    if missing:
+        print(f"error: missing pre-trained bases {missing}; build them with "
+              "`python -m tlkit.pretrain --shuffle-fraction 0.5` and `--shuffle-fraction 1.0`", file=sys.stderr)
+        return 1
     common = dict(seeds=seeds, budget=budget, test_per_class=args.test_per_class)
 
     started = time.perf_counter()

@@ -133,7 +133,7 @@ def transfer_first_layers(source, n: int, fine_tune: bool = False, seed: int = 0
     from tlkit.training import set_seed
 
     n = _check_depth(source, n)
-    set_seed(seed, deterministic=False)
+    set_seed(seed)
     target = keras.models.clone_model(source)  # same architecture, fresh weights
     copied = weight_layers(source)[:n]
     for source_layer, target_layer in zip(copied, weight_layers(target)[:n]):
@@ -323,7 +323,7 @@ def run_layer_transfer(
         train_b = _limit(task_b.train, budget.train_per_class, seed)
         bases = {}
         for half, split in (("A", train_a), ("B", train_b)):
-            set_seed(seed, deterministic=False)
+            set_seed(seed)
             bases[half] = train(build(split.num_classes), split, budget.base_epochs, budget, seed)
             if bar is not None:
                 bar.update()

@@ -39,7 +39,7 @@ if FULL:
 else:
     dataset = data.load_fashion_mnist("course")
     LABELS_PER_CLASS, SEEDS, TEST_PER_CLASS = (5, 20, 50), (0, 1, 2), 200
-    BUDGET = experiments.TrainingBudget(epochs=20, batch_size=32)
+    BUDGET = experiments.TrainingBudget(epochs=40, batch_size=16)
 
 target = data.target_task(dataset)
 print("Keras", keras.__version__)

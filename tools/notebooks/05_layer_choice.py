@@ -40,7 +40,7 @@ else:
     dataset = data.load_fashion_mnist("course")
     SEEDS = (0, 1, 2)
     BUDGET = layer_transfer.LayerTransferBudget(
-        train_per_class=100, test_per_class=100, base_epochs=6, transfer_epochs=5, batch_size=32
+        train_per_class=100, test_per_class=100, base_epochs=6, transfer_epochs=6, batch_size=32, learning_rate=3e-3
     )
 print("Keras", keras.__version__)
 print(BUDGET)
