@@ -109,15 +109,17 @@ class TrainClassifier(Question):
     hints = [
         ("compile", "Compile `model` with an optimizer, a loss for integer labels and metrics=['accuracy']."),
         ("not_trained", "Call model.fit(x_train, y_train, epochs=..., validation_data=(x_val, y_val))."),
-        ("accuracy", "Train a few more epochs, or check that the head's activation matches the loss."),
+        ("accuracy", "Train a few more epochs or give the head a larger learning rate (e.g. Adam(1e-2)), and check "
+                     "that the head's activation matches the loss."),
         ("frozen_changed", "If the base's weights moved, it was not frozen when the training step was built: "
                            "freeze it, compile again, then fit."),
         ("from_logits", "softmax output goes with from_logits=False; no activation goes with from_logits=True."),
         ("type", "`model` should be the Keras model you built in q2."),
     ]
     solution = """
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(x_train, y_train, epochs=5, validation_data=(x_val, y_val))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x_train, y_train, epochs=10, validation_data=(x_val, y_val), verbose=0)
     """
 
     @property
