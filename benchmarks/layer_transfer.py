@@ -34,7 +34,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--per-class", type=int, default=None, help="training images per class (default: all)")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
         dataset, dataset_name = data.load_fashion_mnist("course"), "course subset (full files not installed)"
     budget = layer_transfer.LayerTransferBudget(
         train_per_class=args.per_class, test_per_class=None, base_epochs=args.epochs,
-        transfer_epochs=args.epochs, batch_size=args.batch_size,
+        transfer_epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
     )
     seeds = list(range(args.seeds))
     started = time.perf_counter()
