@@ -37,6 +37,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ks", type=int, nargs="+", default=[5, 20, 50, 200])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--test-per-class", type=int, default=None, help="default: the whole target test split")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -46,7 +47,7 @@ def main(argv=None) -> int:
     except MissingFileError:
         dataset, dataset_name = data.load_fashion_mnist("course"), "course subset (full files not installed)"
     target = data.target_task(dataset)
-    budget = experiments.TrainingBudget(epochs=args.epochs, batch_size=args.batch_size)
+    budget = experiments.TrainingBudget(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
     seeds = list(range(args.seeds))
     sources = negative_transfer.CORRUPTED_SOURCES
     missing = [w for w in sources.values() if not models.model_path(w).is_file()]

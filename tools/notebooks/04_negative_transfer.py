@@ -35,11 +35,11 @@ from tlkit import data, experiments, freezing, models, negative_transfer, quiz
 if FULL:
     dataset = data.load_fashion_mnist("full")
     LABELS_PER_CLASS, SEEDS, TEST_PER_CLASS = (5, 20, 50, 200), (0, 1, 2, 3, 4), None
-    BUDGET = experiments.TrainingBudget(epochs=40, batch_size=16)
+    BUDGET = experiments.TrainingBudget(epochs=30, batch_size=32, learning_rate=3e-3)
 else:
     dataset = data.load_fashion_mnist("course")
     LABELS_PER_CLASS, SEEDS, TEST_PER_CLASS = (5, 20, 50), (0, 1, 2), 200
-    BUDGET = experiments.TrainingBudget(epochs=40, batch_size=16)
+    BUDGET = experiments.TrainingBudget(epochs=20, batch_size=32, learning_rate=3e-3)
 
 target = data.target_task(dataset)
 print("Keras", keras.__version__)
