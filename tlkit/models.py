@@ -151,6 +151,9 @@ def _load_kit_model(weights):
             )
     else:
         path = pathlib.Path(weights)
+        if isinstance(weights, str) and path.suffix not in (".keras", ".h5") and len(path.parts) == 1:
+            # a bare word is a weights name, not a file
+            raise UnknownNameError(describe_name_choice("weights for fashion_cnn", weights, KIT_WEIGHTS))
         if not path.is_file():
             known = ", ".join(repr(name) for name in KIT_WEIGHTS)
             raise MissingFileError(f"{path}: no such model file (shipped weights are {known}, or None)")

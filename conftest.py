@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: no network, quiet TensorFlow, a private Keras home."""
+"""Suite-wide set-up for tests/ and the notebooks nbval runs: no network, a throw-away
+gradebook, student id and feature cache, quiet TensorFlow."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import importlib.util
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parent
 GUARD = ROOT / "tests" / "offline_guard"
 
 # Child processes (notebook kernels, graders) inherit these variables.
