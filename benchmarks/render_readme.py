@@ -123,7 +123,7 @@ RENDERERS = {
     "layer_transfer": render_layer_transfer,
 }
 
-BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- /results:(?P=name) -->)", re.S)
+BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)\n?(<!-- /results:(?P=name) -->)", re.S)
 
 
 def rendered_readme(text: str) -> str:
@@ -135,7 +135,7 @@ def rendered_readme(text: str) -> str:
         if name not in RENDERERS or not path.is_file():
             return match.group(0)
         body = RENDERERS[name](json.loads(path.read_text()))
-        return match.group(1) + body + match.group(4)
+        return match.group(1) + body + "\n" + match.group(4)
 
     return BLOCK.sub(replace, text)
 
