@@ -24,7 +24,9 @@ per base), which gives the same models as training end to end, much faster.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -209,13 +211,13 @@ class _CachedBase:
         import keras
 
         model = _load_full_base(weights)
-        self.convolutions = keras.Model(model.inputs, model.get_layer("flatten").output)
+        self.convolutions = keras.Model(model.inputs[0], model.get_layer("flatten").output)
         self.dense_weights = model.get_layer(models.FEATURE_LAYER).get_weights()
         self._cache = {}
 
     def conv_features(self, name: str, images: np.ndarray) -> np.ndarray:
         if name not in self._cache:
-            self._cache[name] = self.convolutions.predict(images, batch_size=500, verbose=0)
+            self._cache[name] = _predict_eagerly(self.convolutions, images, batch_size=500)
         return self._cache[name]
 
     def dense_features(self, conv_features: np.ndarray) -> np.ndarray:
@@ -241,6 +243,28 @@ def _train_cached_head(strategy, cached: _CachedBase, features, labels, num_clas
     head.compile(keras.optimizers.Adam(budget.learning_rate), "sparse_categorical_crossentropy")
     head.fit(features, labels, epochs=budget.epochs, batch_size=budget.batch_size, verbose=0)
     return head
+
+
+def _predict_eagerly(model, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Outputs of ``model`` in inference mode, batch by batch, without building a predict function.
+
+    A grid builds dozens of small models; calling each one directly avoids tracing a new
+    ``predict`` function per model (and TensorFlow's retracing warnings).
+    """
+    batches = [np.asarray(model(inputs[start : start + batch_size], training=False)) for start in range(0, len(inputs), batch_size)]
+    return np.concatenate(batches)
+
+
+@contextlib.contextmanager
+def _quiet_tensorflow_warnings():
+    """Hide TensorFlow's Python-logger warnings (e.g. tf.function retracing) while a grid trains."""
+    logger = logging.getLogger("tensorflow")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def _accuracy(probabilities, labels) -> float:
@@ -354,6 +378,7 @@ class GapGrid:
         )
 
 
+@_quiet_tensorflow_warnings()
 def run_gap_grid(
     target: data.Dataset,
     sources: Mapping[float, str],
@@ -470,7 +495,7 @@ def run_gap_grid(
                             strategy, cached, prepare(features), pool.labels[indices], target.train.num_classes, seed, budget
                         )
                         for split, images in evaluation.items():
-                            probabilities = head.predict(prepare(split_features[split]), batch_size=1000, verbose=0)
+                            probabilities = _predict_eagerly(head, prepare(split_features[split]))
                             transfer[split][strategy][epsilon][k].append(_accuracy(probabilities, images.labels))
                     else:
                         model, _ = experiments.train_on_target(strategy, pool.take(indices), seed=seed, weights=weights, budget=budget)

@@ -19,9 +19,12 @@
 # %% [markdown]
 # ## Setup
 #
-# Everything runs offline on the course data. The parameters cell sets the size of the run:
-# the default takes a minute or two on a laptop CPU; `FULL = True` uses the full Fashion-MNIST
-# files, more labels per class and more seeds (that is what `benchmarks/negative_transfer.py` runs).
+# Everything runs offline on the course data. The parameters cell sets the size of the run.
+# The default is deliberately small so that it finishes in a minute or two on a laptop CPU:
+# two sources (ε = 0 and 1.0), two values of k, two seeds and 100 test images per class. With so
+# few seeds the intervals are wide; read the numbers as a first look. `FULL = True` uses the full
+# Fashion-MNIST files, all three sources, more labels per class and more seeds (that is the grid
+# `benchmarks/negative_transfer.py` runs; it takes much longer).
 
 # %% tags=["parameters"]
 FULL = False
@@ -34,12 +37,15 @@ from tlkit import data, experiments, freezing, models, negative_transfer, quiz
 
 if FULL:
     dataset = data.load_fashion_mnist("full")
-    LABELS_PER_CLASS, SEEDS, TEST_PER_CLASS = (5, 20, 50, 200), (0, 1, 2, 3, 4), None
+    CORRUPTIONS, LABELS_PER_CLASS, SEEDS = (0.0, 0.5, 1.0), (5, 20, 50, 200), (0, 1, 2, 3, 4)
+    TEST_PER_CLASS, VALIDATION_PER_CLASS = None, 50
     BUDGET = experiments.TrainingBudget(epochs=30, batch_size=32, learning_rate=3e-3)
 else:
     dataset = data.load_fashion_mnist("course")
-    LABELS_PER_CLASS, SEEDS, TEST_PER_CLASS = (5, 20, 50), (0, 1, 2), 200
+    CORRUPTIONS, LABELS_PER_CLASS, SEEDS = (0.0, 1.0), (5, 50), (0, 1)
+    TEST_PER_CLASS, VALIDATION_PER_CLASS = 100, 30
     BUDGET = experiments.TrainingBudget(epochs=20, batch_size=32, learning_rate=3e-3)
+SOURCES = {epsilon: negative_transfer.CORRUPTED_SOURCES[epsilon] for epsilon in CORRUPTIONS}
 
 target = data.target_task(dataset)
 print("Keras", keras.__version__)
@@ -86,7 +92,7 @@ for epsilon, weights in negative_transfer.CORRUPTED_SOURCES.items():
 # %% [markdown]
 # ## Measuring the gap over a grid
 #
-# For every ε and every number k of labels per target class, and for every seed, we train:
+# For every ε in `SOURCES` and every number k of labels per target class, and for every seed, we train:
 #
 # * **scratch**: the same architecture from random weights (the "without source" term);
 # * **frozen**: the whole base frozen, only a new head trained (feature extraction);
@@ -99,11 +105,12 @@ for epsilon, weights in negative_transfer.CORRUPTED_SOURCES.items():
 # %%
 grid = negative_transfer.run_gap_grid(
     target,
-    negative_transfer.CORRUPTED_SOURCES,
+    SOURCES,
     labels_per_class=LABELS_PER_CLASS,
     seeds=SEEDS,
     strategies=("frozen", "partial"),
     budget=BUDGET,
+    validation_per_class=VALIDATION_PER_CLASS,
     test_per_class=TEST_PER_CLASS,
 )
 print(f"{len(grid.corruptions)} sources x {len(grid.labels_per_class)} values of k x {len(grid.seeds)} seeds")
@@ -128,9 +135,11 @@ for strategy in grid.strategies:
             print(f"{strategy:>7}  ε={epsilon:.1f}  k={k:<3}  {grid.gap(strategy, epsilon, k)}")
 
 # %% [markdown]
-# Did the shapes Wang et al. describe appear here? `expected_shapes` checks them for the frozen
-# strategy at the largest k: is the gap positive for the fully corrupted source, does it rise with ε,
-# and does it rise with the number of labels?
+# Did the shapes Wang et al. describe appear here? `expected_shapes` checks them on the mean gaps of
+# the frozen strategy: is the gap positive for the fully corrupted source at k = 50, does it rise
+# with ε (over the ε values this run used) at k = 50, and is it larger at the largest k than at the
+# smallest for ε = 1.0? Each answer is about *this* run's means; with two seeds, a `True` or a
+# `False` can flip with another seed, so look at the intervals above too.
 
 # %%
 K_CHECK = 50
@@ -284,6 +293,7 @@ fine_tuned = negative_transfer.run_gap_grid(
     seeds=SEEDS,
     strategies=("fine_tune",),
     budget=BUDGET,
+    validation_per_class=VALIDATION_PER_CLASS,
     test_per_class=TEST_PER_CLASS,
     baseline=grid,
 )
