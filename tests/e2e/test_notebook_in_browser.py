@@ -84,8 +84,7 @@ class NotebookCase:
 
 CASES = [
     NotebookCase(HERE / "quiz_and_freeze.ipynb", quiz="course"),
-    # When the course notebooks carry the markers:
-    # NotebookCase(ROOT / "notebooks" / "02_freezing.ipynb", quiz="02_freezing"),
+    NotebookCase(ROOT / "notebooks" / "02_freezing.ipynb", quiz="02_freezing"),
 ]
 
 

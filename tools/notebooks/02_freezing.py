@@ -27,10 +27,10 @@
 # The default run takes about a minute on a laptop CPU. `FULL = True` runs the final
 # experiment with more labels per class, five seeds and more epochs (several minutes).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "e2e-setup"]
 FULL = False
 
-# %%
+# %% tags=["e2e-setup"]
 DEMO_LABELS_PER_CLASS = 20
 LAYER_CHOICE_LABELS = (5, 10, 20, 50) if FULL else (5, 20)
 LAYER_CHOICE_SEEDS = (0, 1, 2, 3, 4) if FULL else (0, 1)
