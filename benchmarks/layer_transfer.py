@@ -24,7 +24,6 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from tlkit import data, layer_transfer  # noqa: E402
-from tlkit.errors import MissingFileError  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "layer_transfer.json"
 
@@ -39,10 +38,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    try:
-        dataset, dataset_name = data.load_fashion_mnist("full"), "full Fashion-MNIST"
-    except MissingFileError:
-        dataset, dataset_name = data.load_fashion_mnist("course"), "course subset (full files not installed)"
+    dataset, dataset_name = data.load_largest_available()
     budget = layer_transfer.LayerTransferBudget(
         train_per_class=args.per_class, test_per_class=None, base_epochs=args.epochs,
         transfer_epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,

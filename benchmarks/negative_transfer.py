@@ -26,7 +26,6 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from tlkit import data, experiments, models, negative_transfer  # noqa: E402
-from tlkit.errors import MissingFileError  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "negative_transfer.json"
 
@@ -42,10 +41,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    try:
-        dataset, dataset_name = data.load_fashion_mnist("full"), "full Fashion-MNIST"
-    except MissingFileError:
-        dataset, dataset_name = data.load_fashion_mnist("course"), "course subset (full files not installed)"
+    dataset, dataset_name = data.load_largest_available()
     target = data.target_task(dataset)
     budget = experiments.TrainingBudget(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate)
     seeds = list(range(args.seeds))

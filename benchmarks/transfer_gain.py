@@ -27,7 +27,6 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from tlkit import data, experiments, models  # noqa: E402
-from tlkit.errors import MissingFileError  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "transfer_gain.json"
 
@@ -51,10 +50,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
 
-    try:
-        dataset, dataset_name = data.load_fashion_mnist("full"), "full Fashion-MNIST"
-    except MissingFileError:
-        dataset, dataset_name = data.load_fashion_mnist("course"), "course subset (full files not installed)"
+    dataset, dataset_name = data.load_largest_available()
     target = data.target_task(dataset)
     budget = experiments.TrainingBudget()
     started = time.perf_counter()

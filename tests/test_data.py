@@ -181,3 +181,18 @@ def test_build_reproduces_the_committed_subset_byte_for_byte(tmp_path):
 def test_verify_command_line(capsys):
     assert data.main(["verify"]) == 0
     assert "all checksums match" in capsys.readouterr().out
+
+
+def test_largest_available_falls_back_to_the_course_subset(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "nowhere")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("TLKIT_FASHION_MNIST_DIR", raising=False)
+    dataset, description = data.load_largest_available()
+    assert len(dataset.train) == 8000
+    assert description.startswith("course subset")
+
+
+@pytest.mark.skipif(not _full_available(), reason="full Fashion-MNIST files not installed")
+def test_largest_available_prefers_the_full_files():
+    dataset, description = data.load_largest_available()
+    assert len(dataset.train) == 60000 and description == "full Fashion-MNIST"

@@ -311,6 +311,23 @@ def load_fashion_mnist(subset: str = "course", path: os.PathLike | None = None) 
     raise UnknownNameError(describe_name_choice("Fashion-MNIST subset", subset, SUBSETS))
 
 
+def load_largest_available() -> tuple[Dataset, str]:
+    """Load the full dataset when its files are on disk, else the course subset.
+
+    For benchmarks, which should measure on as much data as the machine has.
+
+    Returns
+    -------
+    dataset : Dataset
+    description : str
+        Which of the two was loaded, for the benchmark's report.
+    """
+    try:
+        return load_fashion_mnist("full"), "full Fashion-MNIST"
+    except MissingFileError:
+        return load_fashion_mnist("course"), "course subset (full files not installed)"
+
+
 # ---------------------------------------------------------------------------
 # Tasks and few-shot sampling
 
