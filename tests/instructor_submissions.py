@@ -30,61 +30,120 @@ RIGHT = {
           'model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy")',
 }
 
-# Three typical mistakes in one notebook, on independent questions: q1 and q3 right.
-MISTAKES_HEAD_BATCHNORM_LEARNING_RATE = {
-    "q2": 'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
-          'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
-    "q4": "base = make_base()\n"
-          "for layer in base.layers:\n"
-          "    if not isinstance(layer, keras.layers.BatchNormalization):\n"
-          "        layer.trainable = False",
-    "q5": "for layer in base.layers:\n"
-          "    layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)\n"
-          'model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")',
+# One typical mistake per submission; every other answer is right.  Each entry:
+# the wrong answers, the scores expected per question, and words the feedback
+# of the failing question must contain (the hint names what went wrong).
+MISTAKES = {
+    "base-not-frozen": (
+        {"q1": "base.layers[0].trainable = False"},
+        # q2 checks the model built on top of `base`, so it fails with q1
+        {"q1": 0, "q2": 0, "q3": 1, "q4": 1, "q5": 1},
+        {"q1": ("still has", "trainable")},
+    ),
+    "wrong-head-size": (
+        {"q2": 'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
+               'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])'},
+        {"q1": 1, "q2": 0, "q3": 1, "q4": 1, "q5": 1},
+        {"q2": ("10 units", "5 classes")},
+    ),
+    "stale-compile": (
+        {"q3": "model.layers[-1].trainable = False"},
+        {"q1": 1, "q2": 1, "q3": 0, "q4": 1, "q5": 1},
+        {"q3": ("not compiled again",)},
+    ),
+    "batchnorm-left-training": (
+        {"q4": "base = make_base()\n"
+               "for layer in base.layers:\n"
+               "    if not isinstance(layer, keras.layers.BatchNormalization):\n"
+               "        layer.trainable = False"},
+        # q5 fails too, and rightly: `base.trainable` was never set to False, so q5's
+        # `base.trainable = True` changes nothing in Keras 3 and the layers stay frozen
+        {"q1": 1, "q2": 1, "q3": 1, "q4": 0, "q5": 0},
+        {"q4": ("BatchNormalization", "bn"), "q5": ("no layer of `base` is trainable",)},
+    ),
+    "learning-rate-too-large": (
+        {"q5": "for layer in base.layers:\n"
+               "    layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)\n"
+               'model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")'},
+        {"q1": 1, "q2": 1, "q3": 1, "q4": 1, "q5": 0},
+        {"q5": ("learning rate", "0.01")},
+    ),
+    "forgot-to-unfreeze": (
+        {"q5": 'model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy")'},
+        {"q1": 1, "q2": 1, "q3": 1, "q4": 1, "q5": 0},
+        {"q5": ("no layer of `base` is trainable",)},
+    ),
 }
 
-# Three more: the base only partly frozen (q2 fails with it), no recompile, no unfreeze; q4 right.
-MISTAKES_FREEZE_STALE_UNFREEZE = {
-    "q1": "base.layers[0].trainable = False",
-    "q3": "model.layers[-1].trainable = False",
-    "q5": 'model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy")',
+# One tampering attempt per submission, each hiding a wrong answer it hopes to
+# pass off as right.  Each entry: the answers, edits to locked check cells, the
+# scores expected, and the words one of the flags must contain.
+TAMPERS = {
+    "patches-a-check": (
+        {"q1": 'ex.q1.check = lambda: print("Correct")'},
+        {},
+        {"q1": 0, "q2": 0, "q3": 1, "q4": 1, "q5": 1},
+        ("replaces a method of a tlkit check", "q1 attributes"),
+    ),
+    "prints-correct": (
+        {"q2": 'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
+               'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")\n'
+               'print("Correct (q2): frozen base + a new 5-class head")'},
+        {},
+        {"q1": 1, "q2": 0, "q3": 1, "q4": 1, "q5": 1},
+        ("prints a fake check result", "displays 'Correct' outside a check cell"),
+    ),
+    "edits-a-locked-cell": (
+        {"q3": "model.layers[-1].trainable = False"},
+        {"q3": 'print("Correct (q3): the compiled training step matches")'},
+        {"q1": 1, "q2": 1, "q3": 0, "q4": 1, "q5": 1},
+        ("was edited (checksum mismatch)",),
+    ),
+    "writes-the-gradebook": (
+        {"q1": "base.trainable = False\n"
+               "from tlkit.gradebook import Gradebook\n"
+               'Gradebook().record_check("someone", "tiny_course", "q1", "correct", "Well done.")'},
+        {},
+        {"q1": 0, "q2": 0, "q3": 0, "q4": 0, "q5": 0},  # voids the whole attempt
+        ("writes to or opens the gradebook", "check records but the notebook has only"),
+    ),
+    "replaces-a-module": (
+        {"q2": "import sys, types\n"
+               "import tlkit.exercises.predicates as real_predicates\n"
+               'fake = types.ModuleType("tlkit.exercises.predicates")\n'
+               "fake.__dict__.update(real_predicates.__dict__)\n"
+               "fake.head_matches_classes = lambda *args, **kwargs: None\n"
+               'sys.modules["tlkit.exercises.predicates"] = fake\n'
+               'sys.modules["tlkit.exercises.nb01_feature_extraction"].check = fake\n'
+               'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
+               'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")'},
+        {},
+        # a patch that stays in the kernel voids every later check as well
+        {"q1": 1, "q2": 0, "q3": 0, "q4": 0, "q5": 0},
+        ("changes sys.modules", "tlkit.exercises.predicates"),
+    ),
+    "patches-the-engine": (
+        {"q3": "model.layers[-1].trainable = False\n"
+               "import tlkit.exercises.core as core\n"
+               'core.Question._evaluate = lambda self: core._check_result("correct", "fine")'},
+        {},
+        {"q1": 1, "q2": 1, "q3": 0, "q4": 0, "q5": 0},
+        ("patches tlkit's exercise engine", "tlkit.exercises.core.Question._evaluate"),
+    ),
+    "replaces-the-saver": (
+        {"q4": "good = make_base()\n"
+               "good.trainable = False\n"
+               "original_saver = keras.saving.save_model\n"
+               "keras.saving.save_model = lambda model, path, **options: original_saver(good, path, **options)\n"
+               "base = make_base()"},
+        {},
+        {"q1": 1, "q2": 1, "q3": 1, "q4": 0, "q5": 0},
+        ("replaces a saving function", "keras:saving.save_model"),
+    ),
 }
 
-# Tampering that stays inside its question, then a kernel crash at q5; q4 honestly right.
-TAMPER_SCOPED_AND_CRASH = {
-    "q1": 'ex.q1.check = lambda: print("Correct")',
-    "q2": 'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
-          'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")\n'
-          'print("Correct (q2): frozen base + a new 5-class head")',
-    "q3": "model.layers[-1].trainable = False",
-    "q5": "import os\nos.kill(os.getpid(), 9)",
-}
-TAMPER_SCOPED_LOCKED_EDIT = {"q3": 'print("Correct (q3): the compiled training step matches")'}
-
-# Tampering that voids the whole attempt (gradebook), more tampering, and an endless loop at q5.
-TAMPER_GRADEBOOK_MODULES_SAVING_LOOP = {
-    "q1": "base.trainable = False\n"
-          "from tlkit.gradebook import Gradebook\n"
-          'Gradebook().record_check("someone", "tiny_course", "q1", "correct", "Well done.")',
-    "q2": "import sys, types\n"
-          "import tlkit.exercises.predicates as real_predicates\n"
-          'fake = types.ModuleType("tlkit.exercises.predicates")\n'
-          "fake.__dict__.update(real_predicates.__dict__)\n"
-          "fake.head_matches_classes = lambda *args, **kwargs: None\n"
-          'sys.modules["tlkit.exercises.predicates"] = fake\n'
-          'sys.modules["tlkit.exercises.nb01_feature_extraction"].check = fake\n'
-          'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
-          'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")',
-    "q3": "model.layers[-1].trainable = False\n"
-          "import tlkit.exercises.core as core\n"
-          'core.Question._evaluate = lambda self: core._check_result("correct", "fine")',
-    "q4": "good = make_base()\n"
-          "good.trainable = False\n"
-          "original_saver = keras.saving.save_model\n"
-          "keras.saving.save_model = lambda model, path, **options: original_saver(good, path, **options)\n"
-          "base = make_base()",
-    "q5": "while True:\n    pass",
-}
+CRASH = {"q5": "import os\nos.kill(os.getpid(), 9)"}
+ENDLESS_LOOP = {"q5": "while True:\n    pass"}
 
 
 def read_release(release_folder: pathlib.Path):

@@ -1,9 +1,8 @@
-"""The course notebooks in notebooks/ pass validation and release cleanly (no kernels, cheap)."""
+"""The course notebooks in notebooks/ validate, release cleanly, and grade full marks as their own submissions."""
 
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 
 import pytest
@@ -43,13 +42,16 @@ def test_the_course_releases_without_solutions_or_plain_quizzes(tmp_path):
     json.loads((tmp_path / "MANIFEST.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.skipif(os.environ.get("TLKIT_GRADE_COURSE") != "1",
-                    reason="grading a course notebook takes minutes; set TLKIT_GRADE_COURSE=1 to run it")
-@pytest.mark.timeout(900)
-def test_a_course_source_notebook_grades_full_marks(tmp_path):
+GRADED_NOTEBOOKS = [path for path in COURSE_NOTEBOOKS if build_manifest(read_notebook(path), path.name)["questions"]]
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("source", GRADED_NOTEBOOKS, ids=[path.stem for path in GRADED_NOTEBOOKS])
+def test_each_course_source_notebook_grades_full_marks(tmp_path, source):
+    """The instructor's own notebook, run by the grader like a submission, earns every point."""
     from tlkit.instructor.grade import Grader
 
-    source = next(path for path in COURSE_NOTEBOOKS if build_manifest(read_notebook(path), path.name)["questions"])
-    grade, = Grader(source, tmp_path / "work", cell_timeout=600, timeout=900).grade({"instructor": source})
-    assert grade.score == grade.max_score > 0, (grade.notes, [(q.question, q.message) for q in grade.questions])
+    grade, = Grader(source, tmp_path / "work", cell_timeout=600, timeout=1200).grade({"instructor": source})
+    assert grade.max_score == len(build_manifest(read_notebook(source), source.name)["questions"]) > 0
+    assert grade.score == grade.max_score, (grade.notes, [(q.question, q.message) for q in grade.questions])
     assert not grade.flagged, grade.all_flags()

@@ -13,12 +13,11 @@ import nbformat
 import pytest
 
 from instructor_submissions import (
-    MISTAKES_FREEZE_STALE_UNFREEZE,
-    MISTAKES_HEAD_BATCHNORM_LEARNING_RATE,
+    CRASH,
+    ENDLESS_LOOP,
+    MISTAKES,
     SOURCE,
-    TAMPER_GRADEBOOK_MODULES_SAVING_LOOP,
-    TAMPER_SCOPED_AND_CRASH,
-    TAMPER_SCOPED_LOCKED_EDIT,
+    TAMPERS,
     make_submission,
     read_release,
     write_submission,
@@ -41,11 +40,12 @@ def graded(tmp_path_factory):
     submissions = root / "submissions"
     shutil.copy(SOURCE, write_submission(submissions, "instructor", nbformat.read(str(SOURCE), as_version=4)))
     write_submission(submissions, "blank", read_release(release))
-    write_submission(submissions, "mistakes-a", make_submission(release, MISTAKES_HEAD_BATCHNORM_LEARNING_RATE))
-    write_submission(submissions, "mistakes-b", make_submission(release, MISTAKES_FREEZE_STALE_UNFREEZE))
-    write_submission(submissions, "tamper-a",
-                     make_submission(release, TAMPER_SCOPED_AND_CRASH, locked_edits=TAMPER_SCOPED_LOCKED_EDIT))
-    write_submission(submissions, "tamper-b", make_submission(release, TAMPER_GRADEBOOK_MODULES_SAVING_LOOP))
+    for name, (answers, _, _) in MISTAKES.items():
+        write_submission(submissions, f"mistake-{name}", make_submission(release, answers))
+    for name, (answers, locked_edits, _, _) in TAMPERS.items():
+        write_submission(submissions, f"tamper-{name}", make_submission(release, answers, locked_edits=locked_edits))
+    write_submission(submissions, "crash", make_submission(release, CRASH))
+    write_submission(submissions, "endless-loop", make_submission(release, ENDLESS_LOOP))
     (submissions / "malformed").mkdir()
     (submissions / "malformed" / SOURCE.name).write_text('{"cells": [', encoding="utf-8")
     (submissions / "absent").mkdir()
@@ -78,50 +78,42 @@ def test_the_untouched_release_grades_zero_without_flags(graded):
     assert grade.question("q2").status == "not_attempted"
 
 
-def test_mistakes_get_partial_scores_and_targeted_feedback(graded):
-    first = graded["grades"]["mistakes-a"]
-    assert scores(first) == {"q1": 1, "q2": 0, "q3": 1, "q4": 0, "q5": 0}, feedback_markdown(first)
-    assert "10 units" in first.question("q2").message and "5 classes" in first.question("q2").message
-    assert "BatchNormalization" in first.question("q4").message and "bn" in first.question("q4").message
-    assert "learning rate" in first.question("q5").message and "0.01" in first.question("q5").message
-    second = graded["grades"]["mistakes-b"]
-    assert scores(second) == {"q1": 0, "q2": 0, "q3": 0, "q4": 1, "q5": 0}, feedback_markdown(second)
-    assert "still has" in second.question("q1").message and "trainable" in second.question("q1").message
-    assert "not compiled again" in second.question("q3").message
-    assert "no layer of `base` is trainable" in second.question("q5").message
-    assert not first.flagged and not second.flagged, (first.all_flags(), second.all_flags())
+@pytest.mark.parametrize("name", MISTAKES)
+def test_each_mistake_gets_its_partial_score_and_targeted_feedback(graded, name):
+    _, expected_scores, expected_words = MISTAKES[name]
+    grade = graded["grades"][f"mistake-{name}"]
+    assert scores(grade) == expected_scores, feedback_markdown(grade)
+    for question, words in expected_words.items():
+        message = grade.question(question).message
+        for word in words:
+            assert word in message, f"{name}/{question}: {word!r} not in {message!r}"
+    assert not grade.flagged, grade.all_flags()
 
 
-def test_tampering_voids_only_the_tampered_questions_and_is_flagged(graded):
-    grade = graded["grades"]["tamper-a"]
-    assert scores(grade) == {"q1": 0, "q2": 0, "q3": 0, "q4": 1, "q5": 0}, feedback_markdown(grade)
-    q1, q2, q3 = (grade.question(name) for name in ("q1", "q2", "q3"))
-    assert any("replaces a method of a tlkit check" in flag for flag in q1.flags), q1.flags
-    assert any("q1 attributes" in flag for flag in q1.flags), q1.flags  # seen in the kernel, not only in code
-    assert any("prints a fake check result" in flag for flag in q2.flags), q2.flags
-    assert any("displays 'Correct' outside a check cell" in flag for flag in q2.flags), q2.flags
-    assert any("was edited (checksum mismatch)" in flag for flag in q3.flags), q3.flags
-    assert not grade.question("q4").flags and not grade.flags
-
-
-def test_tampering_with_the_gradebook_modules_and_saving_voids_the_attempt(graded):
-    grade = graded["grades"]["tamper-b"]
-    assert grade.score == 0
+@pytest.mark.parametrize("name", TAMPERS)
+def test_each_tampering_attempt_gains_nothing_and_is_flagged(graded, name):
+    _, _, expected_scores, expected_flags = TAMPERS[name]
+    grade = graded["grades"][f"tamper-{name}"]
+    assert scores(grade) == expected_scores, feedback_markdown(grade)
+    assert grade.flagged
     text = flags_text(grade)
-    assert "writes to or opens the gradebook" in text
-    assert "check records but the notebook has only" in text  # the decoy gradebook caught the extra row
-    assert "changes sys.modules" in text and "tlkit.exercises.predicates" in text
-    assert "patches tlkit's exercise engine" in text and "tlkit.exercises.core.Question._evaluate" in text
-    assert "replaces a saving function" in text and "keras:saving.save_model" in text
+    for words in expected_flags:
+        assert words in text, f"{name}: {words!r} not among the flags:\n{text}"
+
+
+def test_scoped_tampering_leaves_the_other_questions_unflagged(graded):
+    grade = graded["grades"]["tamper-edits-a-locked-cell"]
+    assert grade.question("q3").flags and not grade.question("q4").flags and not grade.flags
 
 
 def test_a_crash_and_an_endless_loop_are_recorded_and_grading_goes_on(graded):
-    crashed = graded["grades"]["tamper-a"]
+    crashed = graded["grades"]["crash"]
     assert any("kernel died" in note for note in crashed.notes), crashed.notes
     assert "no evidence" in crashed.question("q5").message
-    looping = graded["grades"]["tamper-b"]
+    assert scores(crashed) == {"q1": 1, "q2": 1, "q3": 1, "q4": 1, "q5": 0}
+    looping = graded["grades"]["endless-loop"]
     assert any(f"ran longer than {CELL_TIMEOUT}" in note for note in looping.notes), looping.notes
-    assert graded["grades"]["mistakes-b"].question("q4").score == 1  # graded after both
+    assert scores(looping) == {"q1": 1, "q2": 1, "q3": 1, "q4": 1, "q5": 0}
 
 
 def test_malformed_and_missing_submissions_score_zero_with_a_reason(graded):
@@ -134,20 +126,22 @@ def test_malformed_and_missing_submissions_score_zero_with_a_reason(graded):
 def test_grades_reach_the_gradebook_csv_and_feedback(graded, tmp_path):
     book = graded["book"]
     rows = book.grades("tiny_course")
-    assert len(rows) == 8 * 5
+    graded_students = len(graded["grades"])
+    assert len(rows) == graded_students * 5
     instructor_rows = [row for row in rows if row["student_id"] == "instructor"]
     assert sum(row["score"] for row in instructor_rows) == 5 and not any(row["flagged"] for row in instructor_rows)
-    assert any(row["flagged"] and row["flags"] for row in rows if row["student_id"] == "tamper-b")
+    assert any(row["flagged"] and row["flags"] for row in rows if row["student_id"] == "tamper-writes-the-gradebook")
     exported = book.export_csv(tmp_path / "grades.csv", kind="grades")
     with open(exported, newline="", encoding="utf-8") as handle:
-        assert len(list(csv.DictReader(handle))) == 40
+        assert len(list(csv.DictReader(handle))) == graded_students * 5
     grades = list(graded["grades"].values())
     with open(write_grades_csv(grades, tmp_path / "wide.csv"), newline="", encoding="utf-8") as handle:
         wide = {row["student_id"]: row for row in csv.DictReader(handle)}
-    assert wide["instructor"]["total"] == "5" and wide["mistakes-a"]["q2"] == "0" and wide["tamper-b"]["flagged"] == "true"
+    assert wide["instructor"]["total"] == "5" and wide["mistake-wrong-head-size"]["q2"] == "0"
+    assert wide["tamper-writes-the-gradebook"]["flagged"] == "true"
     paths = write_feedback(grades, tmp_path / "feedback")
-    text = (tmp_path / "feedback" / "mistakes-a" / "tiny_course-feedback.md").read_text(encoding="utf-8")
-    assert len(paths) == 8 and "| q2 | 0 / 1 | Incorrect |" in text and "10 units" in text
+    text = (tmp_path / "feedback" / "mistake-wrong-head-size" / "tiny_course-feedback.md").read_text(encoding="utf-8")
+    assert len(paths) == graded_students and "| q2 | 0 / 1 | Incorrect |" in text and "10 units" in text
 
 
 def test_a_notebook_that_ignores_interrupts_is_killed_at_the_overall_timeout(tmp_path):
