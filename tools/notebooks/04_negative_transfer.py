@@ -258,6 +258,18 @@ for epsilon in grid.corruptions:
     print(f"ε={epsilon:.1f}  frozen NTG {frozen_gap.mean:+.3f}   partial NTG {partial_gap.mean:+.3f}")
 
 # %% [markdown]
+# Why do the convolutions of a base whose labels were *all* shuffled still help? Because shuffling
+# the labels did not remove everything the base learnt. `python -m tlkit.pretrain` also turns every
+# training image by a random multiple of 90 degrees and asks a second head to predict the pair
+# (class, rotation). Shuffling corrupts the class half of that pair, never the rotation half: to tell
+# a turned coat from an upright one, the convolutions still had to learn edges, outlines and which way
+# up a garment is. Those features are not about the five source classes, so they survive the
+# corruption. What the ε = 1.0 base really lost is concentrated in its `features` layer, whose job was
+# to separate the (now meaningless) classes. That is why freezing `features` can hurt while training it
+# costs little: the damage of a poor source sits in its most *specific* layers, which is the next
+# notebook's topic.
+
+# %% [markdown]
 # ## Exercise 4: freeze the convolutions only
 #
 # Load the corrupted base and make only its last layer, the Dense `features` layer, trainable.
