@@ -50,7 +50,7 @@ RECIPE_NOTES = [
     "target accuracy (transfer gain +2.3 points at k=5 in the 5-seed benchmark) but took 236 s on a quiet "
     "2-core machine, over the 3-minute budget. XLA (jit_compile) is not supported by this model in Keras "
     "3.15 and gave no speed-up.",
-    "Compared with a quick proxy (logistic regression on the L2-normalised flatten features, 5 and 10 "
+    "Compared with a quick proxy, benchmarks/pretraining_recipes.py (logistic regression on the L2-normalised flatten features, 5 and 10 "
     "labels per target class, 5 seeds, full target test split), 5 epochs each: rotation head 0.828 / "
     "0.894; joint (class, rotation) head, 20 labels (self-supervised label augmentation, Lee et al. 2020) "
     "0.841 / 0.908 with source accuracy 0.912; joint head with random horizontal flips as well (40 labels) "
