@@ -1,4 +1,4 @@
-"""Tests of tlkit.training: set_seed, merge_histories, the progress bar."""
+"""Tests of tlkit.training: set_seed, merge_histories, the progress bar, compiled trainers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from tlkit.training import (  # noqa: E402
+    CompiledTrainers,
     HistoryMismatchError,
     ProgressBar,
     fit_quietly,
@@ -158,3 +159,70 @@ def test_fit_quietly_prints_nothing_without_progress(capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert history.epoch == [0, 1]
+
+
+# ---------------------------------------------------------------------------
+# CompiledTrainers: one compiled training function per pattern
+
+
+def _tiny_model(frozen_first: bool = False):
+    model = keras.Sequential([
+        keras.Input((6,)),
+        keras.layers.Dense(4, activation="relu", name="hidden"),
+        keras.layers.Dense(3, activation="softmax", name="out"),
+    ])
+    model.layers[0].trainable = not frozen_first
+    return model
+
+
+def _compile_tiny(model):
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+
+
+def _tiny_data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(40, 6)).astype("float32"), rng.integers(0, 3, size=40)
+
+
+def test_a_reused_trainer_gives_the_weights_of_a_fresh_compile():
+    x, y = _tiny_data()
+    trainers = CompiledTrainers(_compile_tiny)
+    pooled = []
+    for seed in (1, 2):  # the second model reuses the first one's trainer
+        set_seed(seed)
+        pooled.append(trainers.fit(_tiny_model(), x, y, epochs=3, batch_size=8, seed=seed).get_weights())
+    assert len(trainers) == 1
+    set_seed(2)
+    fresh = _tiny_model()
+    _compile_tiny(fresh)
+    keras.utils.set_random_seed(2)
+    fresh.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    for reused, expected in zip(pooled[1], fresh.get_weights()):
+        np.testing.assert_array_equal(reused, expected)
+
+
+def test_a_different_trainable_pattern_gets_its_own_trainer_and_frozen_layers_stay_put():
+    x, y = _tiny_data()
+    trainers = CompiledTrainers(_compile_tiny)
+    trainers.fit(_tiny_model(), x, y, epochs=1, batch_size=8, seed=0)
+    set_seed(0)
+    frozen = _tiny_model(frozen_first=True)
+    before = frozen.get_layer("hidden").get_weights()
+    trainers.fit(frozen, x, y, epochs=2, batch_size=8, seed=0)
+    assert len(trainers) == 2
+    for kept, now in zip(before, frozen.get_layer("hidden").get_weights()):
+        np.testing.assert_array_equal(kept, now)
+
+
+def test_one_pass_training_learns_and_is_reproducible():
+    x, y = _tiny_data()
+    results = []
+    for _ in range(2):
+        set_seed(3)
+        model = _tiny_model()
+        start = [weights.copy() for weights in model.get_weights()]
+        CompiledTrainers(_compile_tiny).fit(model, x, y, epochs=4, batch_size=8, seed=3, one_pass=True)
+        results.append(model.get_weights())
+    assert any(not np.array_equal(a, b) for a, b in zip(start, results[0]))
+    for first, second in zip(*results):
+        np.testing.assert_array_equal(first, second)

@@ -74,13 +74,10 @@ def _new_head(base, num_classes: int, dropout: float):
 def _compile(model, learning_rate: float):
     import keras
 
-    # several batches per call into TensorFlow: few-shot epochs are only a few
-    # steps long, so per-call overhead would dominate (the updates are the same)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=8,
     )
 
 

@@ -198,50 +198,6 @@ def train(model, split: data.LabelledImages, epochs: int, budget: LayerTransferB
     return model
 
 
-class CompiledTrainers:
-    """Train many networks of one architecture while compiling only once per freezing pattern.
-
-    Keras builds (traces) a new training function for every compiled model, and
-    for the small networks of this experiment that costs more than the training
-    itself.  The experiment trains dozens of networks but with only a handful
-    of trainable patterns (all trainable, or the first n layers frozen).  For
-    each pattern this keeps one compiled *trainer*; to train a network, its
-    weights are copied into the trainer, the optimizer's state is reset to
-    zero (as a new optimizer would start), the trainer is fitted, and the
-    trained weights are copied back.  The updates are those of
-    :func:`train` on a freshly compiled copy.
-    """
-
-    def __init__(self, budget: LayerTransferBudget):
-        self.budget = budget
-        self._trainers = {}
-
-    def train(self, model, split: data.LabelledImages, epochs: int, seed: int):
-        """Fit ``model`` on ``split`` like :func:`train` does, and return it."""
-        import keras
-
-        pattern = tuple(
-            (type(layer).__name__, layer.name, layer.trainable, tuple(tuple(weight.shape) for weight in layer.weights))
-            for layer in model.layers
-        )
-        trainer = self._trainers.get(pattern)
-        if trainer is None:
-            trainer = keras.models.clone_model(model)
-            for source_layer, trainer_layer in zip(model.layers, trainer.layers):
-                trainer_layer.trainable = source_layer.trainable
-            _compile(trainer, self.budget.learning_rate)
-            self._trainers[pattern] = trainer
-        elif trainer.optimizer.built:
-            for variable in trainer.optimizer.variables:
-                if variable is not trainer.optimizer._learning_rate:
-                    variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
-        trainer.set_weights(model.get_weights())
-        keras.utils.set_random_seed(seed)
-        trainer.fit(split.images, split.labels, epochs=epochs, batch_size=self.budget.batch_size, verbose=0)
-        model.set_weights(trainer.get_weights())
-        return model
-
-
 def accuracy(model, split: data.LabelledImages) -> float:
     """Classification accuracy of ``model`` on ``split``.
 
@@ -350,7 +306,7 @@ def run_layer_transfer(
     -------
     LayerTransferResults
     """
-    from tlkit.training import set_seed
+    from tlkit.training import CompiledTrainers, set_seed
 
     seeds = list(seeds)
     if not seeds:
@@ -373,14 +329,16 @@ def run_layer_transfer(
         bar = tqdm(total=len(jobs) + 2 * len(seeds), desc="training networks", unit="model")
     runs = {variant: {n: [] for n in depths} for variant in variants}
     base_b_accuracy, base_a_accuracy = [], []
-    trainers = CompiledTrainers(budget)
+    # one compiled trainer per freezing pattern: Keras traces 5 training functions, not 54
+    trainers = CompiledTrainers(lambda model: _compile(model, budget.learning_rate))
     for seed in seeds:
         train_a = _limit(task_a.train, budget.train_per_class, seed)
         train_b = _limit(task_b.train, budget.train_per_class, seed)
         bases = {}
         for half, split in (("A", train_a), ("B", train_b)):
             set_seed(seed)
-            bases[half] = trainers.train(build(split.num_classes), split, budget.base_epochs, seed)
+            network = build(split.num_classes)
+            bases[half] = trainers.fit(network, split.images, split.labels, budget.base_epochs, budget.batch_size, seed)
             if bar is not None:
                 bar.update()
         base_a_accuracy.append(accuracy(bases["A"], test_a))
@@ -388,7 +346,7 @@ def run_layer_transfer(
         for variant in variants:
             for n in depths:
                 network = transfer_first_layers(bases[variant[0]], n, fine_tune=variant.endswith("+"), seed=seed + 1000 * n)
-                trainers.train(network, train_b, budget.transfer_epochs, seed)
+                trainers.fit(network, train_b.images, train_b.labels, budget.transfer_epochs, budget.batch_size, seed)
                 runs[variant][n].append(accuracy(network, test_b))
                 if bar is not None:
                     bar.update()

@@ -225,7 +225,7 @@ class _CachedBase:
         return np.maximum(conv_features @ kernel + bias, 0.0).astype("float32")
 
 
-def _train_cached_head(strategy, cached: _CachedBase, features, labels, num_classes, seed, budget):
+def _train_cached_head(strategy, cached: _CachedBase, features, labels, num_classes, seed, budget, trainers):
     import keras
 
     from tlkit.training import set_seed
@@ -240,9 +240,7 @@ def _train_cached_head(strategy, cached: _CachedBase, features, labels, num_clas
     x = keras.layers.Dropout(budget.dropout)(x)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
     head = keras.Model(inputs, outputs)
-    head.compile(keras.optimizers.Adam(budget.learning_rate), "sparse_categorical_crossentropy")
-    head.fit(features, labels, epochs=budget.epochs, batch_size=budget.batch_size, verbose=0)
-    return head
+    return trainers.fit(head, features, labels, budget.epochs, budget.batch_size, seed, one_pass=True)
 
 
 def _predict_eagerly(model, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
@@ -426,6 +424,10 @@ def run_gap_grid(
     -------
     GapGrid
     """
+    import keras
+
+    from tlkit.training import CompiledTrainers
+
     for strategy in strategies:
         if strategy not in TRANSFER_STRATEGIES:
             raise UnknownNameError(describe_name_choice("strategy", strategy, TRANSFER_STRATEGIES))
@@ -476,6 +478,10 @@ def run_gap_grid(
             for split, images in evaluation.items():
                 scratch[split][k].append(experiments.accuracy(model, images))
             tick()
+    # the heads of a strategy all have the same shape: compile each shape once
+    trainers = CompiledTrainers(
+        lambda head: head.compile(keras.optimizers.Adam(budget.learning_rate), "sparse_categorical_crossentropy")
+    )
     for epsilon in corruptions:
         weights = sources[epsilon]
         cached = _CachedBase(weights) if any(s in CACHED_STRATEGIES for s in strategies) else None
@@ -492,7 +498,8 @@ def run_gap_grid(
                         # partial trains the Dense layer on the conv outputs; frozen uses that layer's outputs
                         prepare = (lambda x: x) if strategy == "partial" else cached.dense_features
                         head = _train_cached_head(
-                            strategy, cached, prepare(features), pool.labels[indices], target.train.num_classes, seed, budget
+                            strategy, cached, prepare(features), pool.labels[indices], target.train.num_classes, seed, budget,
+                            trainers,
                         )
                         for split, images in evaluation.items():
                             probabilities = _predict_eagerly(head, prepare(split_features[split]))
