@@ -258,14 +258,18 @@ class LayerTransferResults:
         lines.append(f"baseB {self.base_b_mean:.3f} (mean of {len(self.seeds)} seeds)")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict:
-        """JSON-friendly form (depth keys become strings)."""
+    def to_dict(self, digits: int | None = 4) -> dict:
+        """JSON-friendly form (depth keys become strings), accuracies rounded to ``digits`` (None: exact)."""
+
+        def rounded(values):
+            return [float(v) if digits is None else round(v, digits) for v in values]
+
         return {
             "depths": list(self.depths),
             "seeds": list(self.seeds),
-            "baseB": [round(v, 4) for v in self.base_b],
-            "baseA_on_A": [round(v, 4) for v in self.base_a_on_a],
-            "runs": {v: {str(n): [round(a, 4) for a in acc] for n, acc in per_n.items()} for v, per_n in self.runs.items()},
+            "baseB": rounded(self.base_b),
+            "baseA_on_A": rounded(self.base_a_on_a),
+            "runs": {v: {str(n): rounded(acc) for n, acc in per_n.items()} for v, per_n in self.runs.items()},
         }
 
     @classmethod

@@ -127,6 +127,20 @@ class GapEstimate:
             return "positive transfer"
         return "no clear difference"
 
+    def to_dict(self, digits: int | None = None) -> dict:
+        """JSON-friendly form; ``digits`` rounds the numbers (None: exact)."""
+
+        def number(value):
+            return float(value) if digits is None else round(float(value), digits)
+
+        return {"mean": number(self.mean), "low": number(self.low), "high": number(self.high),
+                "confidence": float(self.confidence), "differences": [number(d) for d in self.differences]}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "GapEstimate":
+        return cls(float(values["mean"]), float(values["low"]), float(values["high"]),
+                   float(values["confidence"]), tuple(float(d) for d in values["differences"]))
+
     def __str__(self) -> str:
         return (
             f"NTG {self.mean:+.3f} ({self.confidence:.0%} CI {self.low:+.3f} to {self.high:+.3f}, "
@@ -342,11 +356,11 @@ class GapGrid:
                 scores[strategy] = float(np.mean(runs[k]))
         return max(scores, key=scores.get)
 
-    def to_dict(self) -> dict:
-        """JSON-friendly form (numeric keys become strings)."""
+    def to_dict(self, digits: int | None = 4) -> dict:
+        """JSON-friendly form (numeric keys become strings), accuracies rounded to ``digits`` (None: exact)."""
 
         def by_k(per_k):
-            return {str(k): [round(a, 4) for a in v] for k, v in per_k.items()}
+            return {str(k): [float(a) if digits is None else round(a, digits) for a in v] for k, v in per_k.items()}
 
         return {
             "corruptions": self.corruptions,

@@ -107,6 +107,21 @@ def _load_value(name: str, description: dict, folder: pathlib.Path):
                 raise ArtifactError(f"`{name}`: malformed training-step record")
             setattr(model, RECORDED_TRAINED, frozenset(model.weights[i].path for i in indices))
         return model
+    if kind == "json_container":
+        value = description.get("value")
+        if not isinstance(value, (dict, list)) or not kernel_side._is_plain_json(value):
+            raise ArtifactError(f"`{name}`: malformed JSON value")
+        return value
+    if kind == "tlkit_result":
+        class_name = description.get("class")
+        if class_name not in kernel_side.RESULT_CLASSES:
+            raise ArtifactError(f"`{name}`: {class_name!r} is not a result type the grader rebuilds")
+        module_name, _, type_name = class_name.rpartition(".")
+        result_type = getattr(importlib.import_module(module_name), type_name)
+        try:
+            return result_type.from_dict(description.get("value"))
+        except Exception as error:
+            raise ArtifactError(f"`{name}`: the saved {type_name} is malformed ({type(error).__name__}: {error})") from None
     if kind == "unsupported":
         return _Unsupported(description.get("type", "object"))
     if kind == "unsaved":

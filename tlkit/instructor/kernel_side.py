@@ -203,7 +203,34 @@ def _save_value(name, value, folder, keras, numpy):
         keys = list(value)
         numpy.savez(os.path.join(folder, file_name), *[value[key] for key in keys])
         return {"kind": "array_dict", "file": file_name, "keys": keys}
+    class_name = f"{type(value).__module__}.{type(value).__qualname__}"
+    if class_name in RESULT_CLASSES:
+        return {"kind": "tlkit_result", "class": class_name, "value": value.to_dict(digits=None)}
+    if isinstance(value, (dict, list, tuple)) and _is_plain_json(value):
+        return {"kind": "json_container", "value": value}
     return {"kind": "unsupported", "type": type(value).__name__}
+
+
+#: tlkit result objects a check may read, saved as their exact ``to_dict`` and
+#: rebuilt by the checker with ``from_dict`` (no pickle).
+RESULT_CLASSES = (
+    "tlkit.negative_transfer.GapEstimate",
+    "tlkit.negative_transfer.GapGrid",
+    "tlkit.layer_transfer.LayerTransferResults",
+)
+
+
+def _is_plain_json(value, depth: int = 0) -> bool:
+    """True for nested dicts (string keys) and lists of numbers, strings, booleans and None."""
+    if depth > 6:
+        return False
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _is_plain_json(item, depth + 1) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain_json(item, depth + 1) for item in value)
+    return False
 
 
 def _relations(models):
