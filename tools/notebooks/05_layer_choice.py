@@ -18,7 +18,7 @@
 # ## Setup
 #
 # The parameters cell sets the size of the run. The default trains 54 small networks on 80
-# images per class, with three seeds, in about a minute; `FULL = True` uses all of Fashion-MNIST
+# images per class, with three seeds, in under a minute and a half; `FULL = True` uses all of Fashion-MNIST
 # (that is what `benchmarks/layer_transfer.py` runs).
 
 # %% tags=["parameters"]
