@@ -64,9 +64,7 @@ def pretrain_with(recipe: str, source: data.Dataset, epochs: int, seed: int):
     set_seed(seed)
     model = models.build_fashion_cnn(num_classes=source.train.num_classes)
     units = {"rotation": pretrain.ROTATIONS, "joint": 20, "joint_flip": 40}[recipe]
-    hidden = keras.layers.Dropout(0.3)(model.get_layer(models.FEATURE_LAYER).output)
-    auxiliary = keras.layers.Dense(units, activation="softmax", name="auxiliary")(hidden)
-    trainer = keras.Model(model.inputs, [model.output, auxiliary])
+    trainer = pretrain.with_auxiliary_head(model, units, "auxiliary")
     trainer.compile(optimizer=keras.optimizers.Adam(pretrain.DEFAULT_LEARNING_RATE),
                     loss=["sparse_categorical_crossentropy"] * 2)
     started = time.perf_counter()

@@ -153,18 +153,19 @@ def train_on_target(
     return model, {**merged, "fine_tune_start": head_epochs}
 
 
-def accuracy(model, split: data.LabelledImages) -> float:
-    """Classification accuracy of ``model`` on ``split``, evaluated quietly.
+def predict_eagerly(model, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Outputs of ``model`` in inference mode, batch by batch, without building a predict function.
 
-    Calls the model directly in inference mode, 1,000 images at a time, rather
-    than ``predict``, which would build a new prediction function for every
-    model of a grid.
+    A grid builds dozens of small models; calling each one directly avoids tracing a new
+    ``predict`` function per model (and TensorFlow's retracing warnings).
     """
-    correct = 0
-    for start in range(0, len(split), 1000):
-        probabilities = np.asarray(model(split.images[start : start + 1000], training=False))
-        correct += int(np.sum(np.argmax(probabilities, axis=1) == split.labels[start : start + 1000]))
-    return correct / len(split)
+    batches = [np.asarray(model(inputs[start : start + batch_size], training=False)) for start in range(0, len(inputs), batch_size)]
+    return np.concatenate(batches)
+
+
+def accuracy(model, split: data.LabelledImages) -> float:
+    """Classification accuracy of ``model`` on ``split``, evaluated quietly with :func:`predict_eagerly`."""
+    return float(np.mean(np.argmax(predict_eagerly(model, split.images), axis=1) == split.labels))
 
 
 def transfer_grid(

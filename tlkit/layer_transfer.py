@@ -29,6 +29,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from tlkit import data
+from tlkit.experiments import accuracy
 from tlkit.errors import FreezeRangeError, InputShapeError, TlkitError, UnknownNameError, describe_name_choice
 
 #: The four kinds of transferred network, in the paper's notation.
@@ -196,20 +197,6 @@ def train(model, split: data.LabelledImages, epochs: int, budget: LayerTransferB
     _compile(model, budget.learning_rate)
     model.fit(split.images, split.labels, epochs=epochs, batch_size=budget.batch_size, verbose=0)
     return model
-
-
-def accuracy(model, split: data.LabelledImages) -> float:
-    """Classification accuracy of ``model`` on ``split``.
-
-    Calls the model directly, batch by batch, in inference mode: for the
-    small networks here that is faster than ``predict``, which builds a new
-    prediction function for every network.
-    """
-    correct = 0
-    for start in range(0, len(split), 1000):
-        probabilities = np.asarray(model(split.images[start:start + 1000], training=False))
-        correct += int(np.sum(np.argmax(probabilities, axis=1) == split.labels[start:start + 1000]))
-    return correct / len(split)
 
 
 @dataclasses.dataclass

@@ -231,7 +231,7 @@ class _CachedBase:
 
     def conv_features(self, name: str, images: np.ndarray) -> np.ndarray:
         if name not in self._cache:
-            self._cache[name] = _predict_eagerly(self.convolutions, images, batch_size=500)
+            self._cache[name] = experiments.predict_eagerly(self.convolutions, images, batch_size=500)
         return self._cache[name]
 
     def dense_features(self, conv_features: np.ndarray) -> np.ndarray:
@@ -255,16 +255,6 @@ def _train_cached_head(strategy, cached: _CachedBase, features, labels, num_clas
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
     head = keras.Model(inputs, outputs)
     return trainers.fit(head, features, labels, budget.epochs, budget.batch_size, seed, one_pass=True)
-
-
-def _predict_eagerly(model, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Outputs of ``model`` in inference mode, batch by batch, without building a predict function.
-
-    A grid builds dozens of small models; calling each one directly avoids tracing a new
-    ``predict`` function per model (and TensorFlow's retracing warnings).
-    """
-    batches = [np.asarray(model(inputs[start : start + batch_size], training=False)) for start in range(0, len(inputs), batch_size)]
-    return np.concatenate(batches)
 
 
 @contextlib.contextmanager
@@ -516,7 +506,7 @@ def run_gap_grid(
                             trainers,
                         )
                         for split, images in evaluation.items():
-                            probabilities = _predict_eagerly(head, prepare(split_features[split]))
+                            probabilities = experiments.predict_eagerly(head, prepare(split_features[split]))
                             transfer[split][strategy][epsilon][k].append(_accuracy(probabilities, images.labels))
                     else:
                         model, _ = experiments.train_on_target(strategy, pool.take(indices), seed=seed, weights=weights, budget=budget)

@@ -125,18 +125,24 @@ def joint_labels(labels: np.ndarray, turns: np.ndarray) -> np.ndarray:
     return (labels.astype(np.int64) * ROTATIONS + turns).astype(np.int64)
 
 
-def with_joint_head(model, num_classes: int = models.SOURCE_CLASSES):
-    """A training model that shares ``model`` and adds a (class, rotation) classifier.
+def with_auxiliary_head(model, units: int, name: str):
+    """A training model that shares ``model`` and adds a second softmax classifier.
 
-    The extra head has ``num_classes * 4`` units, one per pair of class and
-    quarter turn, and reads the ``features`` layer like the class head does.
+    The extra head (dropout, then ``units`` softmax units named ``name``)
+    reads the ``features`` layer like the class head does; the model has two
+    outputs, the class and the auxiliary label.
     """
     import keras
 
     features = model.get_layer(models.FEATURE_LAYER).output
-    hidden = keras.layers.Dropout(0.3, name="joint_dropout")(features)
-    joint = keras.layers.Dense(num_classes * ROTATIONS, activation="softmax", name="class_and_rotation")(hidden)
-    return keras.Model(model.inputs, [model.output, joint], name="pretraining")
+    hidden = keras.layers.Dropout(0.3, name=f"{name}_dropout")(features)
+    auxiliary = keras.layers.Dense(units, activation="softmax", name=name)(hidden)
+    return keras.Model(model.inputs, [model.output, auxiliary], name="pretraining")
+
+
+def with_joint_head(model, num_classes: int = models.SOURCE_CLASSES):
+    """:func:`with_auxiliary_head` predicting the pair (class, rotation): ``num_classes * 4`` units."""
+    return with_auxiliary_head(model, num_classes * ROTATIONS, "class_and_rotation")
 
 
 def library_versions() -> dict:
