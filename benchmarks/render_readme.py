@@ -44,11 +44,36 @@ def render_transfer_gain(report: dict) -> str:
             for name in strategies
         ]
         lines.append(f"| {k} | " + " | ".join(cells) + f" | **{entry['gain_pts']:+.1f} points** ({entry['best_transfer']}) |")
+    translation = report["budget"].get("translation", 0.0)
+    shifted = (
+        f"Every strategy, scratch included, trained on images shifted at random by up to "
+        f"{100 * translation:.0f}% of their size. "
+        if translation
+        else ""
+    )
     lines.append("")
     lines.append(
-        f"Target-task test accuracy in percent, mean ± std over {len(report['seeds'])} seeds, "
+        f"{shifted}Target-task test accuracy in percent, mean ± std over {len(report['seeds'])} seeds, "
         f"{report['target_test_images']} test images ({report['dataset']}); base source accuracy "
         f"{_pct(report['base']['source_test_accuracy'])}%. Produced by `{report['command'].strip()}`."
+    )
+    return "\n".join(lines)
+
+
+def render_transfer_ceiling(report: dict) -> str:
+    """Linear-probe accuracy (percent) of the random, shipped and oracle bases against the 6-point goal."""
+    ks = list(report["needed_for_goal"])
+    lines = [
+        "| frozen base, linear probe | " + " | ".join(f"k = {k}" for k in ks) + " |",
+        "|---" * (len(ks) + 1) + "|",
+    ]
+    for name, row in report["bases"].items():
+        lines.append(f"| {name} | " + " | ".join(_pct(row["probe_accuracy"][k]) for k in ks) + " |")
+    lines.append("| *needed for a 6-point gain (scratch + 6)* | " + " | ".join(f"*{_pct(report['needed_for_goal'][k])}*" for k in ks) + " |")
+    lines.append("")
+    lines.append(
+        f"Target test accuracy in percent of {report['probe']}, mean over {report['probe_seeds']} seeds. "
+        f"Produced by `{report['command'].strip()}`."
     )
     return "\n".join(lines)
 
@@ -118,6 +143,8 @@ def render_layer_transfer(report: dict) -> str:
 
 RENDERERS = {
     "transfer_gain": render_transfer_gain,
+    "transfer_gain_shifted": render_transfer_gain,
+    "transfer_ceiling": render_transfer_ceiling,
     "cached_features": render_cached_features,
     "negative_transfer": render_negative_transfer,
     "layer_transfer": render_layer_transfer,

@@ -10,6 +10,8 @@ Usage::
 
     python benchmarks/transfer_gain.py            # 5 seeds, k = 5 10 50 (about 15 min on 2 cores)
     python benchmarks/transfer_gain.py --seeds 2 --ks 5   # a quick look
+    python benchmarks/transfer_gain.py --ks 5 10 --translation 0.1 --out benchmarks/results/transfer_gain_shifted.json
+                                                  # every strategy, scratch included, trained on shifted images
 
 Writes ``benchmarks/results/transfer_gain.json`` and prints a Markdown table,
 which ``python benchmarks/render_readme.py`` copies into README.md.
@@ -48,11 +50,13 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--ks", type=int, nargs="+", default=[5, 10, 50])
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    parser.add_argument("--translation", type=float, default=0.0,
+                        help="shift training images at random by up to this fraction (all strategies; default 0)")
     args = parser.parse_args(argv)
 
     dataset, dataset_name = data.load_largest_available()
     target = data.target_task(dataset)
-    budget = experiments.TrainingBudget()
+    budget = experiments.TrainingBudget(translation=args.translation)
     started = time.perf_counter()
     results = experiments.transfer_grid(target, labels_per_class=args.ks, seeds=range(args.seeds), budget=budget)
     summary = experiments.summarise(results)

@@ -67,6 +67,28 @@ def test_same_seed_same_accuracy(examples, target):
     assert first == second
 
 
+def test_translation_shifts_training_images_only_and_stays_seeded(examples, target):
+    shifted = experiments.TrainingBudget(epochs=2, batch_size=16, translation=0.1)
+    model, _ = experiments.train_on_target("partial", examples, seed=0, budget=shifted)
+    assert model.get_layer("random_shift").height_factor == 0.1
+    plain, _ = experiments.train_on_target("partial", examples, seed=0, budget=QUICK)
+    assert "random_shift" not in [layer.name for layer in plain.layers]
+    # inference ignores the shift: the same inputs give the same outputs twice
+    images = target.test.images[:20]
+    assert np.array_equal(experiments.predict_eagerly(model, images), experiments.predict_eagerly(model, images))
+    again, _ = experiments.train_on_target("partial", examples, seed=0, budget=shifted)
+    for mine, theirs in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    # the shifts did change training: the weights differ from the unshifted run
+    assert not all(np.array_equal(a, b) for a, b in zip(model.get_weights(), plain.get_weights()))
+
+
+@pytest.mark.parametrize("translation", [-0.1, 1.0, 2])
+def test_translation_must_be_a_fraction(translation):
+    with pytest.raises(TlkitError, match="translation must be a fraction"):
+        experiments.TrainingBudget(translation=translation)
+
+
 def test_unknown_strategy():
     with pytest.raises(UnknownNameError, match="unknown strategy 'unfreeze_everything'"):
         experiments.build_target_model("unfreeze_everything")
@@ -101,3 +123,27 @@ def test_transfer_gain_results_are_complete_and_transfer_beats_scratch(repo_root
         assert set(entry["strategies"]) == set(experiments.STRATEGIES), k
         assert all(len(stats["runs"]) == len(report["seeds"]) for stats in entry["strategies"].values())
         assert entry["gain_pts"] > 0, (k, entry["gain_pts"])
+
+
+def test_shifted_benchmark_trains_every_strategy_with_shifts(repo_root):
+    import json
+
+    report = json.loads((repo_root / "benchmarks/results/transfer_gain_shifted.json").read_text())
+    assert report["budget"]["translation"] > 0
+    assert "--translation" in report["command"]
+    for k, entry in report["results"].items():
+        assert set(entry["strategies"]) == set(experiments.STRATEGIES), k
+        assert all(len(stats["runs"]) == len(report["seeds"]) >= 5 for stats in entry["strategies"].values())
+
+
+def test_transfer_ceiling_is_measured_against_the_committed_scratch_baseline(repo_root):
+    """The ceiling's goal line is scratch + 6 points from transfer_gain.json, and the bases rank as expected."""
+    import json
+
+    gain = json.loads((repo_root / "benchmarks/results/transfer_gain.json").read_text())
+    ceiling = json.loads((repo_root / "benchmarks/results/transfer_ceiling.json").read_text())
+    for k, needed in ceiling["needed_for_goal"].items():
+        assert needed == pytest.approx(gain["results"][k]["strategies"]["scratch"]["mean"] + 0.06, abs=1e-4)
+    random_base, shipped, oracle = (row["probe_accuracy"] for row in ceiling["bases"].values())
+    for k in ceiling["needed_for_goal"]:
+        assert random_base[k] < shipped[k] < oracle[k], k

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tlkit import data
+from tlkit import data, experiments
 from tlkit import negative_transfer as nt
 from tlkit.errors import TlkitError, UnknownNameError
 
@@ -125,3 +125,5 @@ def test_run_gap_grid_rejects_unknown_strategies_and_single_seeds():
         nt.run_gap_grid(target, {0.0: "fashion_source"}, strategies=("fine_tuned",))
     with pytest.raises(nt.NegativeTransferError, match="at least 2 seeds"):
         nt.run_gap_grid(target, {0.0: "fashion_source"}, seeds=[0])
+    with pytest.raises(nt.NegativeTransferError, match="translation must be 0"):
+        nt.run_gap_grid(target, {0.0: "fashion_source"}, budget=experiments.TrainingBudget(translation=0.1))

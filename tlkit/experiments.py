@@ -51,6 +51,11 @@ class TrainingBudget:
         How much smaller the fine-tuning learning rate is.
     dropout : float
         Dropout before the new head's output layer.
+    translation : float
+        Data augmentation: during training, shift every image at random by up to
+        this fraction of its height and width (``keras.layers.RandomTranslation``;
+        0, the default, trains on the images as they are).  Shifts change
+        nothing at inference time.
     """
 
     epochs: int = 80
@@ -58,14 +63,23 @@ class TrainingBudget:
     learning_rate: float = 1e-3
     fine_tune_factor: float = 0.1
     dropout: float = 0.3
+    translation: float = 0.0
+
+    def __post_init__(self):
+        if not 0.0 <= self.translation < 1.0:
+            raise TlkitError(f"TrainingBudget: translation must be a fraction in [0, 1), got {self.translation}")
 
 
-def _new_head(base, num_classes: int, dropout: float):
+def _new_head(base, num_classes: int, dropout: float, translation: float = 0.0):
     import keras
 
     inputs = keras.Input(models.INPUT_SHAPE, name="image")
+    images = inputs
+    if translation:
+        # active only while training; "constant" fills the uncovered border with black, like the background
+        images = keras.layers.RandomTranslation(translation, translation, fill_mode="constant", name="random_shift")(inputs)
     # training=False keeps BatchNormalization in inference mode even when the base is unfrozen.
-    features = base(inputs, training=False)
+    features = base(images, training=False)
     features = keras.layers.Dropout(dropout, name="head_dropout")(features)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(features)
     return keras.Model(inputs, outputs, name="target_model")
@@ -91,7 +105,7 @@ def build_target_model(strategy: str, num_classes: int = 5, weights: str = model
     elif strategy == "partial":
         for layer in base.layers:
             layer.trainable = layer.name == models.FEATURE_LAYER
-    model = _new_head(base, num_classes, budget.dropout)
+    model = _new_head(base, num_classes, budget.dropout, budget.translation)
     _compile(model, budget.learning_rate)
     return model, base
 

@@ -440,6 +440,11 @@ def run_gap_grid(
     corruptions = sorted(float(e) for e in sources)
     if len(seeds) < 2:
         raise NegativeTransferError("run_gap_grid: use at least 2 seeds, so the gap gets a confidence interval")
+    if budget.translation:
+        raise NegativeTransferError(
+            "run_gap_grid: budget.translation must be 0 - the frozen strategies train heads on cached "
+            "features, which cannot be shifted, so shifted scratch models would not be the same algorithm"
+        )
     if not labels_per_class or not corruptions:
         raise NegativeTransferError("run_gap_grid: give at least one labels-per-class value and one source")
     pool, validation = split_validation(target.train, validation_per_class, seed=0)
