@@ -27,7 +27,6 @@ import json
 import os
 import pathlib
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -36,43 +35,36 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from tlkit import data, models, pretrain  # noqa: E402
+from tlkit import data, pretrain  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "pretraining_recipes.json"
 RECIPES = ("rotation", "joint", "joint_flip")
 
 
-def auxiliary_labels(recipe: str, labels: np.ndarray, images: np.ndarray, epoch: int, seed: int):
-    """Rotate (and for ``joint_flip`` flip) the images; return them with the auxiliary labels."""
-    rotated, turns = pretrain.rotated_copies(images, seed * 1000 + epoch)
-    if recipe == "rotation":
-        return rotated, turns
-    joint = pretrain.joint_labels(labels, turns)
+def auxiliary_task(recipe: str):
+    """The recipe's ``auxiliary_task(images, labels, epoch_seed)`` for :func:`tlkit.pretrain.train_with_auxiliary_task`."""
     if recipe == "joint":
-        return rotated, joint
-    flipped = np.random.default_rng(seed * 1000 + 100 + epoch).integers(0, 2, size=len(images))
-    rotated[flipped == 1] = rotated[flipped == 1][:, :, ::-1]
-    return rotated, joint * 2 + flipped
+        return pretrain.rotated_with_joint_labels
+
+    def rotate_and_label(images: np.ndarray, labels: np.ndarray, epoch_seed: int):
+        rotated, turns = pretrain.rotated_copies(images, epoch_seed)
+        if recipe == "rotation":
+            return rotated, turns
+        flipped = np.random.default_rng(epoch_seed + 100).integers(0, 2, size=len(images))
+        rotated[flipped == 1] = rotated[flipped == 1][:, :, ::-1]
+        return rotated, pretrain.joint_labels(labels, turns) * 2 + flipped
+
+    return rotate_and_label
 
 
 def pretrain_with(recipe: str, source: data.Dataset, epochs: int, seed: int):
     """Train ``fashion_cnn`` with ``recipe``; return the model and the seconds it took."""
-    import keras
-
-    from tlkit.training import set_seed
-
-    set_seed(seed)
-    model = models.build_fashion_cnn(num_classes=source.train.num_classes)
     units = {"rotation": pretrain.ROTATIONS, "joint": 20, "joint_flip": 40}[recipe]
-    trainer = pretrain.with_auxiliary_head(model, units, "auxiliary")
-    trainer.compile(optimizer=keras.optimizers.Adam(pretrain.DEFAULT_LEARNING_RATE),
-                    loss=["sparse_categorical_crossentropy"] * 2)
-    started = time.perf_counter()
-    for epoch in range(epochs):
-        images, extra = auxiliary_labels(recipe, source.train.labels, source.train.images, epoch, seed)
-        trainer.fit(images, (source.train.labels, extra), batch_size=pretrain.DEFAULT_BATCH_SIZE,
-                    epochs=1, shuffle=True, verbose=0)
-    return model, time.perf_counter() - started
+    model, _, seconds = pretrain.train_with_auxiliary_task(
+        source.train.images, source.train.labels, source.train.num_classes, epochs, seed,
+        auxiliary_task(recipe), units, "auxiliary",
+    )
+    return model, seconds
 
 
 def linear_probe(model, target: data.Dataset, labels_per_class, seeds) -> dict:

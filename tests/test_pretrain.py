@@ -55,7 +55,7 @@ def test_joint_labels_reject_mismatched_or_impossible_rotations():
 
 def test_the_joint_head_shares_the_base_and_has_one_unit_per_pair():
     model = models.build_fashion_cnn()
-    trainer = pretrain.with_joint_head(model)
+    trainer = pretrain.with_auxiliary_head(model, models.SOURCE_CLASSES * pretrain.ROTATIONS, "class_and_rotation")
     assert trainer.outputs[1].shape[-1] == 20
     assert trainer.get_layer(models.FEATURE_LAYER) is model.get_layer(models.FEATURE_LAYER)
 

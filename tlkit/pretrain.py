@@ -22,7 +22,7 @@ import pathlib
 import platform
 import sys
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -148,31 +148,51 @@ def with_auxiliary_head(model, units: int, name: str):
     return keras.Model(model.inputs, [model.output, auxiliary], name="pretraining")
 
 
-def with_joint_head(model, num_classes: int = models.SOURCE_CLASSES):
-    """:func:`with_auxiliary_head` predicting the pair (class, rotation): ``num_classes * 4`` units."""
-    return with_auxiliary_head(model, num_classes * ROTATIONS, "class_and_rotation")
+def rotated_with_joint_labels(images: np.ndarray, labels: np.ndarray, epoch_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped auxiliary task: turn every image at random, label it with the pair (class, rotation)."""
+    rotated, turns = rotated_copies(images, epoch_seed)
+    return rotated, joint_labels(labels, turns)
 
 
-def train_with_joint_head(images: np.ndarray, labels: np.ndarray, num_classes: int, epochs: int, seed: int, verbose: int = 0):
-    """Train a fresh ``fashion_cnn`` with the shipped recipe: rotated images, class head and joint head.
+def train_with_auxiliary_task(
+    images: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int,
+    epochs: int,
+    seed: int,
+    auxiliary_task: Callable = rotated_with_joint_labels,
+    auxiliary_units: int | None = None,
+    auxiliary_name: str = "class_and_rotation",
+    verbose: int = 0,
+):
+    """Train a fresh ``fashion_cnn`` with a class head and an auxiliary head, as ``python -m tlkit.pretrain`` does.
 
     Parameters
     ----------
     images, labels : numpy.ndarray
         Training images (``(n, 28, 28, 1)`` uint8) and their class labels (0 to ``num_classes - 1``).
     num_classes : int
-        Units of the class head; the joint head gets ``num_classes * 4``.
+        Units of the class head.
     epochs : int
-        Passes over ``images``; every pass draws fresh rotations from ``seed``.
+        Passes over ``images``.
     seed : int
-        Seed of initialisation, shuffling and rotations.
+        Seed of initialisation and shuffling; epoch ``e`` calls the auxiliary task
+        with ``seed * 1000 + e``, so a rerun sees the same transformed images.
+    auxiliary_task : callable
+        ``auxiliary_task(images, labels, epoch_seed)`` returns the images to train
+        on this epoch and their auxiliary labels.  Default: the shipped
+        :func:`rotated_with_joint_labels`.
+    auxiliary_units : int, optional
+        Units of the auxiliary head; default ``num_classes * 4`` (the joint labels).
+    auxiliary_name : str
+        Name of the auxiliary head (its metrics are reported under it).
     verbose : int
         Keras' ``fit`` verbosity.
 
     Returns
     -------
     model : keras.Model
-        The trained class model (without the joint head).
+        The trained class model (without the auxiliary head).
     history : keras.callbacks.History
         The last epoch's history.
     seconds : float
@@ -184,7 +204,8 @@ def train_with_joint_head(images: np.ndarray, labels: np.ndarray, num_classes: i
 
     set_seed(seed)
     model = models.build_fashion_cnn(num_classes=num_classes)
-    trainer = with_joint_head(model, num_classes)
+    units = num_classes * ROTATIONS if auxiliary_units is None else auxiliary_units
+    trainer = with_auxiliary_head(model, units, auxiliary_name)
     trainer.compile(
         optimizer=keras.optimizers.Adam(DEFAULT_LEARNING_RATE),
         loss=["sparse_categorical_crossentropy", "sparse_categorical_crossentropy"],
@@ -192,11 +213,10 @@ def train_with_joint_head(images: np.ndarray, labels: np.ndarray, num_classes: i
     )
     started = time.perf_counter()
     for epoch in range(epochs):
-        # fresh rotations every epoch, drawn from the seed, so a rerun sees the same ones
-        rotated, turns = rotated_copies(images, seed * 1000 + epoch)
+        epoch_images, auxiliary_labels = auxiliary_task(images, labels, seed * 1000 + epoch)
         history = trainer.fit(
-            rotated,
-            (labels, joint_labels(labels, turns)),
+            epoch_images,
+            (labels, auxiliary_labels),
             batch_size=DEFAULT_BATCH_SIZE,
             epochs=epoch + 1,
             initial_epoch=epoch,
@@ -265,7 +285,7 @@ def pretrain(
     if progress:
         print(f"pre-training fashion_cnn on {len(source.train):,} source images for {epochs} epochs "
               f"(labels shuffled: {100 * shuffle_fraction:.0f}%)", flush=True)
-    model, history, seconds = train_with_joint_head(
+    model, history, seconds = train_with_auxiliary_task(
         source.train.images, train_labels, source.train.num_classes, epochs, seed, verbose=2 if progress else 0
     )
     model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
