@@ -31,7 +31,8 @@ def test_interval_on_known_numbers():
     assert estimate.high == pytest.approx(0.02 + half_width, abs=1e-6)
     assert estimate.differences == pytest.approx((0.01, 0.02, 0.03))
     assert estimate.seeds == 3
-    assert estimate.verdict == "no clear difference"  # the interval contains 0
+    # the interval contains 0, but its lower end is within the 0.01 margin of 0
+    assert estimate.verdict == "too close to call"
 
 
 def test_verdicts_follow_the_interval():
@@ -39,6 +40,19 @@ def test_verdicts_follow_the_interval():
     assert nt.gap_with_interval([0.10, 0.12, 0.11], [0.30, 0.31, 0.29]).verdict == "positive transfer"
     text = str(nt.gap_with_interval([0.30, 0.31, 0.29], [0.10, 0.12, 0.11]))
     assert text.startswith("NTG +0.190 (95% CI") and "3 seeds): negative transfer" in text
+
+
+def test_a_verdict_needs_the_interval_to_clear_zero_by_the_margin():
+    def estimate(low, high):
+        return nt.GapEstimate((low + high) / 2, low, high, 0.95, (low, high))
+
+    margin = nt.VERDICT_MARGIN
+    assert estimate(margin + 0.001, 0.2).verdict == "negative transfer"
+    assert estimate(margin - 0.001, 0.2).verdict == "too close to call"  # barely above 0: drift could flip it
+    assert estimate(-0.2, -margin - 0.001).verdict == "positive transfer"
+    assert estimate(-0.2, -margin + 0.001).verdict == "too close to call"
+    assert estimate(-0.2, 0.2).verdict == "no clear difference"
+    assert estimate(-0.005, 0.2).verdict == "too close to call"
 
 
 def test_identical_differences_give_a_zero_width_interval():

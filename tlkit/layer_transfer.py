@@ -410,9 +410,9 @@ def plot_layer_transfer(results: LayerTransferResults, show: bool = False):
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.figure import Figure
+    from tlkit.plots import new_figure
 
-    figure = Figure(figsize=(11, 4))
+    figure = new_figure(figsize=(11, 4))
     ours, paper = figure.subplots(1, 2)
     ours.axhline(results.base_b_mean, color="black", linewidth=1, label=f"baseB ({results.base_b_mean:.3f})")
     for variant in VARIANTS:

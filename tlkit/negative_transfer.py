@@ -91,6 +91,10 @@ def negative_transfer_gap(error_with_source, error_without_source):
     return float(gap) if gap.ndim == 0 else gap
 
 
+#: How far (in error rate) an interval must clear 0 before a verdict is printed: 0.01 is one point.
+VERDICT_MARGIN = 0.01
+
+
 @dataclasses.dataclass(frozen=True)
 class GapEstimate:
     """A negative transfer gap measured over seeds, with its confidence interval.
@@ -119,13 +123,23 @@ class GapEstimate:
 
     @property
     def verdict(self) -> str:
-        """``"negative transfer"`` when the whole interval is above 0, ``"positive transfer"``
-        when it is below 0, ``"no clear difference"`` otherwise."""
-        if self.low > 0:
+        """What the interval allows us to say, with a margin of :data:`VERDICT_MARGIN`.
+
+        ``"negative transfer"`` when the whole interval lies above
+        ``+VERDICT_MARGIN``, ``"positive transfer"`` when it lies below
+        ``-VERDICT_MARGIN``, ``"no clear difference"`` when it reaches beyond
+        the margin on both sides of 0, and ``"too close to call"`` when an end
+        of the interval falls inside the margin around 0. The margin keeps a
+        verdict from flipping with the last digits of a measurement, which
+        change from one CPU to another.
+        """
+        if self.low > VERDICT_MARGIN:
             return "negative transfer"
-        if self.high < 0:
+        if self.high < -VERDICT_MARGIN:
             return "positive transfer"
-        return "no clear difference"
+        if self.low < -VERDICT_MARGIN and self.high > VERDICT_MARGIN:
+            return "no clear difference"
+        return "too close to call"
 
     def to_dict(self, digits: int | None = None) -> dict:
         """JSON-friendly form; ``digits`` rounds the numbers (None: exact)."""
@@ -551,10 +565,10 @@ def plot_gap_heatmap(grid: GapGrid, strategies: Sequence[str] = ("frozen", "part
     -------
     matplotlib.figure.Figure
     """
-    from matplotlib.figure import Figure
+    from tlkit.plots import new_figure
 
     strategies = [s for s in strategies if s in grid.strategies]
-    figure = Figure(figsize=(4.6 * len(strategies), 3.6))
+    figure = new_figure(figsize=(4.6 * len(strategies), 3.6))
     axes = np.atleast_1d(figure.subplots(1, len(strategies)))
     tables = [grid.gap_table(s) for s in strategies]
     limit = max(0.05, float(np.nanmax(np.abs(np.concatenate([t.ravel() for t in tables])))))
@@ -565,8 +579,11 @@ def plot_gap_heatmap(grid: GapGrid, strategies: Sequence[str] = ("frozen", "part
                 if np.isnan(table[row, column]):
                     continue
                 estimate = grid.gap(strategy, epsilon, k)
+                # white text on the dark ends of the colour map, black on the pale middle
+                darkness = abs(table[row, column]) / limit
                 axis.text(column, row, f"{estimate.mean:+.3f}\n±{estimate.high - estimate.mean:.3f}",
-                          ha="center", va="center", fontsize=8)
+                          ha="center", va="center", fontsize=8,
+                          color="white" if darkness > 0.55 else "black")
         axis.set_xticks(range(len(grid.labels_per_class)), [str(k) for k in grid.labels_per_class])
         axis.set_yticks(range(len(grid.corruptions)), [f"{e:g}" for e in grid.corruptions])
         axis.set(xlabel="labels per target class, k", ylabel="source labels shuffled, ε",
@@ -581,10 +598,10 @@ def plot_gap_heatmap(grid: GapGrid, strategies: Sequence[str] = ("frozen", "part
 
 def plot_setting(grid: GapGrid, epsilon: float, k: int, show: bool = False):
     """Bar chart of test accuracy (mean and seeds) for scratch and each strategy at one setting."""
-    from matplotlib.figure import Figure
+    from tlkit.plots import new_figure
 
     names = ["scratch"] + [s for s in grid.strategies if k in grid.transfer["test"][s].get(epsilon, {})]
-    figure = Figure(figsize=(6, 3.4))
+    figure = new_figure(figsize=(6, 3.4))
     axis = figure.subplots()
     for position, name in enumerate(names):
         values = grid.accuracies(name, epsilon, k)

@@ -8,6 +8,7 @@ script, for example). All figures share one small style (:data:`STYLE`).
 
 from __future__ import annotations
 
+import io
 import math
 import numbers
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from tlkit.errors import InputShapeError, TlkitError, UnknownNameError
 
 __all__ = [
     "STYLE",
+    "new_figure",
     "PlotArgumentError",
     "plot_learning_curves",
     "plot_accuracy_vs_labels",
@@ -45,19 +47,67 @@ class PlotArgumentError(TlkitError, ValueError):
     """Data handed to a plotting function is not in the documented format."""
 
 
-def _new_figure(show: bool, **figure_arguments):
-    """A pyplot-managed figure when it will be shown, a free-standing one otherwise.
+def _notebook_figure_class():
+    """The :class:`NotebookFigure` class, built on first use so importing tlkit stays light."""
+    global _NOTEBOOK_FIGURE_CLASS
+    if _NOTEBOOK_FIGURE_CLASS is None:
+        from matplotlib.figure import Figure
 
-    A free-standing Figure is not kept by pyplot, so the notebook's inline
-    backend does not draw it a second time and loops do not pile figures up.
+        class NotebookFigure(Figure):
+            """A free-standing Figure that Jupyter displays as a PNG image.
+
+            IPython shows a plain :class:`matplotlib.figure.Figure` as the text
+            ``<Figure size ... with N Axes>`` unless pyplot's inline backend has
+            been switched on. This subclass renders itself, so a cell that ends
+            with a tlkit plotting call shows the picture in JupyterLab, in
+            nbclient and in a saved notebook alike.
+            """
+
+            def __repr__(self):
+                # the same text as a plain Figure: "<Figure size 640x480 with 1 Axes>"
+                return super().__repr__().replace(type(self).__name__, "Figure", 1)
+
+            def _repr_png_(self):
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", bbox_inches="tight", facecolor="white")
+                return buffer.getvalue()
+
+        _NOTEBOOK_FIGURE_CLASS = NotebookFigure
+    return _NOTEBOOK_FIGURE_CLASS
+
+
+_NOTEBOOK_FIGURE_CLASS = None
+
+
+def new_figure(show: bool = False, **figure_arguments):
+    """A figure that notebooks display as an image.
+
+    Parameters
+    ----------
+    show : bool, default False
+        Make the figure pyplot-managed so that ``plt.show()`` draws it (for
+        scripts). By default the figure is free-standing: pyplot does not
+        keep it, so the notebook shows it exactly once and loops do not pile
+        figures up.
+    **figure_arguments
+        Passed on to :class:`matplotlib.figure.Figure` (``figsize``,
+        ``layout``...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        An instance of a Figure subclass with a ``_repr_png_`` method, which
+        Jupyter uses to show the figure as a PNG image.
     """
+    figure_class = _notebook_figure_class()
     if show:
         import matplotlib.pyplot as plt
 
-        return plt.figure(**figure_arguments)
-    from matplotlib.figure import Figure
+        return plt.figure(FigureClass=figure_class, **figure_arguments)
+    return figure_class(**figure_arguments)
 
-    return Figure(**figure_arguments)
+
+_new_figure = new_figure
 
 
 def _finish(figure, show: bool):
@@ -241,10 +291,14 @@ def plot_accuracy_vs_labels(
     """
     checked = _check_results(results)
     all_labels = sorted({k for points in checked.values() for k in points})
+    seed_counts = {len(values) for points in checked.values() for values in points.values()}
+    spread_text = "one seed" if seed_counts == {1} else "mean ± std over seeds"
+    if len(all_labels) == 1:
+        return _plot_accuracy_at_one_label_count(checked, all_labels[0], chance, title, spread_text, show)
     if log_x is None:
         log_x = all_labels[-1] >= 10 * all_labels[0]
     with _style():
-        figure = _new_figure(show, figsize=(6, 4), layout="constrained")
+        figure = _new_figure(show, figsize=(7.5, 4), layout="constrained")
         ax = figure.subplots()
         for strategy, points in checked.items():
             labels = list(points)
@@ -259,9 +313,36 @@ def plot_accuracy_vs_labels(
         ax.set_xticklabels([str(k) for k in all_labels])
         ax.minorticks_off()
         ax.set_xlabel("labelled examples per class")
-        ax.set_ylabel("test accuracy (mean ± std over seeds)")
+        ax.set_ylabel(f"test accuracy ({spread_text})")
         ax.set_title(title)
-        ax.legend()
+        # beside the axes, so that it never hides a curve
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return _finish(figure, show)
+
+
+def _plot_accuracy_at_one_label_count(checked: dict, labels: int, chance, title: str, spread_text: str, show: bool):
+    """One row per strategy: each seed's accuracy as a dot and the mean as a bar.
+
+    A line plot over a single x value would show isolated points with
+    zero-width error bars; this shows the same numbers readably.
+    """
+    strategies = list(checked)
+    with _style():
+        figure = _new_figure(show, figsize=(7.5, 0.6 * len(strategies) + 1.6), layout="constrained")
+        ax = figure.subplots()
+        for row, strategy in enumerate(strategies):
+            values = checked[strategy][labels]
+            ax.barh(row, float(np.mean(values)), color=f"C{row}", alpha=0.35, height=0.6)
+            ax.plot(values, [row] * len(values), "o", color=f"C{row}", markersize=6)
+            ax.text(float(np.mean(values)) + 0.01, row, f"{float(np.mean(values)):.3f}", va="center", fontsize=9)
+        if chance is not None:
+            ax.axvline(chance, color=_FINE_TUNE_COLOUR, linestyle=":", label="chance")
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.set_yticks(range(len(strategies)), strategies)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1.08)
+        ax.set_xlabel(f"test accuracy ({spread_text}; bar = mean, dots = seeds)")
+        ax.set_title(f"{title}\n{labels} labelled examples per class")
     return _finish(figure, show)
 
 

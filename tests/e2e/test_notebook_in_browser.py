@@ -72,6 +72,9 @@ class NotebookCase:
     setup_marker, quiz_marker, freeze_marker : str
         Marker names of the cells to run, see the module docstring. Several
         cells may share the setup marker; they run in notebook order.
+    plot_marker : str or None
+        Marker of a cell that draws a tlkit figure; the test checks that it
+        shows as an image in the output area. None: the case has no such step.
     """
 
     notebook: pathlib.Path
@@ -80,10 +83,11 @@ class NotebookCase:
     setup_marker: str = "setup"
     quiz_marker: str = "quiz"
     freeze_marker: str = "freeze"
+    plot_marker: str | None = None
 
 
 CASES = [
-    NotebookCase(HERE / "quiz_and_freeze.ipynb", quiz="course"),
+    NotebookCase(HERE / "quiz_and_freeze.ipynb", quiz="course", plot_marker="plot"),
     NotebookCase(ROOT / "notebooks" / "02_freezing.ipynb", quiz="02_freezing"),
 ]
 
@@ -259,7 +263,8 @@ def test_notebook_quiz_and_freeze_widget_in_jupyterlab(case: NotebookCase):
     notebook = nbformat.read(case.notebook, as_version=4)
     steps = {
         marker: cells_with_marker(notebook, marker)
-        for marker in (case.setup_marker, case.quiz_marker, case.freeze_marker)
+        for marker in (case.setup_marker, case.quiz_marker, case.freeze_marker, case.plot_marker)
+        if marker is not None
     }
     for marker, indices in steps.items():
         assert indices, f"{case.notebook.name} has no cell marked '# e2e: {marker}' or tagged 'e2e-{marker}'"
@@ -381,6 +386,17 @@ def test_notebook_quiz_and_freeze_widget_in_jupyterlab(case: NotebookCase):
             freeze.locator(".tlkit-freeze-all").click()
             expect(count).to_contain_text(re.compile(r"trainable parameters: 0 of"))
             shot("07-freeze-toggled")
+
+            # ---- a figure renders as an image in the output area, not as "<Figure size ...>" text
+            if case.plot_marker is not None:
+                plot_cell = lab_notebook.run(steps[case.plot_marker][0])
+                image = plot_cell.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
+                expect(image).to_be_visible()
+                width, height = image.evaluate("element => [element.naturalWidth, element.naturalHeight]")
+                assert width > 100 and height > 100, f"the plot image is {width}x{height} pixels"
+                assert "<Figure size" not in plot_cell.locator(".jp-OutputArea").inner_text()
+                plot_cell.scroll_into_view_if_needed()
+                shot("08-plot-rendered")
 
             lab_notebook.wait_until_idle()
             assert not watcher.problems(), "\n".join(watcher.problems())
