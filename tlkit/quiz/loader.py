@@ -282,8 +282,11 @@ def _describe_schema_error(error: jsonschema.ValidationError, data) -> tuple[str
         expected = error.validator_value
         expected = [expected] if isinstance(expected, str) else expected
         wanted = " or ".join(_TYPE_WORDS.get(name, name) for name in expected)
-        if subject == "the file":
+        if subject == "the file" and question_id is None:
             return None, f"the file must hold a mapping with 'id', 'title' and 'questions', not {type(instance).__name__}"
+        if subject == "the file":
+            return question_id, (f"the question must be a mapping (key: value lines) with 'id', 'topic', 'type' "
+                                 f"and 'text', not {_short_repr(instance)}")
         hint = "; put it in quotes" if "string" in expected else ""
         return question_id, f"{subject} must be {wanted}, not {_short_repr(instance)}{hint}"
     if validator == "enum":
