@@ -318,7 +318,7 @@ def test_anchors_and_aliases_are_refused(tmp_path, yaml_text):
     "a: " + "{b: " * 3_000 + "c" + "}" * 3_000,
     "".join("  " * depth + "- \n" for depth in range(2_000)),
     "".join("  " * depth + f"k{depth}:\n" for depth in range(60)),
-])
+], ids=["flow-lists", "flow-mappings", "block-lists", "block-mappings"])
 def test_deep_nesting_is_refused_without_recursion_error(tmp_path, yaml_text):
     error = _refusal(_write(tmp_path, yaml_text[: MAX_QUIZ_FILE_BYTES]))
     assert f"nested more than {MAX_NESTING} levels" in error.problem or "syntax error" in error.problem
@@ -629,3 +629,173 @@ def test_sealed_quizzes_are_checked_like_plain_ones(tmp_path):
     assert "sealed quiz" in _refusal(path).problem
     path.write_bytes(b"tlkit-sealed-quiz 1\n\xff\xfe")
     assert "not UTF-8" in _refusal(path).problem
+
+
+# ------------------------------------------------------------------ property-based fuzzing
+
+import random
+import tempfile
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_FUZZ_SETTINGS = settings(
+    max_examples=300, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+_SHIPPED = {path.stem: path.read_bytes() for path in sorted(QUIZ_FOLDER.glob("*.yaml"))}
+_YAML_PIECES = [
+    "\n", "  ", "- ", ": ", "? ", "[", "]", "{", "}", ",", "&a ", "*a", "!!str ", "!x ", "<<: ", "|", ">", "'", '"',
+    "#", "%YAML 1.1\n", "---\n", "...\n", "\t", "\\", "\\u200b", "id", "title", "questions", "options", "text",
+    "type", "single", "numeric", "answer", "tolerance", "range", "accepted", "explanation", "correct", "true",
+    ".nan", ".inf", "1e308", "9" * 40, "0x1f", "1:2:3", "2020-01-01", "~", "null", "\u200b", "\u3000", "\ufeff",
+    "\x00", "\x85", "\u2028", "\ud800", "![x](https://e.x/i.png)", "<http://e.x>", "é", "ＡＢ",
+]
+_fuzz_counts = {"examples": 0, "accepted": 0}
+
+
+def _load_is_clean(content, name: str = "fuzzed.yaml") -> None:
+    """Write ``content`` to a fresh file and load it: a Quiz or a one-line QuizFileError, nothing else."""
+    _fuzz_counts["examples"] += 1
+    with tempfile.TemporaryDirectory(prefix="tlkit-quiz-fuzz-") as folder:
+        path = pathlib.Path(folder) / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+        try:
+            quiz = load_quiz(path)
+        except QuizFileError as error:
+            message = str(error)
+            assert "\n" not in message and message.startswith(error.path) and error.problem in message
+            assert name.split(".")[0] in error.path
+            return
+        _fuzz_counts["accepted"] += 1
+        assert quiz.questions and all(question.text.strip() for question in quiz.questions)
+
+
+@_FUZZ_SETTINGS
+@given(st.lists(st.sampled_from(_YAML_PIECES) | st.text(max_size=8), max_size=200).map("".join))
+def test_fuzz_random_yaml_like_text(text):
+    _load_is_clean(text)
+
+
+@_FUZZ_SETTINGS
+@given(st.binary(max_size=600))
+def test_fuzz_random_bytes(data):
+    _load_is_clean(data)
+
+
+def _mutate(original: bytes, operations, generator: random.Random) -> bytes:
+    data = bytearray(original)
+    for operation, piece in operations:
+        position = generator.randrange(len(data) + 1)
+        end = min(len(data), position + generator.randrange(1, 40))
+        if operation == "delete":
+            del data[position:end]
+        elif operation == "insert":
+            data[position:position] = piece.encode("utf-8", "surrogatepass")
+        elif operation == "duplicate":
+            data[position:position] = data[position:end] * generator.randrange(1, 4)
+        elif operation == "replace":
+            data[position:end] = piece.encode("utf-8", "surrogatepass")
+        elif operation == "truncate":
+            del data[position:]
+        elif operation == "byte":
+            data[position:position] = bytes([generator.randrange(256)])
+    return bytes(data)
+
+
+@_FUZZ_SETTINGS
+@given(
+    st.sampled_from(sorted(_SHIPPED)),
+    st.lists(st.tuples(st.sampled_from(["delete", "insert", "duplicate", "replace", "truncate", "byte"]),
+                       st.sampled_from(_YAML_PIECES) | st.text(max_size=6)), min_size=1, max_size=6),
+    st.integers(0, 2**32 - 1),
+)
+def test_fuzz_mutated_shipped_quizzes(stem, operations, seed):
+    _load_is_clean(_mutate(_SHIPPED[stem], operations, random.Random(seed)), name=f"{stem}.yaml")
+
+
+_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+            | st.sampled_from(["", " ", "\u200b", "single", "numeric", "text", "multiple", "a", "b", "![i](http://x)"]))
+_KEYS = st.sampled_from(["id", "title", "description", "questions", "topic", "type", "text", "options", "correct",
+                         "explanation", "answer", "tolerance", "range", "accepted", "shuffle", "wrong", "extra"])
+_VALUES = st.recursive(_SCALARS, lambda children: st.lists(children, max_size=4)
+                       | st.dictionaries(_KEYS, children, max_size=6), max_leaves=40)
+
+
+@_FUZZ_SETTINGS
+@given(st.dictionaries(_KEYS, _VALUES, max_size=6))
+def test_fuzz_random_structures(document):
+    _load_is_clean(yaml.safe_dump(document, allow_unicode=True))
+
+
+def _all_steps(value, steps=()):
+    yield steps
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _all_steps(item, steps + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _all_steps(item, steps + (index,))
+
+
+@_FUZZ_SETTINGS
+@given(st.sampled_from(sorted(_SHIPPED)), st.integers(0, 2**32 - 1), _VALUES, st.booleans())
+def test_fuzz_shipped_quizzes_with_one_value_replaced(stem, seed, replacement, delete):
+    document = yaml.safe_load(_SHIPPED[stem])
+    steps = random.Random(seed).choice(list(_all_steps(document))[1:])
+    node = document
+    for step in steps[:-1]:
+        node = node[step]
+    if delete:
+        del node[steps[-1]]
+    else:
+        node[steps[-1]] = copy.deepcopy(replacement)
+    _load_is_clean(yaml.safe_dump(document, allow_unicode=True), name=f"{stem}.yaml")
+
+
+@_FUZZ_SETTINGS
+@given(st.sampled_from(sorted(_SHIPPED)),
+       st.lists(st.tuples(st.sampled_from(["delete", "insert", "duplicate", "replace", "truncate", "byte"]),
+                          st.sampled_from(_YAML_PIECES)), min_size=1, max_size=4),
+       st.integers(0, 2**32 - 1), st.booleans())
+def test_fuzz_sealed_quizzes(stem, operations, seed, damage_the_seal):
+    generator = random.Random(seed)
+    if damage_the_seal:
+        sealed = _mutate(seal_text(_SHIPPED[stem].decode("utf-8")).encode("ascii"), operations, generator)
+    else:
+        sealed = seal_text(_mutate(_SHIPPED[stem], operations, generator).decode("utf-8", "replace")).encode("ascii")
+    _load_is_clean(sealed, name=f"{stem}.tlkq")
+
+
+def test_fuzzing_ran_and_reached_valid_quizzes():
+    """Runs after the fuzz tests (file order): they ran, and some inputs were still valid quizzes."""
+    print(f"quiz fuzz: {_fuzz_counts}")
+    if _fuzz_counts["examples"] == 0:
+        pytest.skip("run with the fuzz tests above")
+    assert _fuzz_counts["examples"] >= 1000 and _fuzz_counts["accepted"] > 0, _fuzz_counts
+
+
+@pytest.mark.parametrize("text", [
+    "a: [" + "1," * (MAX_QUIZ_FILE_BYTES // 2 - 10) + "]",
+    "".join(f"k{index}: v\n" for index in range(MAX_QUIZ_FILE_BYTES // 12)),
+    "a: [" + "{b: 1}," * (MAX_QUIZ_FILE_BYTES // 8 - 2) + "]",
+    "a: " + "[" * (MAX_QUIZ_FILE_BYTES // 2 - 4) + "]" * (MAX_QUIZ_FILE_BYTES // 2 - 4),
+    "a: '" + "x " * (MAX_QUIZ_FILE_BYTES // 2 - 8) + "'",
+], ids=["flat-list", "many-keys", "many-mappings", "deep-brackets", "one-long-text"])
+def test_pathological_files_at_the_size_limit_finish_within_seconds(tmp_path, text):
+    """Generous wall bound (shared machines): these take well under a second; unbounded ones took minutes."""
+    path = _write(tmp_path, text[:MAX_QUIZ_FILE_BYTES])
+    started = time.monotonic()
+    _refusal(path)
+    assert time.monotonic() - started < 20
+
+
+def test_pathological_markdown_in_a_full_quiz_finishes_within_seconds(tmp_path):
+    quiz = _minimal_quiz()
+    filler = "![" * 2_000 + ":"
+    quiz["questions"] = [copy.deepcopy(dict(quiz["questions"][0], id=f"q{index}", text=filler)) for index in range(30)]
+    path = _write(tmp_path, quiz)
+    assert path.stat().st_size <= MAX_QUIZ_FILE_BYTES
+    started = time.monotonic()
+    load_quiz(path)
+    assert time.monotonic() - started < 20
