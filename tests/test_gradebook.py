@@ -210,3 +210,154 @@ def test_an_empty_typed_student_id_is_refused(monkeypatch, tmp_path):
     with pytest.raises(StudentIdError, match="empty"):
         current_student_id()
     assert not (tmp_path / "tlkit" / "student_id.txt").exists()
+
+
+# ------------------------------------------------------------------ spool under contention
+
+STRESS_TRIALS = 3
+STRESS_WRITERS = 6
+STRESS_RECORDS_PER_WRITER = 300
+
+
+def _hold_the_write_lock_on_and_off(path: str, stop, ready) -> None:
+    """Run in a child process: take SQLite's write lock for a few ms at a time until ``stop`` is set."""
+    import random
+    import time
+
+    connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+    ready.set()
+    generator = random.Random(0)
+    while not stop.is_set():
+        connection.execute("BEGIN EXCLUSIVE")
+        time.sleep(generator.uniform(0.0, 0.004))
+        connection.execute("ROLLBACK")
+        time.sleep(generator.uniform(0.0, 0.004))
+    connection.close()
+
+
+def _write_through_contention(path: str, spool: str, trial: str, writer_number: int) -> tuple[list[str], int, int]:
+    """Run in a child process: record checks with a tiny busy timeout, so many go to the spool.
+
+    Returns the questions of every record the gradebook acknowledged (stored,
+    or "saved in" the spool), how many were spooled and how many were refused.
+    """
+    book = Gradebook(path, busy_timeout=0.001, spool_path=spool)
+    acknowledged, spooled, refused = [], 0, 0
+    for index in range(STRESS_RECORDS_PER_WRITER):
+        question = f"w{writer_number}-r{index}"
+        try:
+            book.record_check("stress", trial, question, "correct", "under contention")
+        except GradebookError as error:
+            if "was NOT saved" in str(error):
+                refused += 1
+                continue
+            spooled += 1
+        acknowledged.append(question)
+    return acknowledged, spooled, refused
+
+
+def test_the_spool_keeps_every_acknowledged_record_under_heavy_contention(tmp_path):
+    """Many writers, a tiny busy timeout and a lock holder force the spool path; nothing is lost or doubled."""
+    path = str(tmp_path / "contended.sqlite3")
+    spool = tmp_path / "spool.jsonl"
+    Gradebook(path, spool_path=spool).record_check("setup", "nb", "q", "correct", "creates the schema")
+    context = multiprocessing.get_context("spawn")
+    totals = {"acknowledged": 0, "spooled": 0, "lost": 0, "duplicated": 0, "refused": 0}
+    with context.Pool(STRESS_WRITERS) as pool:
+        for trial_number in range(STRESS_TRIALS):
+            trial = f"trial-{trial_number}"
+            stop, ready = context.Event(), context.Event()
+            holder = context.Process(target=_hold_the_write_lock_on_and_off, args=(path, stop, ready))
+            holder.start()
+            try:
+                assert ready.wait(60)
+                results = pool.starmap(
+                    _write_through_contention, [(path, str(spool), trial, number) for number in range(STRESS_WRITERS)]
+                )
+            finally:
+                stop.set()
+                holder.join(60)
+            assert holder.exitcode == 0
+            # One uncontended write replays whatever is still spooled.
+            Gradebook(path, spool_path=spool).record_check("stress", "after", trial, "correct", "replays the spool")
+            assert not spool.exists() and not list(tmp_path.glob("spool.jsonl.*.replaying"))
+            with sqlite3.connect(path) as connection:
+                stored = dict(connection.execute(
+                    "SELECT question, COUNT(*) FROM checks WHERE notebook = ? GROUP BY question", (trial,)
+                ).fetchall())
+            acknowledged = [question for questions, _, _ in results for question in questions]
+            totals["acknowledged"] += len(acknowledged)
+            totals["spooled"] += sum(spooled for _, spooled, _ in results)
+            totals["refused"] += sum(refused for _, _, refused in results)
+            totals["lost"] += sum(1 for question in acknowledged if question not in stored)
+            totals["duplicated"] += sum(count - 1 for count in stored.values())
+    print(f"spool stress: {totals}")
+    assert totals["acknowledged"] >= 5000
+    assert totals["spooled"] > 0, "the lock holder never forced the spool path; the test proves nothing"
+    assert totals["lost"] == 0 and totals["duplicated"] == 0, totals
+    assert totals["refused"] == 0, totals
+
+
+def _spool_one_record(book, path, question, message="spooled"):
+    """Record a check while another connection holds the write lock, so it goes to the spool."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(GradebookError, match="saved in"):
+            book.record_check("ada", "nb01", question, "correct", message)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_spooled_record_with_unicode_line_separators_is_replayed(tmp_path):
+    path = tmp_path / "book.sqlite3"
+    book = Gradebook(path, busy_timeout=0.05, spool_path=tmp_path / "spool.jsonl")
+    book.record_check("ada", "nb01", "q0", "correct", "creates the schema")
+    tricky = "line\u2028separator\u2029paragraph\x85next-line"
+    _spool_one_record(book, path, "q1", tricky)
+    book.record_check("ada", "nb01", "q2", "correct", "replays")
+    assert [(r["question"], r["message"]) for r in book.check_results("nb01")][1] == ("q1", tricky)
+
+
+def test_a_record_spooled_after_a_crash_mid_line_is_not_glued_to_the_broken_line(tmp_path):
+    path = tmp_path / "book.sqlite3"
+    spool = tmp_path / "spool.jsonl"
+    book = Gradebook(path, busy_timeout=0.05, spool_path=spool)
+    book.record_check("ada", "nb01", "q0", "correct", "creates the schema")
+    spool.write_text('{"table": "checks", "row": {"record_id": "cut-sh')  # a writer killed mid-line
+    row = {"record_id": "whole", "student_id": "ada", "notebook": "nb01", "question": "q1", "outcome": "correct",
+           "message": "spooled after the crash", "recorded_at": "2000-01-01T00:00:00+00:00"}
+    book._append_to_spool("checks", row)
+    book.record_check("ada", "nb01", "q2", "correct", "replays")
+    assert sorted(r["question"] for r in book.check_results("nb01")) == ["q0", "q1", "q2"]
+
+
+def test_foreign_lines_in_the_spool_do_not_stop_recording(tmp_path):
+    path = tmp_path / "book.sqlite3"
+    spool = tmp_path / "spool.jsonl"
+    book = Gradebook(path, spool_path=spool)
+    spool.write_bytes(b'{"table": "nope", "row": {}}\n{"table": "checks", "row": {"record_id": "x"}}\n[1]\n\xff\xfe\n')
+    book.record_check("ada", "nb01", "q1", "correct", "still recorded")
+    assert [r["question"] for r in book.check_results("nb01")] == ["q1"]
+    assert not spool.exists()
+
+
+def test_appending_to_the_spool_waits_for_a_claim_in_progress(tmp_path):
+    """While another process holds the spool lock (claiming it), an append blocks instead of writing."""
+    import threading
+
+    fcntl = pytest.importorskip("fcntl")
+    spool = tmp_path / "spool.jsonl"
+    book = Gradebook(tmp_path / "book.sqlite3", spool_path=spool)
+    descriptor = os.open(str(spool) + ".lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    appender = threading.Thread(target=book._append_to_spool, args=("checks", {"record_id": "r"}))
+    appender.start()
+    appender.join(0.5)
+    try:
+        assert appender.is_alive() and not spool.exists()
+    finally:
+        os.close(descriptor)
+    appender.join(30)
+    assert json.loads(spool.read_text())["row"] == {"record_id": "r"}

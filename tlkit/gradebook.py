@@ -8,6 +8,11 @@ too long, read-only, missing folder), the record is appended to a JSON-lines
 replayed into the database by the next successful write. No answer is ever
 dropped silently.
 
+Appending to the spool and claiming it for a replay (renaming it aside, then
+reading it) both hold an exclusive ``flock`` on ``<spool>.lock``, so a record
+acknowledged as spooled can never be appended to a file a replayer has already
+read. Records carry unique ids, so replaying a record twice stores it once.
+
 The gradebook lives, in order of preference, at the path given to
 :class:`Gradebook`, at the path in the environment variable
 ``TLKIT_GRADEBOOK``, or in the user's data folder
@@ -16,6 +21,7 @@ The gradebook lives, in order of preference, at the path given to
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import glob
@@ -28,6 +34,11 @@ import sqlite3
 import uuid
 
 import platformdirs
+
+try:  # POSIX: an advisory file lock serialises appending to and claiming a spool
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no fcntl; see _spool_lock
+    fcntl = None
 
 from tlkit.errors import TlkitError
 
@@ -123,6 +134,20 @@ def _fallback_spool_path(gradebook_path: pathlib.Path) -> pathlib.Path:
     return pathlib.Path(platformdirs.user_data_dir("tlkit")) / "spool" / f"gradebook-{digest}.jsonl"
 
 
+def _spooled_records(text: str) -> list[tuple[str, dict]]:
+    """The ``(table, row)`` records of a spool file's text; lines cut short by a crash are skipped."""
+    records = []
+    for line in text.split("\n"):  # not splitlines(): U+2028 or U+0085 inside a record is not a line break
+        try:
+            entry = json.loads(line)
+            table, row = entry["table"], entry["row"]
+            if all(column in row for column in ("record_id",) + _COLUMNS_BY_TABLE[table]):
+                records.append((table, row))
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a crash was never acknowledged
+    return records
+
+
 class Gradebook:
     """Quiz answers and exercise check results, stored in one SQLite file.
 
@@ -174,39 +199,75 @@ class Gradebook:
                 unique.append(candidate)
         return unique
 
+    @staticmethod
+    @contextlib.contextmanager
+    def _spool_lock(spool: pathlib.Path):
+        """Hold an exclusive lock on ``<spool>.lock`` for the duration of the ``with`` block.
+
+        Every append to a spool and every claim (rename aside, then read) of it
+        happens under this lock, so a record is either wholly in the file when
+        it is claimed or is written to a new spool file after the claim: it
+        can never land in a file that a replayer has already read. The lock is
+        a separate file because the spool itself is renamed. ``flock`` locks
+        are released by the kernel when their holder dies, so a writer killed
+        with ``kill -9`` never leaves the spool locked. Without ``fcntl``
+        (Windows) the block runs unlocked.
+        """
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        lock_path = spool.with_name(spool.name + ".lock")
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # closing the descriptor releases the lock
+
     def _append_to_spool(self, table: str, row: dict) -> pathlib.Path:
         spool = self.spool_path
         spool.parent.mkdir(parents=True, exist_ok=True)
-        with open(spool, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"table": table, "row": row}, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        line = (json.dumps({"table": table, "row": row}, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._spool_lock(spool):
+            with open(spool, "a+b") as handle:
+                if handle.seek(0, os.SEEK_END) > 0:
+                    handle.seek(-1, os.SEEK_END)
+                    if handle.read(1) != b"\n":  # a writer died mid-line: do not glue this record to it
+                        line = b"\n" + line
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
         return spool
 
     def _claim_spooled_records(self) -> tuple[list[pathlib.Path], list[tuple[str, dict]]]:
-        """Move spool files aside (atomically) and read their records."""
-        claimed = []
+        """Move spool files aside (atomically) and read their records.
+
+        The rename and the read of a spool happen under :meth:`_spool_lock`, so
+        no appender can add to the file once it has been moved aside. Files
+        left by a replay that did not finish (its writer crashed or gave up)
+        are read too; reading a file another writer is replaying at the same
+        time is harmless, because record ids are unique in the database.
+        """
+        claimed: list[pathlib.Path] = []
+        records: list[tuple[str, dict]] = []
         for spool in self._spool_candidates():
-            if spool.exists():
-                target = spool.with_name(f"{spool.name}.{uuid.uuid4().hex}.replaying")
-                try:
-                    os.replace(spool, target)
-                except OSError:
-                    continue
-            # earlier replays that did not finish are picked up too
-            claimed.extend(pathlib.Path(p) for p in glob.glob(glob.escape(str(spool)) + ".*.replaying"))
-        records = []
-        for claimed_file in claimed:
-            try:
-                lines = claimed_file.read_text(encoding="utf-8").splitlines()
-            except OSError:
+            if not spool.parent.is_dir():
                 continue
-            for line in lines:
-                try:
-                    entry = json.loads(line)
-                    records.append((entry["table"], entry["row"]))
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line cut short by a crash cannot be recovered
+            try:
+                with self._spool_lock(spool):
+                    if spool.exists():
+                        target = spool.with_name(f"{spool.name}.{uuid.uuid4().hex}.replaying")
+                        os.replace(spool, target)
+                    leftovers = sorted(glob.glob(glob.escape(str(spool)) + ".*.replaying"))
+                    for claimed_file in map(pathlib.Path, leftovers):
+                        try:
+                            text = claimed_file.read_text(encoding="utf-8", errors="replace")
+                        except OSError:
+                            continue  # another writer finished replaying it and removed it
+                        claimed.append(claimed_file)
+                        records.extend(_spooled_records(text))
+            except OSError:
+                continue  # this spool cannot be claimed now; it stays for a later write
         return claimed, records
 
     # -- database access ---------------------------------------------------------------------

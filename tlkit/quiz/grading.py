@@ -29,12 +29,38 @@ class Grade(NamedTuple):
 _PUNCTUATION = str.maketrans({character: " " for character in string.punctuation + "“”‘’–—"})
 
 
+#: Characters that render as nothing (or as blank space) but are not whitespace to Python:
+#: Unicode's default-ignorable code points that are not format characters, and the Braille blank.
+_INVISIBLE_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x2800, 0x2800),
+    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1D173, 0x1D17A),
+    (0xE0100, 0xE01EF),
+)
+
+
+def is_invisible(character: str) -> bool:
+    """Whether one character renders as nothing: a format or control character, a variation
+    selector, a Hangul filler, the Braille blank... (whitespace is not counted here).
+
+    Parameters
+    ----------
+    character : str
+        A single character.
+    """
+    if unicodedata.category(character) in ("Cf", "Cc") and not character.isspace():
+        return True
+    code = ord(character)
+    return any(low <= code <= high for low, high in _INVISIBLE_RANGES)
+
+
 def normalise_text(text: str) -> str:
     """Return ``text`` in the form text answers are compared in.
 
-    Unicode is normalised (NFKC), case is folded, punctuation becomes
-    space and runs of whitespace collapse to one space, so
-    ``"  Include_Top! "`` and ``"include top"`` compare equal.
+    Unicode is normalised (NFKC), case is folded, invisible characters
+    (zero-width spaces, joiners, soft hyphens...) are dropped, punctuation
+    becomes space and runs of whitespace collapse to one space, so
+    ``"  Include_Top! "``, ``"include\u200b top"`` and ``"include top"``
+    compare equal.
 
     Parameters
     ----------
@@ -47,7 +73,8 @@ def normalise_text(text: str) -> str:
         The normalised text, possibly empty.
     """
     folded = unicodedata.normalize("NFKC", str(text)).casefold()
-    return " ".join(folded.translate(_PUNCTUATION).split())
+    visible = "".join(character for character in folded if not is_invisible(character))
+    return " ".join(visible.translate(_PUNCTUATION).split())
 
 
 def parse_number(answer) -> float:

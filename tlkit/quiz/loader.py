@@ -1,24 +1,36 @@
 """Read a quiz file, validate it and build a :class:`~tlkit.quiz.questions.Quiz`.
 
-Validation has three stages, each failing with a one-line
+Validation has four stages, each failing with a one-line
 :class:`QuizFileError` that names the file, the question and the problem:
 
-1. YAML syntax (with line and column), including duplicated keys, which
-   plain YAML would silently overwrite;
-2. the JSON Schema in :mod:`tlkit.quiz.schema`;
-3. rules the schema cannot express (unique ids, exactly one right option...).
+1. reading (:mod:`tlkit.quiz.reading`): a regular file of bounded size, UTF-8,
+   YAML syntax (with line and column) restricted to what a quiz needs, so no
+   file can crash or hang the loader (no aliases, bounded nesting, text keys,
+   finite numbers, no key given twice);
+2. the values: no control characters or lone surrogates in texts, no text
+   longer than :data:`MAX_TEXT_CHARACTERS`;
+3. the JSON Schema in :mod:`tlkit.quiz.schema`;
+4. rules the schema cannot express (unique ids, exactly one right option, no
+   blank text, no web addresses...).
+
+Every quiz, whether loaded by path, by id, by the widget or by ``release``,
+goes through :func:`load_quiz`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
+import re
+import unicodedata
+import urllib.parse
 
 import jsonschema
-import yaml
 
 from tlkit.errors import MissingFileError, TlkitError, UnknownNameError, describe_name_choice
-from tlkit.quiz.grading import normalise_text
+from tlkit.quiz.grading import is_invisible, normalise_text
+from tlkit.quiz.markdown import link_targets
 from tlkit.quiz.questions import (
     ChoiceQuestion,
     MultipleChoiceQuestion,
@@ -29,6 +41,13 @@ from tlkit.quiz.questions import (
     SingleChoiceQuestion,
     TextQuestion,
 )
+from tlkit.quiz.reading import (
+    MAX_QUIZ_FILE_BYTES,
+    QuizReadProblem,
+    decode_quiz_text,
+    parse_quiz_yaml,
+    read_quiz_bytes,
+)
 from tlkit.quiz.schema import QUIZ_SCHEMA
 from tlkit.quiz.sealed import SEALED_SUFFIX, SealedQuizError, unseal_text
 
@@ -36,6 +55,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 QUIZ_FOLDER = REPO_ROOT / "quizzes"
 #: Extra folder searched for quizzes by id (a released course's sealed quizzes).
 QUIZ_FOLDER_ENVIRONMENT_VARIABLE = "TLKIT_QUIZ_DIR"
+#: Longest text (question, option, explanation...) a quiz may hold.
+MAX_TEXT_CHARACTERS = 5_000
 
 
 class QuizFileError(TlkitError, ValueError):
@@ -63,68 +84,122 @@ class QuizFileError(TlkitError, ValueError):
             where += f", line {line}"
         if question_id is not None:
             where += f", question {question_id!r}" if not question_id.startswith("#") else f", question {question_id}"
-        super().__init__(f"{where}: {problem}")
+        super().__init__(_one_line(f"{where}: {problem}"))
+
+
+#: The name the quiz-format issue uses for the same error.
+QuizFormatError = QuizFileError
+
+
+class QuizFileNotFoundError(QuizFileError, MissingFileError):
+    """A quiz file that does not exist (both a :class:`QuizFileError` and a :class:`MissingFileError`)."""
+
+
+def _one_line(text: str) -> str:
+    """Escape line breaks and other unprintable characters, so a message stays on one line."""
+    if text.isprintable():
+        return text
+    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
 
 
 def _display_path(path) -> str:
-    """Show ``path`` relative to the working folder or the repository when possible."""
-    path = pathlib.Path(path)
-    for base in (pathlib.Path.cwd(), REPO_ROOT):
-        try:
-            return path.resolve().relative_to(base.resolve()).as_posix()
-        except ValueError:
-            continue
-    return str(path)
+    """Show ``path`` relative to the working folder or the repository when possible.
 
-
-# --------------------------------------------------------------------------- YAML
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key, line):
-        super().__init__(key, line)
-        self.key, self.line = key, line
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise _DuplicateKey(key, key_node.start_mark.line + 1)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _read_yaml(path: pathlib.Path):
+    Symbolic links are not followed (a link loop must not fail here), and
+    unprintable characters in the name are escaped.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise QuizFileError(path, "the file is not UTF-8 text; save it as UTF-8") from None
-    if path.suffix == SEALED_SUFFIX:  # a released quiz: the YAML is sealed (see tlkit.quiz.sealed)
-        try:
-            text = unseal_text(text, source=_display_path(path))
-        except SealedQuizError as error:
-            raise QuizFileError(path, str(error).split(": ", 1)[-1]) from None
+        absolute = os.path.abspath(os.fspath(path))
+    except (OSError, ValueError, TypeError):
+        return _one_line(str(path))
+    bases = [str(REPO_ROOT)]
     try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except _DuplicateKey as error:
-        raise QuizFileError(
-            path, f"key {error.key!r} appears twice in the same block; keep one", line=error.line
-        ) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or "unreadable YAML"
-        line = mark.line + 1 if mark is not None else None
-        column = f" column {mark.column + 1}" if mark is not None else ""
-        raise QuizFileError(
-            path, f"YAML syntax error at{column}: {problem} (check indentation, quotes and colons)", line=line
-        ) from None
-    except yaml.YAMLError as error:
-        raise QuizFileError(path, f"YAML syntax error: {error}".splitlines()[0]) from None
+        bases.insert(0, os.getcwd())
+    except OSError:
+        pass
+    for base in bases:
+        for candidate_base in dict.fromkeys((base, os.path.realpath(base))):
+            if absolute == candidate_base or absolute.startswith(candidate_base.rstrip(os.sep) + os.sep):
+                return _one_line(pathlib.Path(os.path.relpath(absolute, candidate_base)).as_posix())
+    return _one_line(str(path))
+
+
+# ----------------------------------------------------------------------- reading
+
+
+def _read_data(path: pathlib.Path):
+    """Read, decode (unseal) and parse a quiz file; every problem is a :class:`QuizFileError`."""
+    try:
+        data = read_quiz_bytes(path)
+        if path.suffix == SEALED_SUFFIX:  # a released quiz: the YAML is sealed (see tlkit.quiz.sealed)
+            try:
+                text = unseal_text(decode_quiz_text(data), source=_display_path(path), max_bytes=MAX_QUIZ_FILE_BYTES)
+            except SealedQuizError as error:
+                raise QuizReadProblem(str(error).split(": ", 1)[-1]) from None
+        else:
+            text = decode_quiz_text(data)
+        return parse_quiz_yaml(text)
+    except QuizReadProblem as problem:
+        error_class = QuizFileNotFoundError if problem.missing else QuizFileError
+        raise error_class(path, problem.problem, line=problem.line) from None
+
+
+# ------------------------------------------------------------------------ values
+
+
+def _short_repr(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...." + text[-1]
+
+
+def _bad_character(text: str) -> str | None:
+    """Name the first character a quiz text may not hold (control character, lone surrogate), if any."""
+    for character in text:
+        code = ord(character)
+        if 0xD800 <= code <= 0xDFFF:
+            return f"a lone surrogate U+{code:04X}"
+        if unicodedata.category(character) == "Cc" and character not in "\t\n\r":
+            return f"the control character U+{code:04X}"
+    return None
+
+
+def _walk(value, steps: tuple = ()):
+    """Yield ``(steps, value)`` for every value in a parsed document (depth is bounded by the reader)."""
+    yield steps, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, steps + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, steps + (index,))
+
+
+def _where(data, steps: tuple) -> tuple[str | None, str]:
+    """``(question label, location in words)`` of a value inside the document."""
+    if len(steps) >= 2 and steps[0] == "questions" and isinstance(steps[1], int):
+        question = data["questions"][steps[1]]
+        return _question_label(data, steps[1]), _location(question, list(steps[2:])) or "the question"
+    return None, _location(data, list(steps)) or "the file"
+
+
+def _check_values(path: pathlib.Path, data) -> None:
+    """Refuse numbers that are not finite and texts with forbidden characters or too long."""
+    for steps, value in _walk(data):
+        problem = None
+        if isinstance(value, float) and not math.isfinite(value):
+            problem = f"is {value!r}; use an ordinary finite number"
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e300:
+            problem = "is too large a number; use an ordinary number"
+        elif isinstance(value, str):
+            if len(value) > MAX_TEXT_CHARACTERS:
+                problem = f"is {len(value):,} characters long; keep each text under {MAX_TEXT_CHARACTERS:,}"
+            else:
+                character = _bad_character(value)
+                if character is not None:
+                    problem = f"contains {character}; remove it"
+        if problem is not None:
+            question_id, where = _where(data, steps)
+            raise QuizFileError(path, f"{where} {problem}", question_id=question_id)
 
 
 # ------------------------------------------------------------------------- schema
@@ -199,7 +274,7 @@ def _describe_schema_error(error: jsonschema.ValidationError, data) -> tuple[str
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(instance) - set(allowed)) if isinstance(instance, dict) else []
         prefix = f"{where}: " if where else ""
-        return question_id, f"{prefix}unknown field {extra[0]!r}; allowed fields: {', '.join(allowed)}"
+        return question_id, f"{prefix}unknown field {_short_repr(extra[0])}; allowed fields: {', '.join(allowed)}"
     if validator == "anyOf" and question_id and not relative:
         return question_id, "a numeric question needs 'answer' (with an optional 'tolerance') or 'range: [low, high]'"
     subject = where or "the file"
@@ -207,22 +282,25 @@ def _describe_schema_error(error: jsonschema.ValidationError, data) -> tuple[str
         expected = error.validator_value
         expected = [expected] if isinstance(expected, str) else expected
         wanted = " or ".join(_TYPE_WORDS.get(name, name) for name in expected)
-        if subject == "the file":
+        if subject == "the file" and question_id is None:
             return None, f"the file must hold a mapping with 'id', 'title' and 'questions', not {type(instance).__name__}"
+        if subject == "the file":
+            return question_id, (f"the question must be a mapping (key: value lines) with 'id', 'topic', 'type' "
+                                 f"and 'text', not {_short_repr(instance)}")
         hint = "; put it in quotes" if "string" in expected else ""
-        return question_id, f"{subject} must be {wanted}, not {instance!r}{hint}"
+        return question_id, f"{subject} must be {wanted}, not {_short_repr(instance)}{hint}"
     if validator == "enum":
         choices = ", ".join(str(choice) for choice in error.validator_value)
-        return question_id, f"{subject} is {instance!r}; choose one of: {choices}"
+        return question_id, f"{subject} is {_short_repr(instance)}; choose one of: {choices}"
     if validator == "pattern":
-        return question_id, f"{subject} is {instance!r}, not a valid id; use lower-case letters, digits, '-' and '_'"
+        return question_id, f"{subject} is {_short_repr(instance)}, not a valid id; use lower-case letters, digits, '-' and '_'"
     if validator == "minItems":
         return question_id, f"{subject} needs at least {error.validator_value} item(s), has {len(instance)}"
     if validator == "maxItems":
         return question_id, f"{subject} allows at most {error.validator_value} item(s), has {len(instance)}"
     if validator == "minLength":
         return question_id, f"{subject} is empty; write some text"
-    return question_id, f"{subject}: {error.message}"
+    return question_id, f"{subject}: {_short_repr(error.message, 200)}"
 
 
 def _validate_schema(path: pathlib.Path, data) -> None:
@@ -264,6 +342,48 @@ def _check_fields_fit_type(raw: dict, fail) -> None:
             fail(f"field {name!r} does not apply to a {qtype} question; remove it")
 
 
+def _is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only spaces, line breaks and invisible (format) characters."""
+    return all(character.isspace() or is_invisible(character) for character in text)
+
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:")
+_SPACES_IN_URLS = re.compile(r"[\t\n\r]")
+
+
+def _remote_address(text: str) -> str | None:
+    """The first web address ``text`` links to or shows an image from, if any.
+
+    Any address with a scheme (``http:``, ``https:``, ``ftp:``, ``mailto:``...) or
+    starting with ``//`` counts, except a ``data:`` image, which is part of the
+    text itself. The course works offline: remote images would not load (and
+    would tell a server who reads the quiz), remote links would not open.
+    """
+    if not any(marker in text for marker in (":", "/", "\\", "&", "%")):
+        return None  # every web address needs one of these, even escaped; most texts have none
+    for kind, target in link_targets(text):
+        address = _SPACES_IN_URLS.sub("", urllib.parse.unquote(target)).strip(" \x00\x01\x02\x03\x04\x05\x06\x07\x08")
+        address = address.replace("\\", "/").lower()
+        if kind == "image" and address.startswith("data:"):
+            continue
+        if address.startswith("//") or _SCHEME.match(address):
+            return target
+    return None
+
+
+def _check_texts(data: dict, fail_at) -> None:
+    """Refuse blank texts and web addresses in every text of the quiz."""
+    for steps, value in _walk(data):
+        if not isinstance(value, str):
+            continue
+        if _is_blank(value):
+            fail_at(steps, "is blank (only spaces or invisible characters); write some text")
+        address = _remote_address(value)
+        if address is not None:
+            fail_at(steps, f"links to the web address {_short_repr(address)}; the course runs offline, so "
+                           "put the content in the quiz (images: a data: URI) or name the page in words")
+
+
 def _build_choice(raw: dict, fail) -> ChoiceQuestion:
     options = []
     seen_ids, seen_texts = {}, {}
@@ -271,11 +391,14 @@ def _build_choice(raw: dict, fail) -> ChoiceQuestion:
         if entry["id"] in seen_ids:
             fail(f"option id {entry['id']!r} is used by options {seen_ids[entry['id']]} and {number}; give each option its own id")
         seen_ids[entry["id"]] = number
+        if _is_blank(entry["text"]):
+            fail(f"option {entry['id']!r} has a blank text (only spaces or invisible characters); write the option")
         text_key = normalise_text(entry["text"])
         if text_key in seen_texts:
-            fail(f"options {seen_texts[text_key]} and {number} have the same text {entry['text']!r}; students could not tell them apart")
+            fail(f"options {seen_texts[text_key]} and {number} have the same text {_short_repr(entry['text'])} once case, "
+                 "spaces, punctuation and invisible characters are ignored; students could not tell them apart")
         seen_texts[text_key] = number
-        if not entry["explanation"].strip():
+        if _is_blank(entry["explanation"]):
             fail(f"option {entry['id']!r} has a blank explanation; say why it is right or wrong")
         options.append(Option(entry["id"], entry["text"].strip(), bool(entry.get("correct", False)), entry["explanation"]))
     correct_count = sum(option.correct for option in options)
@@ -290,7 +413,7 @@ def _build_choice(raw: dict, fail) -> ChoiceQuestion:
 def _build_explanations(raw: dict, fail) -> tuple[str, str]:
     explanation = raw["explanation"]
     for verdict_name in ("correct", "wrong"):
-        if not explanation[verdict_name].strip():
+        if _is_blank(explanation[verdict_name]):
             fail(f"'explanation: {verdict_name}' is blank; say why the answer is {'right' if verdict_name == 'correct' else 'wrong'}")
     return explanation["correct"], explanation["wrong"]
 
@@ -310,6 +433,8 @@ def _build_numeric(raw: dict, fail) -> NumericQuestion:
         if tolerance < 0:
             fail(f"tolerance is {tolerance:g}; it must be 0 or more")
         low, high = answer - tolerance, answer + tolerance
+    if not (math.isfinite(low) and math.isfinite(high)):
+        fail(f"the accepted interval [{low:g}, {high:g}] is not finite; use ordinary numbers")
     right, wrong = _build_explanations(raw, fail)
     return NumericQuestion(raw["id"], raw["topic"], raw["text"], low=low, high=high, answer=answer,
                            tolerance=tolerance, explanation_correct=right, explanation_wrong=wrong)
@@ -320,9 +445,10 @@ def _build_text(raw: dict, fail) -> TextQuestion:
     for variant in raw["accepted"]:
         key = normalise_text(variant)
         if not key:
-            fail(f"accepted answer {variant!r} is empty once case, spaces and punctuation are ignored")
+            fail(f"accepted answer {_short_repr(variant)} is empty once case, spaces and punctuation are ignored")
         if key in seen:
-            fail(f"accepted answers {seen[key]!r} and {variant!r} are the same once case, spaces and punctuation are ignored; keep one")
+            fail(f"accepted answers {_short_repr(seen[key])} and {_short_repr(variant)} are the same once case, "
+                 "spaces and punctuation are ignored; keep one")
         seen[key] = variant
     right, wrong = _build_explanations(raw, fail)
     return TextQuestion(raw["id"], raw["topic"], raw["text"], accepted=tuple(raw["accepted"]),
@@ -346,10 +472,16 @@ def _build_quiz(path: pathlib.Path, data: dict) -> Quiz:
         if question_id in first_number:
             fail(f"id is used by questions {first_number[question_id]} and {number}; give each question its own id")
         first_number[question_id] = number
-        if not raw["text"].strip():
+        if _is_blank(raw["text"]):
             fail("'text' is blank; write the question")
         _check_fields_fit_type(raw, fail)
         questions.append(_BUILDERS[raw["type"]](raw, fail))
+
+    def fail_at(steps, problem):
+        question_id, where = _where(data, steps)
+        raise QuizFileError(path, f"{where} {problem}", question_id=question_id)
+
+    _check_texts(data, fail_at)
     return Quiz(data["id"], data["title"], tuple(questions), data.get("description", ""), path)
 
 
@@ -371,19 +503,27 @@ def load_quiz(path) -> Quiz:
 
     Raises
     ------
-    MissingFileError
-        If there is no file at ``path``.
     QuizFileError
-        If the file is not valid YAML, breaks the schema or a rule; the
-        message names the file, the question and the problem.
+        If the file cannot be used: it is not a regular file (folder, FIFO,
+        device, symlink loop), is larger than
+        :data:`~tlkit.quiz.reading.MAX_QUIZ_FILE_BYTES`, is not UTF-8 YAML
+        text, uses YAML a quiz does not allow (aliases, tags, deep nesting,
+        non-text keys, non-finite numbers), breaks the schema or a rule. The
+        one-line message names the file, the question and the problem. A
+        missing file raises :class:`QuizFileNotFoundError`, which is also a
+        :class:`~tlkit.errors.MissingFileError`.
+
+    Notes
+    -----
+    Loading is bounded: a file under the size limit is read and checked in
+    time and memory proportional to its size, whatever it holds.
     """
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise MissingFileError(f"quiz file {_display_path(path)} does not exist")
-    data = _read_yaml(path)
+    data = _read_data(path)
     if data is None:
         raise QuizFileError(path, "the file is empty; a quiz needs 'id', 'title' and 'questions'")
     _validate_schema(path, data)
+    _check_values(path, data)
     return _build_quiz(path, data)
 
 
@@ -412,7 +552,7 @@ def _find_quiz_file(quiz_id: str, folder) -> pathlib.Path | None:
     for candidate_folder in _quiz_folders(folder):
         for suffix in (".yaml", SEALED_SUFFIX):
             candidate = candidate_folder / f"{quiz_id}{suffix}"
-            if candidate.is_file():
+            if os.path.lexists(candidate):  # a folder, FIFO or broken link is reported by load_quiz
                 return candidate
     return None
 

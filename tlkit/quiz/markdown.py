@@ -31,3 +31,31 @@ def markdown_to_html(text: str) -> str:
         The HTML, e.g. ``"<p>Set <code>layer.trainable</code> to <strong>False</strong>.</p>"``.
     """
     return _renderer().render(text or "").strip()
+
+
+def link_targets(text: str) -> list[tuple[str, str]]:
+    """Return every address ``text`` links to or shows an image from, as CommonMark reads it.
+
+    Inline links, reference links, autolinks (``<https://...>``) and images
+    are found the way the renderer finds them, so no spelling slips past.
+
+    Parameters
+    ----------
+    text : str
+        Markdown.
+
+    Returns
+    -------
+    list of (str, str)
+        ``("link", href)`` or ``("image", src)`` pairs, in order.
+    """
+    targets = []
+    pending = list(reversed(_renderer().parse(text or "")))
+    while pending:
+        token = pending.pop()
+        if token.type == "image":
+            targets.append(("image", str(token.attrGet("src") or "")))
+        elif token.type == "link_open":
+            targets.append(("link", str(token.attrGet("href") or "")))
+        pending.extend(reversed(token.children or []))
+    return targets

@@ -61,7 +61,7 @@ def seal_text(text: str, nonce: bytes | None = None) -> str:
     return _HEADER + "\n".join(lines) + "\n"
 
 
-def unseal_text(sealed: str, source: str = "sealed quiz") -> str:
+def unseal_text(sealed: str, source: str = "sealed quiz", max_bytes: int | None = None) -> str:
     """Return the plain text of a sealed quiz.
 
     Parameters
@@ -70,11 +70,16 @@ def unseal_text(sealed: str, source: str = "sealed quiz") -> str:
         What :func:`seal_text` returned.
     source : str
         Shown in error messages (usually the file name).
+    max_bytes : int, optional
+        Refuse a quiz whose plain text is longer than this many bytes, without
+        decompressing more than that (a small sealed file cannot expand into
+        gigabytes).
 
     Raises
     ------
     SealedQuizError
-        If the header is missing or the content was cut short or altered.
+        If the header is missing, the content was cut short or altered, does
+        not decompress into UTF-8 text, or is longer than ``max_bytes``.
     """
     if not sealed.startswith(_HEADER):
         raise SealedQuizError(f"{source}: not a sealed tlkit quiz (missing header {_HEADER.strip()!r})")
@@ -89,4 +94,18 @@ def unseal_text(sealed: str, source: str = "sealed quiz") -> str:
     digest, packed = plain[:8], plain[8:]
     if hashlib.sha256(packed).digest()[:8] != digest:
         raise SealedQuizError(f"{source}: the sealed quiz was altered or cut short (checksum mismatch)")
-    return zlib.decompress(packed).decode("utf-8")
+    inflater = zlib.decompressobj()
+    try:
+        if max_bytes is None:
+            plain_bytes = inflater.decompress(packed) + inflater.flush()
+        else:
+            plain_bytes = inflater.decompress(packed, max_bytes + 1)
+            if len(plain_bytes) > max_bytes:
+                raise SealedQuizError(f"{source}: the sealed quiz holds more than {max_bytes:,} bytes of text")
+        if not inflater.eof:
+            raise SealedQuizError(f"{source}: the sealed quiz is cut short (incomplete compressed data)")
+        return plain_bytes.decode("utf-8")
+    except zlib.error as error:
+        raise SealedQuizError(f"{source}: the sealed quiz is damaged ({error})") from None
+    except UnicodeDecodeError:
+        raise SealedQuizError(f"{source}: the sealed quiz does not hold UTF-8 text") from None
