@@ -66,3 +66,10 @@ def test_a_softmax_with_from_logits_is_not_said_to_apply_the_softmax_twice():
     explanation = _option(_question("01_feature_extraction", "logits-loss"), "d").explanation
     assert not explanation.startswith("That applies the softmax twice")
     assert "warns" in explanation
+
+
+def test_same_classes_is_not_called_no_new_task():
+    """Domain adaptation keeps the classes and changes the data: it is still a new task."""
+    explanation = _option(_question("00_welcome", "when-it-helps"), "d").explanation
+    assert "there is no new task" not in explanation
+    assert "domain adaptation" in explanation
