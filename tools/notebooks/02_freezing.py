@@ -72,8 +72,9 @@ print(f"{len(x_train)} target training images, {len(target_test)} target test im
 # ## `trainable` and `training` are two different things
 #
 # * **`layer.trainable`** is an *attribute*. It decides which weights the optimizer may update.
-#   It is read when `compile` prepares training. For a BatchNormalization layer it decides one
-#   more thing, shown below.
+#   Keras reads it when it builds the training step, at the first `fit` after `compile` (the
+#   recompile experiment below shows what that implies). For a BatchNormalization layer it
+#   decides one more thing, shown below.
 # * **`training`** is an *argument* of a forward pass, `model(x, training=...)`. It decides how
 #   layers that behave differently in training and inference compute their output: Dropout
 #   drops units only when `training=True`; BatchNormalization normalises with the current

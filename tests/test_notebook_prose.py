@@ -1,0 +1,31 @@
+"""Statements in the notebook sources that a review found wrong stay corrected.
+
+The Keras behaviour behind them is measured in tests/test_keras_behaviour.py.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+SOURCES = pathlib.Path(__file__).resolve().parents[1] / "tools" / "notebooks"
+
+
+def _prose(name: str) -> str:
+    """The markdown of a jupytext source, comment markers removed and lines joined."""
+    lines = []
+    in_markdown = False
+    for line in (SOURCES / name).read_text(encoding="utf-8").splitlines():
+        if line.startswith("# %%"):
+            in_markdown = "[markdown]" in line
+            continue
+        if in_markdown:
+            lines.append(line[2:] if line.startswith("# ") else line.lstrip("#"))
+    return re.sub(r"\s+", " ", " ".join(lines))
+
+
+def test_trainable_is_said_to_be_read_at_the_first_fit():
+    """Notebook 02: the training step, and with it the trainable flags, is built at the first fit."""
+    prose = _prose("02_freezing.py")
+    assert "read when `compile` prepares training" not in prose
+    assert "at the first `fit` after `compile`" in prose
