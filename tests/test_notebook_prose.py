@@ -29,3 +29,12 @@ def test_trainable_is_said_to_be_read_at_the_first_fit():
     prose = _prose("02_freezing.py")
     assert "read when `compile` prepares training" not in prose
     assert "at the first `fit` after `compile`" in prose
+
+
+def test_first_layer_filters_are_not_called_edge_detectors():
+    """Notebook 01: the pre-trained 3x3 filters look like random ones; the prose must not promise edge detectors."""
+    prose = _prose("01_feature_extraction.py")
+    assert "most filters are small edge and contrast detectors" not in prose
+    assert "generic edge detectors" not in prose
+    code = (SOURCES / "01_feature_extraction.py").read_text(encoding="utf-8")
+    assert code.count("plots.show_filters(") == 1 and 'weights=None' in code  # shown beside random initial filters
