@@ -38,3 +38,12 @@ def test_first_layer_filters_are_not_called_edge_detectors():
     assert "generic edge detectors" not in prose
     code = (SOURCES / "01_feature_extraction.py").read_text(encoding="utf-8")
     assert code.count("plots.show_filters(") == 1 and 'weights=None' in code  # shown beside random initial filters
+
+
+def test_the_batchnorm_damage_is_described_with_its_size():
+    """Notebook 02: trainable BatchNormalization costs under one point of source accuracy; say so."""
+    prose = _prose("02_freezing.py")
+    assert "under one percentage point" in prose
+    assert "damage the base even without a gradient step" not in prose
+    code = (SOURCES / "02_freezing.py").read_text(encoding="utf-8")
+    assert "source_test = source.test\n" in code  # measured on the whole source test split, not 500 images
