@@ -138,9 +138,11 @@ class ContinueTraining(Question):
     initial_epochs = len(history.epoch)
     history_fine = model.fit(
         x_train, y_train,
-        epochs=initial_epochs + 5,
+        epochs=initial_epochs + FINE_TUNE_EPOCHS,
         initial_epoch=initial_epochs,
+        batch_size=16,
         validation_data=(x_val, y_val),
+        verbose=0,
     )
     """
     correct_message = "phase 2 continues where phase 1 stopped."
