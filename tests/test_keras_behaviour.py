@@ -332,7 +332,7 @@ def test_a_model_cut_at_an_inner_layer_shares_its_weights():
     """quizzes/01 intermediate-features a, b, c: keras.Model(base.input, base.get_layer(name).output)."""
     _seed()
     base = _base_with_bn()
-    cut = keras.Model(base.inputs, base.get_layer("dense").output)
+    cut = keras.Model(base.input, base.get_layer("dense").output)
     assert cut.get_layer("dense") is base.get_layer("dense")
     kernel = base.get_layer("dense").kernel
     assert np.allclose(np.asarray(cut(X)), X @ np.asarray(kernel) + np.asarray(base.get_layer("dense").bias), atol=1e-4)
@@ -349,3 +349,13 @@ def test_batchnorm_holds_non_trainable_moving_statistics():
     assert bn.trainable
     assert {weight.name for weight in bn.non_trainable_weights} == {"moving_mean", "moving_variance"}
     assert {weight.name for weight in bn.trainable_weights} == {"gamma", "beta"}
+
+
+def test_a_new_head_on_the_frozen_shipped_base_has_645_trainable_parameters():
+    """quizzes/02 head-parameters; notebook 01: 128 features x 5 classes + 5 biases train, nothing else."""
+    from tlkit import heads, models
+
+    base = models.load_base("fashion_cnn", include_top=False)
+    base.trainable = False
+    model = heads.add_head(base, 5)
+    assert sum(int(np.prod(weight.shape)) for weight in model.trainable_weights) == 645

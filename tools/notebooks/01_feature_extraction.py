@@ -184,9 +184,9 @@ report
 # ### Exercise 2: build the classifier
 #
 # Build `model`: the frozen `base` (the very object, not a copy) followed by a new output layer
-# for the 5 target classes, and compile it for integer labels with accuracy as a metric. Make
-# the output activation and the loss agree (softmax with a plain loss, or logits with
-# `from_logits=True`).
+# for the 5 target classes, and compile it with Adam at the learning rate chosen above (`1e-2`),
+# for integer labels, with accuracy as a metric. Make the output activation and the loss agree
+# (softmax with a plain loss, or logits with `from_logits=True`).
 
 # %% tlkit={"role": "solution", "question": "q2"}
 # q2
