@@ -332,7 +332,7 @@ def test_a_model_cut_at_an_inner_layer_shares_its_weights():
     """quizzes/01 intermediate-features a, b, c: keras.Model(base.input, base.get_layer(name).output)."""
     _seed()
     base = _base_with_bn()
-    cut = keras.Model(base.input, base.get_layer("dense").output)
+    cut = keras.Model(base.inputs[0], base.get_layer("dense").output)
     assert cut.get_layer("dense") is base.get_layer("dense")
     kernel = base.get_layer("dense").kernel
     assert np.allclose(np.asarray(cut(X)), X @ np.asarray(kernel) + np.asarray(base.get_layer("dense").bias), atol=1e-4)
