@@ -77,6 +77,14 @@ def test_bind_defines_the_placeholder_name():
     assert namespace["____"] is PLACEHOLDER
 
 
+def test_bind_returns_nothing_so_a_notebook_cell_ending_with_it_shows_no_output():
+    """Notebook 05 ends a cell with `ex.bind(globals())`; a returned object would print its repr."""
+    from tlkit.exercises import nb05_layer_choice
+
+    assert Exercise("nb_test", q1=PositiveCount).bind({}) is None
+    assert nb05_layer_choice.bind({}) is None
+
+
 def test_an_unexpected_exception_becomes_a_clear_incorrect(question):
     question.exercise.namespace["count"] = "boom"
     result = question.check()

@@ -103,7 +103,7 @@ def test_q2_learning_rate_too_large_or_too_small(namespace, phase1):
     assert_incorrect(ex.q2, ex.q2.check(), "learning rate of `model` is 0.001; keep it at most 0.0001",
                      hint="lr_too_large")
     model.compile(keras.optimizers.Adam(1e-8), "sparse_categorical_crossentropy")
-    assert_incorrect(ex.q2, ex.q2.check(), "is 1e-08; below 1e-06", hint="lr_too_small")
+    assert_incorrect(ex.q2, ex.q2.check(), "is 1e-08; below 1e-05", hint="lr_too_small")
     namespace["model"] = PLACEHOLDER
     assert ex.q2.check().status == "not_attempted"
 
@@ -122,3 +122,40 @@ def test_q3_initial_epoch(namespace, phase1):
     assert_incorrect(ex.q3, ex.q3.check(), "trained no epoch", "epochs=2", hint="epochs_total")
     namespace["history_fine"] = {"loss": [0.5]}
     assert_incorrect(ex.q3, ex.q3.check(), "should be the History returned by model.fit", hint="type")
+
+
+@pytest.mark.parametrize("reduction", [10, 100])
+def test_q2_accepts_10_to_100_times_less_than_phase1(namespace, phase1, reduction):
+    """Notebook 03 asks for a rate 10 to 100 times smaller than phase 1's 1e-2."""
+    base, model, _, _ = phase1
+    namespace["phase1_learning_rate"] = 1e-2
+    unfreeze_top(base, 1)
+    model.compile(keras.optimizers.Adam(1e-2 / reduction), "sparse_categorical_crossentropy")
+    result = ex.q2.check()
+    assert result.status == "correct", result.message
+
+
+def test_q2_rejects_1000_times_less_than_phase1(namespace, phase1):
+    base, model, _, _ = phase1
+    namespace["phase1_learning_rate"] = 1e-2
+    unfreeze_top(base, 1)
+    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy")
+    assert_incorrect(ex.q2, ex.q2.check(), "is 1e-05; below 0.0001", "phase 1 used 0.01", "10 to 100 times less",
+                     hint="lr_too_small")
+    model.compile(keras.optimizers.Adam(5e-3), "sparse_categorical_crossentropy")
+    assert_incorrect(ex.q2, ex.q2.check(), "is 0.005; keep it at most 0.001", hint="lr_too_large")
+
+
+def test_q2_hints_and_solution_stay_within_10_to_100_times_less():
+    """The hints and the solution must not suggest a rate outside the range the check accepts."""
+    import re
+
+    phase1 = 1e-2
+    for text in [ex.q2.solution_code()] + [text for _, text in ex.q2.hints]:
+        assert "1e-5" not in text and "1000" not in text, text
+        for divisor in re.findall(r"phase1_learning_rate\s*/\s*(\d+)", text):
+            assert 10 <= int(divisor) <= 100, text
+    namespace = {"phase1_learning_rate": phase1}
+    code = ex.q2.solution_code().replace("model.compile(", "compiled = dict(").replace("keras.optimizers.Adam(", "dict(")
+    exec(code, namespace)
+    assert phase1 / 100 <= namespace["compiled"]["optimizer"]["learning_rate"] <= phase1 / 10

@@ -78,7 +78,10 @@ def _new_head(base, num_classes: int, dropout: float, translation: float = 0.0):
     if translation:
         # active only while training; "constant" fills the uncovered border with black, like the background
         images = keras.layers.RandomTranslation(translation, translation, fill_mode="constant", name="random_shift")(inputs)
-    # training=False keeps BatchNormalization in inference mode even when the base is unfrozen.
+    # training=False keeps BatchNormalization in inference mode when the model is called directly
+    # (model(x), predict). Inside fit, Keras 3 overrides it with training=True; what keeps the
+    # moving statistics fixed there is trainable=False on the BatchNormalization layers, which every
+    # transfer strategy keeps (see unfreeze_for_fine_tuning); tests/test_keras_behaviour.py measures both.
     features = base(images, training=False)
     features = keras.layers.Dropout(dropout, name="head_dropout")(features)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(features)

@@ -381,11 +381,12 @@ class Exercise:
         self.memory: dict = {}
         self.questions = {name: question_class(self, name) for name, question_class in questions.items()}
 
-    def bind(self, namespace: dict) -> "Exercise":
+    def bind(self, namespace: dict) -> None:
         """Let the questions read the notebook's variables (pass ``globals()``).
 
         Also defines ``____`` in the notebook if it is not there, so cells with
-        blanks run and report *Not attempted*.
+        blanks run and report *Not attempted*. Returns None, so that a cell
+        ending with ``ex.bind(globals())`` shows no output.
         """
         if not isinstance(namespace, dict):
             raise ExerciseBindError(f"bind expects the notebook's globals() dictionary, got {type(namespace).__name__}")
@@ -395,7 +396,6 @@ class Exercise:
         for question in self.questions.values():
             question._hints_shown.clear()
             question._last_failure_key = None
-        return self
 
     def __getitem__(self, name: str) -> Question:
         return self.questions[name]

@@ -67,7 +67,9 @@ class BuildClassifier(Question):
         base,
         keras.layers.Dense(5, activation="softmax"),
     ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # a head on frozen features takes larger steps than Adam's default 1e-3
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     """
     correct_message = "frozen base + a new 5-class head, with an output that matches the loss."
 
@@ -117,9 +119,9 @@ class TrainClassifier(Question):
         ("type", "`model` should be the Keras model you built in q2."),
     ]
     solution = """
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    history = model.fit(x_train, y_train, epochs=10, validation_data=(x_val, y_val), verbose=0)
+    # model was compiled in q2 with Adam(1e-2); compile again only if you want another optimizer
+    history = model.fit(x_train, y_train, epochs=HEAD_EPOCHS, batch_size=16,
+                        validation_data=(x_val, y_val), verbose=0)
     """
 
     @property

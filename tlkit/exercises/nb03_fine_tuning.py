@@ -8,7 +8,7 @@ Usage in the notebook::
 Variables the questions read: ``base`` and ``n_unfrozen`` (q1: only the top
 ``n_unfrozen`` layers of the base train, BatchNormalization stays frozen),
 ``model``, ``base`` and optionally ``phase1_learning_rate`` (q2: recompiled,
-with the base unfrozen and a learning rate 10-1000 times smaller than phase
+with the base unfrozen and a learning rate 10-100 times smaller than phase
 1's, default 1e-3), ``history_fine`` and ``history`` (q3: phase 2 continues
 the epoch count of phase 1).
 """
@@ -22,7 +22,7 @@ from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
 DEFAULT_PHASE1_LEARNING_RATE = 1e-3
 SMALLEST_REDUCTION = 10
-LARGEST_REDUCTION = 1000
+LARGEST_REDUCTION = 100
 
 
 def _is_batchnorm(layer) -> bool:
@@ -82,16 +82,16 @@ class RecompileWithSmallLearningRate(Question):
         ("recompile", "Call model.compile(...) after changing trainable flags, otherwise the old training step "
                       "(with the base frozen) is reused."),
         ("lr_too_large", "A large learning rate destroys the pre-trained features in a few steps: use 10 to 100 "
-                         "times less than in phase 1, e.g. keras.optimizers.Adam(1e-5)."),
-        ("lr_too_small", "Too small a learning rate changes nothing in a few epochs; 10 to 100 times below phase 1 "
-                         "is enough."),
+                         "times less than in phase 1, e.g. keras.optimizers.Adam(phase1_learning_rate / 100)."),
+        ("lr_too_small", "More than 100 times below phase 1 the weights barely move in a few epochs: use 10 to 100 "
+                         "times less than in phase 1, e.g. keras.optimizers.Adam(phase1_learning_rate / 100)."),
         ("compile", "Compile with an optimizer object so you can choose its learning rate."),
         ("reuse_base", "`model` should be the classifier that contains `base`."),
         ("type", "`model` should be the Keras classifier from phase 1."),
     ]
     solution = """
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=1e-5),
+        optimizer=keras.optimizers.Adam(learning_rate=phase1_learning_rate / 100),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -138,9 +138,11 @@ class ContinueTraining(Question):
     initial_epochs = len(history.epoch)
     history_fine = model.fit(
         x_train, y_train,
-        epochs=initial_epochs + 5,
+        epochs=initial_epochs + FINE_TUNE_EPOCHS,
         initial_epoch=initial_epochs,
+        batch_size=16,
         validation_data=(x_val, y_val),
+        verbose=0,
     )
     """
     correct_message = "phase 2 continues where phase 1 stopped."

@@ -97,18 +97,31 @@ base.summary()
 # %% [markdown]
 # ### What did the first layer learn?
 #
-# Each filter of the first convolution is a 3x3 pattern of weights. Light cells are positive
-# weights, dark ones negative: most filters are small edge and contrast detectors, which is
-# exactly the kind of knowledge that is not specific to T-shirts.
+# Each filter of the first convolution is a 3x3 pattern of weights; light cells are positive
+# weights, dark ones negative. Below, the base's 32 filters are drawn above the same layer's
+# filters *before* any training: the random weights a fresh network starts from.
+#
+# Can you tell the two apart? Hardly. With nine weights each, and every filter drawn with its
+# own contrast, a learned filter and a random one look alike: both are patchy light-dark
+# patterns. Do not expect neat edge detectors from a small network trained on 28x28 images.
+# What pre-training changed shows up in what the layers *do* to an image, and ultimately in
+# the accuracy a new head reaches on top of them, which the rest of this notebook measures.
 
 # %%
-plots.show_filters(base.get_layer("block1_conv"))
+from IPython.display import display
+
+untrained_base = models.load_base("fashion_cnn", include_top=False, weights=None)
+for description, shown_base in (("pre-trained on the source task", base), ("random initial weights", untrained_base)):
+    figure = plots.show_filters(shown_base.get_layer("block1_conv"))
+    figure.suptitle(f"First-layer filters: {description}")
+    display(figure)
 
 # %% [markdown]
 # Filters are easier to understand by what they do. Here is a sandal from the *target* task
-# and what a few channels of each block make of it. The early layers trace its outline; the
-# deeper layers respond to larger, coarser parts. The base has never seen a sandal, yet its
-# responses still separate object from background.
+# and what a few channels of each block make of it. The first block traces its outline and
+# contrasts (even random 3x3 filters do that much); the deeper blocks respond to larger,
+# coarser parts. The base has never seen a sandal, yet its responses still separate object from
+# background.
 
 # %%
 sandal = target.train.images[np.flatnonzero(target.train.labels == 0)[0]]
@@ -171,9 +184,9 @@ report
 # ### Exercise 2: build the classifier
 #
 # Build `model`: the frozen `base` (the very object, not a copy) followed by a new output layer
-# for the 5 target classes, and compile it for integer labels with accuracy as a metric. Make
-# the output activation and the loss agree (softmax with a plain loss, or logits with
-# `from_logits=True`).
+# for the 5 target classes, and compile it with Adam at the learning rate chosen above (`1e-2`),
+# for integer labels, with accuracy as a metric. Make the output activation and the loss agree
+# (softmax with a plain loss, or logits with `from_logits=True`).
 
 # %% tlkit={"role": "solution", "question": "q2"}
 # q2
@@ -463,8 +476,9 @@ evidence.claim(
 #
 # ## What you learned
 #
-# * `load_base(..., include_top=False)` gives a feature extractor; its early filters are generic
-#   edge detectors that respond sensibly even to classes the base never saw.
+# * `load_base(..., include_top=False)` gives a feature extractor. Its 3x3 filters look much like
+#   random ones on their own; its layers' outputs respond sensibly even to classes the base never
+#   saw, and measurements, not pictures, tell whether they help.
 # * `base.trainable = False` freezes every weight; `freezing.trainable_report` shows it, and a
 #   weight snapshot proves that training left the base untouched.
 # * A head is just a Dense layer (plus dropout) on top of the base's features, built with a few
