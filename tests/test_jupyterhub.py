@@ -184,6 +184,62 @@ def write_lab_settings(user: pwd.struct_passwd) -> None:
         os.chown(path, user.pw_uid, user.pw_gid)
 
 
+# --------------------------------------------------------------------------- a Python the students can run
+
+
+def runnable_by_everyone(path: str) -> bool:
+    """True if ``path`` and every folder above it can be reached and run by any user."""
+    real = pathlib.Path(os.path.realpath(path))
+    if not real.exists() or not real.stat().st_mode & stat.S_IXOTH:
+        return False
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in real.parents)
+
+
+def student_python(folder: pathlib.Path) -> str:
+    """The Python for the students' servers: the course environment's own if students can run it.
+
+    A course environment built on an interpreter under ``/root`` (pyenv on a CI runner)
+    cannot be run by the students' uids. Then the test builds, in ``folder``, a small
+    venv on the system Python of the same version that sees the course environment's
+    packages (a ``.pth`` file) and its Jupyter data and config (``share``, ``etc``).
+    """
+    base_prefix_ok = all(
+        folder_above.stat().st_mode & stat.S_IXOTH for folder_above in pathlib.Path(sys.base_prefix).parents
+    )
+    if runnable_by_everyone(sys.executable) and base_prefix_ok:
+        return sys.executable
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"):
+        if os.path.exists(candidate) and runnable_by_everyone(candidate):
+            break
+    else:
+        (pytest.fail if running_in_ci() else pytest.skip)(
+            f"the course environment's Python ({os.path.realpath(sys.executable)}) cannot be run by other users "
+            f"and there is no system python{version} to build one they can run: sudo apt-get install python{version}"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o755)
+    venv = folder / "student-venv"
+    subprocess.run([candidate, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True, timeout=120)
+    import sysconfig
+
+    course_packages = sysconfig.get_paths()["purelib"]
+    student_packages = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()
+    pathlib.Path(student_packages, "tlkit-course-environment.pth").write_text(
+        f"import site; site.addsitedir({course_packages!r})\n"
+    )
+    for name in ("share", "etc"):  # JupyterLab's assets, widget extensions, server extension config
+        if (pathlib.Path(sys.prefix) / name).is_dir() and not (venv / name).exists():
+            (venv / name).symlink_to(pathlib.Path(sys.prefix) / name)
+    for path in [venv, *venv.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, 0o755 if path.is_dir() else (path.stat().st_mode | 0o444))
+    return str(venv / "bin" / "python")
+
+
 # --------------------------------------------------------------------------- the hub
 
 
@@ -194,6 +250,7 @@ class Hub:
         self.users = list(users)
         self.artifacts = artifacts
         self.state = pathlib.Path(tempfile.mkdtemp(prefix="tlkit-hub-test-"))
+        self.runtime = pathlib.Path(tempfile.mkdtemp(prefix="tlkit-hub-test-python-"))  # readable by the students
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
@@ -235,6 +292,7 @@ c.JupyterHub.log_level = "INFO"
         config = self._write_config()
         environment = dict(os.environ)
         environment["TLKIT_HUB_STATE_DIR"] = str(self.state)
+        environment["TLKIT_HUB_PYTHON"] = student_python(self.runtime)
         environment.pop("TLKIT_GRADEBOOK", None)
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
@@ -317,6 +375,7 @@ c.JupyterHub.log_level = "INFO"
         if self.log_path.exists():
             shutil.copy2(self.log_path, self.artifacts / "jupyterhub.log")
         shutil.rmtree(self.state, ignore_errors=True)
+        shutil.rmtree(self.runtime, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- a kernel over the websocket
@@ -330,6 +389,7 @@ class KernelSession:
         self.session = uuid.uuid4().hex
         self.websocket = None
         self.kernel_id = None
+        self.session_id = None
 
     async def open(self) -> None:
         from tornado.httpclient import HTTPRequest
@@ -342,6 +402,7 @@ class KernelSession:
         )
         assert status == 201, f"{self.user}: creating a session on {self.path}: HTTP {status} {answer}"
         self.kernel_id = answer["kernel"]["id"]
+        self.session_id = answer["id"]
         url = self.hub.url.replace("http://", "ws://") + (
             f"/user/{self.user}/api/kernels/{self.kernel_id}/channels?session_id={self.session}"
         )
@@ -391,8 +452,8 @@ class KernelSession:
     async def close(self) -> None:
         if self.websocket is not None:
             self.websocket.close()
-        if self.kernel_id is not None:
-            await asyncio.to_thread(self.hub.api, "DELETE", f"/user/{self.user}/api/kernels/{self.kernel_id}")
+        if self.session_id is not None:  # ends the session and shuts its kernel down
+            await asyncio.to_thread(self.hub.api, "DELETE", f"/user/{self.user}/api/sessions/{self.session_id}")
 
 
 RESULT = "TLKIT-RESULT:"

@@ -24,6 +24,9 @@ Settings from the environment (all optional):
 ``TLKIT_HUB_GROUP``         system group allowed to log in (default ``tlkit-students``)
 ``TLKIT_HUB_ADMINS``        comma-separated admin users (instructors)
 ``TLKIT_COURSE_NOTEBOOKS``  folder of notebooks handed out (default: this repository's ``notebooks/``)
+``TLKIT_HUB_PYTHON``        the Python the students' servers and kernels run (default: the hub's own);
+                            it and its packages must be readable by every student, e.g. a venv in
+                            ``/opt/tlkit`` built from a system Python, never one under ``/root``
 """
 
 import os
@@ -34,7 +37,8 @@ c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-PYTHON = pathlib.Path(sys.executable)  # the hub runs in the course environment; so do the students
+# The students' servers and kernels run this Python (with tlkit, JupyterLab and TensorFlow installed).
+PYTHON = pathlib.Path(os.environ.get("TLKIT_HUB_PYTHON") or sys.executable)
 STATE = pathlib.Path(os.environ.get("TLKIT_HUB_STATE_DIR", "/srv/tlkit-hub"))
 STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
 

@@ -13,8 +13,8 @@ somewhere else through a symbolic link in their home.
 3. The course notebooks are copied into ``~/tlkit-course/notebooks/`` (the way
    nbgitpuller would hand them out): only files the student does not have yet,
    so a student's work is never overwritten when the server starts again.
-4. The script replaces itself with ``jupyterhub-singleuser`` (same Python, same
-   arguments), rooted at ``~/tlkit-course``.
+4. The script replaces itself with ``python -m jupyterhub.singleuser`` (same
+   Python, same arguments), rooted at ``~/tlkit-course``.
 
 The course material comes from ``$TLKIT_COURSE_NOTEBOOKS`` (set by
 ``jupyterhub_config.py``), by default this repository's ``notebooks/``.
@@ -63,9 +63,8 @@ def main(arguments: list[str]) -> None:
     source = pathlib.Path(os.environ.get("TLKIT_COURSE_NOTEBOOKS") or REPO / "notebooks")
     course = prepare_home(home, source)
     os.chdir(course)
-    singleuser = pathlib.Path(sys.executable).parent / "jupyterhub-singleuser"
-    command = [str(singleuser), f"--ServerApp.root_dir={course}", *arguments]
-    os.execv(command[0], command)
+    command = [sys.executable, "-m", "jupyterhub.singleuser", f"--ServerApp.root_dir={course}", *arguments]
+    os.execv(sys.executable, command)
 
 
 if __name__ == "__main__":
