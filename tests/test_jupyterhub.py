@@ -61,6 +61,9 @@ from tlkit.gradebook import Gradebook  # noqa: E402
 from tlkit.quiz import SingleChoiceQuestion, load_quiz  # noqa: E402
 
 DEPLOY = ROOT / "deploy" / "jupyterhub"
+sys.path.insert(0, str(DEPLOY))
+import collect_submissions  # noqa: E402
+
 HUB_CONFIG = DEPLOY / "jupyterhub_config.py"
 PROXY = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterhub"
@@ -606,6 +609,34 @@ def test_missing_requirements_skip_on_a_developer_machine(monkeypatch):
         require_classroom_server()
 
 
+def test_collect_submissions_copies_notebooks_and_gradebook_but_no_links(tmp_path):
+    home = tmp_path / "home" / "ada"
+    notebooks = home / "tlkit-course" / "notebooks"
+    notebooks.mkdir(parents=True)
+    (notebooks / "01_feature_extraction.ipynb").write_text('{"cells": []}')
+    secret = tmp_path / "secret.ipynb"
+    secret.write_text("another student's work")
+    (notebooks / "02_freezing.ipynb").symlink_to(secret)
+    (notebooks / "notes.txt").write_text("not a notebook")
+    book = Gradebook(home / GRADEBOOK)
+    book.path.parent.mkdir(parents=True)
+    book.record_quiz_answer("ada", QUIZ, "q", "a", True)
+    problems = collect_submissions.collect_student(home, tmp_path / "submissions" / "ada")
+    copied = tmp_path / "submissions" / "ada"
+    assert sorted(path.name for path in copied.iterdir() if not path.name.endswith("-wal")) == [
+        "01_feature_extraction.ipynb", "gradebook.sqlite3",
+    ]
+    assert any("02_freezing.ipynb" in problem for problem in problems), problems
+    assert [answer["student_id"] for answer in Gradebook(copied / "gradebook.sqlite3").quiz_answers()] == ["ada"]
+    # a home whose course folder is a link (to someone else's) gives nothing but a problem
+    other = tmp_path / "home" / "eve"
+    other.mkdir()
+    (other / "tlkit-course").symlink_to(home / "tlkit-course")
+    problems = collect_submissions.collect_student(other, tmp_path / "submissions" / "eve")
+    assert list((tmp_path / "submissions" / "eve").iterdir()) == []
+    assert problems
+
+
 @pytest.mark.timeout(420)
 def test_three_students_each_record_to_their_own_private_gradebook():
     chromium, sync_api = require_classroom_server()
@@ -665,6 +696,14 @@ def test_three_students_each_record_to_their_own_private_gradebook():
             ], answers
             notebook_copy = pathlib.Path(account.pw_dir) / "tlkit-course" / NOTEBOOK_PATH
             assert notebook_copy.is_file() and notebook_copy.stat().st_uid == account.pw_uid
+
+        # ---- the instructor collects everyone's notebooks and gradebooks
+        submissions = pathlib.Path(hub.state) / "submissions"
+        assert collect_submissions.main(["--to", str(submissions), *USERS]) == 0
+        for name in USERS:
+            assert (submissions / name / NOTEBOOK).is_file()
+            collected = Gradebook(submissions / name / "gradebook.sqlite3").quiz_answers(QUIZ)
+            assert {answer["student_id"] for answer in collected} == {name}, collected
 
         # ---- from each student's kernel, nobody else's gradebook or home can be read
         for name in USERS:
