@@ -85,6 +85,32 @@ def _run_course_lab(home: pathlib.Path, prefix: list[str] | None = None) -> tupl
     return served, log.read_text(errors="replace")
 
 
+def _as_unprivileged_user(setpriv: str) -> list[str]:
+    """The command prefix that runs a program as ``nobody`` with the venv's Python reachable.
+
+    A Python installed under root's home (pyenv, say) sits behind ``/root``'s 0700
+    permissions. Then the command runs inside a bubblewrap mount namespace that lays an
+    empty, world-readable folder over the private one and binds the Python installation
+    and the checkout back in; ``setpriv`` inside it still drops to the unprivileged user.
+    """
+    as_nobody = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    interpreter = (ROOT / ".venv" / "bin" / "python").resolve()
+    installation = interpreter.parents[1]
+    if subprocess.run(as_nobody + ["test", "-x", str(interpreter)]).returncode == 0:
+        return as_nobody
+    hidden = next((folder for folder in reversed(installation.parents)
+                   if subprocess.run(as_nobody + ["test", "-x", str(folder)]).returncode != 0), None)
+    bwrap = shutil.which("bwrap")
+    if hidden is None or bwrap is None or hidden == pathlib.Path("/"):
+        return as_nobody
+    wrapper = [bwrap, "--dev-bind", "/", "/", "--tmpfs", str(hidden)]
+    for folder in reversed(installation.parents):  # the folders between, world-traversable
+        if folder != hidden and hidden in folder.parents:
+            wrapper += ["--perms", "0755", "--dir", str(folder)]
+    wrapper += ["--ro-bind", str(installation), str(installation), "--bind", str(ROOT), str(ROOT), "--"]
+    return wrapper + as_nobody
+
+
 @pytest.fixture
 def home():
     folder = pathlib.Path(tempfile.mkdtemp(prefix="tlkit-course-lab-"))
@@ -108,10 +134,10 @@ def test_course_lab_serves_the_course_for_a_normal_user(home):
         pytest.skip("already covered: this suite is not running as root, so the test above ran as a normal user")
     setpriv = shutil.which("setpriv")
     assert setpriv, "setpriv (util-linux) is needed to start ./course lab as an unprivileged user"
-    as_nobody = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    readable = subprocess.run(as_nobody + ["test", "-x", str(ROOT / ".venv" / "bin" / "python")])
+    prefix = _as_unprivileged_user(setpriv)
+    readable = subprocess.run(prefix + ["test", "-x", str(ROOT / ".venv" / "bin" / "python")])
     if readable.returncode != 0:
         pytest.skip(f"the checkout {ROOT} is not readable by other users, so an unprivileged user cannot run it")
-    served, printed = _run_course_lab(home, prefix=as_nobody)
+    served, printed = _run_course_lab(home, prefix=prefix)
     assert served == COURSE_NOTEBOOKS
     assert "--allow-root" not in printed
