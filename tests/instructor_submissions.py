@@ -247,7 +247,7 @@ try:
 except OSError as error:
     print("LATE disk write: blocked", type(error).__name__)
 for earlier in list(In):
-    if "emit_evidence" in earlier and "'question': 'q2'" in earlier:
+    if earlier.startswith("exec(") and "emit_evidence(STUDENT_GLOBALS" in earlier and "'question': 'q2'" in earlier:
         exec(earlier)
 display({{"application/vnd.tlkit.evidence+json": {{"question": "q2", "evidence": {{}}, "files": {{}}}}}}, raw=True)
 model.layers[-1].trainable = False

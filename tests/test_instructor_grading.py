@@ -249,8 +249,9 @@ def test_a_submission_cannot_reach_the_gradebook_its_spool_or_the_grader(graded)
         assert graded["after_grading"][name] == graded["before"][name], f"{name} changed while grading"
     assert HOSTILE_MARKER.encode() not in graded["targets"]["gradebook"].read_bytes()
     grade = graded["grades"]["hostile-escape"]
-    assert grade.score == 0 and grade.flagged  # its code opens the gradebook: the whole attempt is void
-    assert "writes to or opens the gradebook" in flags_text(grade)
+    # the attacks sit in the q1 cell (with a right answer): q1 is flagged and scores 0, the rest is earned
+    assert scores(grade) == {"q1": 0, "q2": 1, "q3": 1, "q4": 1, "q5": 1}, feedback_markdown(grade)
+    assert "writes to or opens the gradebook" in "\n".join(grade.question("q1").flags)
 
 
 def test_nothing_a_submission_started_survives_it(graded):
