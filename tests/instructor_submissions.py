@@ -177,3 +177,92 @@ def write_submission(folder: pathlib.Path, student: str, notebook) -> pathlib.Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, str(path))
     return path
+
+
+# -- hostile submissions (issue 17): each attacks the grader from inside its sandbox ---------------------
+HOSTILE_MARKER = "tlkit-hostile-marker"
+
+
+def hostile_escape(targets: dict) -> dict:
+    """Right answers, plus attempts to reach outside the submission's own folder (issue 17).
+
+    ``targets`` holds the real paths an informed attacker would aim at: the
+    neighbour's run folder, the batch's work folder, tlkit's source folder and
+    checker module, the instructor's gradebook, its spool and an exported CSV.
+    Each attempt prints ``ATTEMPT <name>: done|blocked``; a detached
+    grandchild (setsid, double fork) waits for its parents to go and then
+    writes the gradebook, the CSV and the neighbour's folder.
+    """
+    values = {name: repr(str(path)) for name, path in targets.items()}
+    attack = f'''
+import os, json, subprocess, sqlite3
+MARKER = {HOSTILE_MARKER!r}
+def attempt(name, action):
+    try:
+        action()
+        print(f"ATTEMPT {{name}}: done")
+    except Exception as error:
+        print(f"ATTEMPT {{name}}: blocked ({{type(error).__name__}})")
+def write(path, text="pwned"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a") as handle:
+        handle.write(text)
+attempt("neighbour", lambda: write(os.path.join({values['neighbour']}, MARKER)))
+attempt("work-folder", lambda: write(os.path.join({values['work']}, MARKER)))
+attempt("tlkit-source", lambda: write(os.path.join({values['tlkit']}, MARKER + ".py")))
+attempt("tlkit-checker", lambda: open({values['checker']}, "a").close())
+attempt("gradebook", lambda: sqlite3.connect({values['gradebook']}).execute("CREATE TABLE pwned (x)"))
+attempt("spool", lambda: write({values['spool']}, json.dumps({{"table": "grades", "row": {{"score": 99}}}}) + "\\n"))
+attempt("csv", lambda: write({values['csv']}, "pwned,1,1\\n"))
+print("ENV TLKIT_GRADEBOOK", os.environ.get("TLKIT_GRADEBOOK"))
+pids = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+seen = " ".join(open(f"/proc/{{pid}}/cmdline", "rb").read().decode("utf-8", "replace") for pid in pids)
+print("PROC grader visible:", any(word in seen for word in ("pytest", {values['gradebook']}, "--gradebook")))
+later = f"sleep 3; echo {{MARKER}} >> {values['gradebook']}; echo {{MARKER}} >> {values['csv']}; " \\
+        f"mkdir -p {values['neighbour']}; echo {{MARKER}} > {values['neighbour']}/{{MARKER}}; sleep 30"
+subprocess.Popen(["sh", "-c", f'(setsid sh -c "{{later}}" &)'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+'''
+    return {"q1": RIGHT["q1"] + "\n" + attack}
+
+
+def hostile_late_evidence(evidence_file) -> dict:
+    """A wrong q2 whose check says Incorrect; the q3 cell then tries to supply q2 evidence after the fact.
+
+    It overwrites where the evidence would be on disk, replays the grader's own
+    evidence cell for q2 from the input history with a right model in place,
+    and displays a forged evidence output.
+    """
+    return {
+        "q2": 'model = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])\n'
+              'model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
+        "q3": f'''import os
+from IPython.display import display
+model = keras.Sequential([base, keras.layers.Dense(5, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+try:
+    os.makedirs(os.path.dirname({str(evidence_file)!r}), exist_ok=True)
+    with open({str(evidence_file)!r}, "w") as handle:
+        handle.write('{{"question": "q2", "values": {{}}}}')
+    print("LATE disk write: done")
+except OSError as error:
+    print("LATE disk write: blocked", type(error).__name__)
+for earlier in list(In):
+    if earlier.startswith("exec(") and "emit_evidence(STUDENT_GLOBALS" in earlier and "'question': 'q2'" in earlier:
+        exec(earlier)
+display({{"application/vnd.tlkit.evidence+json": {{"question": "q2", "evidence": {{}}, "files": {{}}}}}}, raw=True)
+model.layers[-1].trainable = False
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])''',
+    }
+
+
+# A wrong q1 (only the first layer frozen) with a patched Keras method the evidence is serialised with:
+# every layer's saved config claims trainable=False, so the saved base looks frozen.
+HOSTILE_PATCHED_SERIALIZATION = {
+    "q1": "base.layers[0].trainable = False\n"
+          "_config_of = keras.layers.Layer.get_config\n"
+          "def _claims_frozen(self):\n"
+          "    config = _config_of(self)\n"
+          '    config["trainable"] = False\n'
+          "    return config\n"
+          'setattr(keras.layers.Layer, "get_config", _claims_frozen)',
+}

@@ -11,7 +11,9 @@ validate
 manifest, release
     The student version of a notebook, its locked-cell checksums, sealed quizzes.
 grade
-    Running submissions in fresh kernels and scoring verified evidence.
+    Running submissions in fresh, sandboxed kernels and scoring verified evidence.
+sandbox
+    The bubblewrap sandbox every submission and checker runs in.
 runner, kernel_side, checker
     The separate processes (and the code pasted into kernels) grading relies on.
 tamper

@@ -1,13 +1,17 @@
-"""Re-check saved evidence in a clean process: ``python -m tlkit.instructor.checker JOB.json``.
+"""Re-check saved evidence in a clean process: ``python -m tlkit.instructor.checker < JOB.json``.
 
-This process never runs student code. It imports pristine exercise modules
+This process never runs student code, but it parses files a submission
+produced (Keras model archives, arrays, the decoy gradebook), so the grader
+runs it in a sandbox of its own, one per submission, that can read only that
+submission's evidence and write nothing but its private ``/tmp``: a file
+crafted to exploit a parser can at worst spoil its own submission's result.
+The job arrives on standard input; results leave on standard output as JSON
+lines, one per submission, which the grader validates. It imports pristine exercise modules
 from the source tree, loads each question's artifacts (Keras models with
 ``safe_mode=True``, arrays without pickle, histories from JSON), validates
 them, and runs the question's own check logic on them. It also compares the
 fingerprint the kernel reported with its own, to detect monkeypatching.
 
-Results are appended, one JSON line per submission, to the job's results
-file, so that a crash on one submission loses nothing already checked.
 """
 
 from __future__ import annotations
@@ -274,8 +278,27 @@ def check_question(exercise, question_name: str, folder: pathlib.Path, expected_
     return outcome
 
 
-def run_job(job: dict) -> None:
-    """Check every submission of the job, appending one JSON line per submission to ``job["results"]``."""
+def count_rows(path) -> dict:
+    """Rows per table of an SQLite gradebook (empty when there is no file; ``{"unreadable": 1}`` if damaged)."""
+    import sqlite3
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=5)
+        try:
+            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            return {table: connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+                    for table in tables if not table.startswith("sqlite_")}
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return {"unreadable": 1}
+
+
+def run_job(job: dict, emit) -> None:
+    """Check every submission of the job, calling ``emit(record)`` once per submission."""
     for path in reversed(job.get("module_paths", [])):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -292,17 +315,7 @@ def run_job(job: dict) -> None:
             continue
     expected = kernel_side.fingerprint(watched, job["exercise_module"])
     _install_compile_state_hook()
-    done = set()
-    results_path = pathlib.Path(job["results"])
-    if results_path.is_file():
-        for line in results_path.read_text(encoding="utf-8").splitlines():
-            try:
-                done.add(json.loads(line)["key"])
-            except (ValueError, KeyError, TypeError):
-                continue
     for submission in job["submissions"]:
-        if submission["key"] in done:
-            continue
         results = {}
         for question_name in submission["questions"]:
             folder = pathlib.Path(submission["artifacts"]) / question_name
@@ -319,14 +332,27 @@ def run_job(job: dict) -> None:
                                           "alias_bound": True, "evidence": True,
                                           "message": f"the saved evidence could not be checked ({type(error).__name__})",
                                           "problems": [traceback.format_exc()[-500:]]}
-        with open(results_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"key": submission["key"], "questions": results}) + "\n")
+        record = {"key": submission["key"], "questions": results}
+        if submission.get("decoy"):
+            record["decoy_rows"] = count_rows(submission["decoy"])
+        emit(record)
 
 
 def main(arguments=None) -> int:
-    """Entry point: check the job file given as the only argument."""
+    """Entry point: read the job from standard input (or the file given), write JSON lines to standard output."""
+    import os
+
     arguments = sys.argv[1:] if arguments is None else arguments
-    run_job(json.loads(pathlib.Path(arguments[0]).read_text(encoding="utf-8")))
+    text = pathlib.Path(arguments[0]).read_text(encoding="utf-8") if arguments else sys.stdin.read()
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything a library prints goes to standard error, never into the results
+    sys.stdout = sys.stderr
+
+    def emit(record):
+        channel.write(json.dumps(record) + "\n")
+        channel.flush()
+
+    run_job(json.loads(text), emit)
     return 0
 
 

@@ -53,8 +53,16 @@ def _grade(arguments) -> int:
         if manifest is None:
             raise TlkitError(f"manifest {arguments.manifest} has no entry for {source.name}")
     gradebook = Gradebook(arguments.gradebook)
-    grader = Grader(source, arguments.out, cell_timeout=arguments.cell_timeout, timeout=arguments.timeout,
-                    manifest=manifest, watch_gradebooks=[gradebook.path])
+    if arguments.no_sandbox:
+        from tlkit.instructor.sandbox import NO_SANDBOX_WARNING
+
+        print(f"WARNING: {NO_SANDBOX_WARNING}", file=sys.stderr)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        grader = Grader(source, arguments.out, cell_timeout=arguments.cell_timeout, timeout=arguments.timeout,
+                        manifest=manifest, watch_gradebooks=[gradebook.path], sandbox=not arguments.no_sandbox)
     submissions = collect_submissions(arguments.submissions, source.name)
     if not submissions:
         print(f"no submissions found in {arguments.submissions}")
@@ -98,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_validate)
 
     grade = commands.add_parser("grade", help="grade collected submissions of one notebook",
-                                description="Run every submission in a fresh kernel, re-check the saved evidence "
-                                            "in a clean process, flag tampering, record grades and write "
+                                description="Run every submission in a fresh kernel inside a bubblewrap sandbox, "
+                                            "re-check the evidence in a sandboxed clean process, flag tampering, record grades and write "
                                             "feedback and CSV.")
     grade.add_argument("source", help="the source notebook (with solutions)")
     grade.add_argument("--submissions", required=True,
@@ -110,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--manifest", help="the release's MANIFEST.json (default: rebuilt from the source)")
     grade.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell (default 120)")
     grade.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission (default 1800)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="UNSAFE: run submissions without the bubblewrap sandbox (only for trusted notebooks, "
+                            "e.g. on a machine without bubblewrap); see docs/instructor.md")
     grade.set_defaults(handler=_grade)
 
     gradebook = commands.add_parser("gradebook", help="`gradebook export`: write grades to CSV",

@@ -1,34 +1,45 @@
-"""Grade submissions: run each in its own kernel, re-check the evidence in a clean process, flag tampering.
+"""Grade submissions: run each in its own sandboxed kernel, re-check the evidence in a sandboxed checker, flag tampering.
 
 For every submission the grader
 
 1. reads the notebook (a malformed or missing file scores 0 with a reason);
 2. compares its locked cells with the manifest (an edit or deletion flags the
    question concerned) and restores their pristine source, hidden tests included;
-3. adds, after each check cell, a cell of its own that saves the variables the
-   question reads (:mod:`tlkit.instructor.kernel_side`);
-4. executes the notebook in a fresh kernel in a separate process
-   (:mod:`tlkit.instructor.runner`) with a per-cell and an overall timeout, and
-   with ``TLKIT_GRADEBOOK`` pointing at a decoy gradebook it inspects afterwards.
+3. puts a cell of its own before every other cell (a snapshot of the kernel's
+   code, :func:`kernel_side.emit_baseline`) and one after each check cell that
+   emits the variables the question reads as an *output* of that cell
+   (:func:`kernel_side.emit_evidence`);
+4. executes the notebook in a fresh kernel inside a bubblewrap sandbox
+   (:mod:`tlkit.instructor.sandbox`, :mod:`tlkit.instructor.runner`): no
+   network, its own process namespace, read-only system and tlkit, write access
+   to its own fresh folder only, an unprivileged user, resource limits, a
+   per-cell and an overall timeout, ``TLKIT_GRADEBOOK`` pointing at a decoy;
+5. after the sandbox has exited (and everything in it with it), takes the
+   evidence from the outputs the runner captured as each grader cell ran,
+   writes it to a folder only the grader can write, and runs one checker
+   process (:mod:`tlkit.instructor.checker`), in a sandbox of its own, that
+   rebuilds the evidence and runs each question's own check logic on it.
 
-Then one clean checker process (:mod:`tlkit.instructor.checker`), which never
-runs student code, loads the evidence of every submission and runs each
-question's own check logic on it. A question scores its points only when that
-check passes and nothing flagged it.
+A question scores its point only when its locked check cell displayed
+*Correct* when it ran, the checker's own check of the evidence emitted right
+after it passes, and nothing flagged it. Only the grader writes the gradebook
+and the CSV files.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import pathlib
 import re
-import secrets
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 import nbformat
@@ -36,10 +47,12 @@ import nbformat
 import tlkit
 from tlkit.errors import CorruptFileError, MissingFileError, TlkitError
 from tlkit.instructor import kernel_side, tamper
+from tlkit.instructor.sandbox import NO_SANDBOX_WARNING, Limits, Sandbox, SandboxUnavailableError, kill_tree
 from tlkit.instructor.manifest import build_manifest, compare_locked_cells
 from tlkit.instructor.notebooks import cell_source, ensure_cell_ids, read_notebook
 
-__all__ = ["GradingError", "Grader", "QuestionGrade", "SubmissionGrade", "collect_submissions"]
+__all__ = ["GradingError", "Grader", "QuestionGrade", "SandboxUnavailableError", "SubmissionGrade",
+           "collect_submissions"]
 
 REPO_ROOT = pathlib.Path(tlkit.__file__).resolve().parents[1]
 GRADER_CELL_TAG = "tlkit-grader"
@@ -48,6 +61,9 @@ CORE_WATCHED_MODULES = (
     "tlkit.gradebook",
 )
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
+_VERDICT = re.compile(r"^(Correct|Incorrect|Not attempted) \((q\d+)\)", re.MULTILINE)
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}$")
+MAX_EVIDENCE_BYTES = 512 * 1024 ** 2
 
 
 class GradingError(TlkitError, RuntimeError):
@@ -153,6 +169,14 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+def _inside(path: pathlib.Path, folder: pathlib.Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
 class Grader:
     """Grade submissions of one source notebook.
 
@@ -165,16 +189,24 @@ class Grader:
     cell_timeout : float, default 120
         Seconds one cell may run before the kernel is interrupted.
     timeout : float, default 1800
-        Seconds a whole submission may run before its kernel is killed.
+        Seconds a whole submission may run before its sandbox is killed.
     manifest : dict, optional
         The notebook's entry of the release's ``MANIFEST.json``; rebuilt from
         the source when not given.
     watch_gradebooks : sequence of path, optional
-        Gradebooks that no submission may write to (the instructor's).
+        Gradebooks that no submission may write to (the instructor's); hidden
+        from the sandboxes and checked for changes.
+    sandbox : bool, default True
+        Run every submission (and the checker) in a bubblewrap sandbox. Without
+        bubblewrap the grader refuses to start (:class:`SandboxUnavailableError`)
+        unless this is False, which is unsafe: see ``docs/instructor.md``.
+    limits : Limits, optional
+        Resource limits of each sandbox; by default :class:`Limits` with the CPU
+        time set to twice ``timeout``.
     """
 
     def __init__(self, source, work_folder, cell_timeout: float = 120, timeout: float = 1800, manifest=None,
-                 watch_gradebooks=()):
+                 watch_gradebooks=(), sandbox: bool = True, limits: Limits | None = None):
         self.source_path = pathlib.Path(source).resolve()
         self.source = read_notebook(self.source_path)
         ensure_cell_ids(self.source)
@@ -189,6 +221,12 @@ class Grader:
         self.timeout = float(timeout)
         self.watch_gradebooks = [pathlib.Path(path) for path in watch_gradebooks]
         self.module_paths = [str(self.source_path.parent), str(REPO_ROOT)]
+        self.use_sandbox = bool(sandbox)
+        self.limits = limits or Limits(cpu_seconds=int(max(60.0, 2 * self.timeout)))
+        if self.use_sandbox:
+            Sandbox(limits=self.limits)  # fails now, with a clear message, when bubblewrap is missing
+        else:
+            warnings.warn(NO_SANDBOX_WARNING, stacklevel=2)
         from tlkit.exercises import EXERCISE_MODULES
 
         self.watched_modules = list(CORE_WATCHED_MODULES) + [f"tlkit.exercises.{name}" for name in EXERCISE_MODULES]
@@ -196,25 +234,32 @@ class Grader:
             self.watched_modules.append(self.manifest["exercise_module"])
         self._points = {question: 1.0 for question in self.manifest["questions"]}
         self._kernel_code = pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8")
+        self._hidden: list[str] = []
 
     # -- preparing one submission --------------------------------------------------------------
-    def _evidence_cell(self, question: str, artifacts: pathlib.Path, alias: str):
+    def _grader_cell(self, call: str, config: dict, kind: str, question: str | None = None):
+        code = self._kernel_code
+        source = (
+            f"exec({code!r} + '\\n{call}', "
+            f"{{'__name__': 'tlkit_grader_cell', 'STUDENT_GLOBALS': globals(), 'CONFIG': {config!r}}})"
+        )
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["tags"] = [GRADER_CELL_TAG]
+        cell.metadata["tlkit_grader"] = {"kind": kind, "question": question}
+        return cell
+
+    def _baseline_cell(self):
+        return self._grader_cell("emit_baseline(CONFIG)", {"modules": self.watched_modules}, "baseline")
+
+    def _evidence_cell(self, question: str, alias: str):
         config = {
-            "folder": str(artifacts / question),
             "question": question,
             "names": self._names_for(question),
             "exercise_module": self.manifest["exercise_module"],
             "alias": alias,
             "watched_modules": self.watched_modules,
         }
-        code = self._kernel_code
-        source = (
-            f"exec({code!r} + '\\nsave_evidence(STUDENT_GLOBALS, CONFIG)', "
-            f"{{'__name__': 'tlkit_grader_cell', 'STUDENT_GLOBALS': globals(), 'CONFIG': {config!r}}})"
-        )
-        cell = nbformat.v4.new_code_cell(source)
-        cell.metadata["tags"] = [GRADER_CELL_TAG]
-        return cell
+        return self._grader_cell("emit_evidence(STUDENT_GLOBALS, CONFIG)", config, "evidence", question)
 
     def _names_for(self, question: str) -> list[str]:
         if not hasattr(self, "_declared_names"):
@@ -243,8 +288,8 @@ class Grader:
             names[key] = list(dict.fromkeys(declared))
         return names
 
-    def _prepare(self, submission, grade: SubmissionGrade, artifacts: pathlib.Path):
-        """Return the notebook to execute, the findings per question and submission-wide ones."""
+    def _prepare(self, submission, grade: SubmissionGrade):
+        """Return the notebook to execute, the findings per question and the check cells by position."""
         alias = self.manifest["exercise_alias"]
         locked = {entry["cell_id"]: entry for entry in self.manifest["locked_cells"]}
         solutions = {entry["cell_id"]: entry["question"] for entry in self.manifest.get("solution_cells", [])}
@@ -258,6 +303,7 @@ class Grader:
                 grade.flags.append(change.describe())
         executed = nbformat.v4.new_notebook()
         executed.metadata = submission.metadata
+        executed.cells.append(self._baseline_cell())
         check_cells = {}
         for index, cell in enumerate(submission.cells):
             cell = nbformat.from_dict(dict(cell))
@@ -266,13 +312,14 @@ class Grader:
                 executed.cells.append(cell)
                 continue
             cell["outputs"], cell["execution_count"] = [], None
+            cell.metadata.pop("tlkit_grader", None)
             if entry is not None:
                 cell["source"] = cell_source(self.source.cells[entry["index"]])
                 executed.cells.append(cell)
                 if entry["role"] == "check":
                     check_cells[len(executed.cells) - 1] = entry
                     for question in entry["questions"]:
-                        executed.cells.append(self._evidence_cell(question, artifacts, alias))
+                        executed.cells.append(self._evidence_cell(question, alias))
                 continue
             question = solutions.get(cell.get("id"))
             for finding in tamper.scan_code(index, cell_source(cell)):
@@ -284,69 +331,251 @@ class Grader:
             executed.cells.append(cell)
         return executed, per_question, check_cells
 
+    # -- sandboxes -------------------------------------------------------------------------------
+    def _hide_paths(self, submissions: dict) -> list[str]:
+        """What no sandbox may see: the work folder, gradebooks and spools, submissions, the source notebook."""
+        from tlkit.gradebook import Gradebook
+
+        needed = [REPO_ROOT.resolve(), pathlib.Path(sys.prefix).resolve(), self.source_path.parent]
+        hidden: list[str] = [str(self.work_folder), str(self.source_path)]
+
+        def hide(path: pathlib.Path, folder_too: bool = True) -> None:
+            path = pathlib.Path(path).expanduser()
+            folder = path.parent.resolve() if path.parent.exists() else None
+            if folder_too and folder is not None and not any(_inside(n, folder) for n in needed):
+                hidden.append(str(folder))
+            for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+                              path.with_name(path.name + ".spool.jsonl")):
+                if candidate.is_file():
+                    hidden.append(str(candidate.resolve()))
+
+        books = list(self.watch_gradebooks)
+        if os.environ.get("TLKIT_GRADEBOOK"):
+            books.append(pathlib.Path(os.environ["TLKIT_GRADEBOOK"]))
+        for book in books:
+            hide(book)
+            try:
+                hide(Gradebook(book).spool_path)
+            except Exception:
+                pass
+        try:
+            import platformdirs
+
+            hidden.append(platformdirs.user_data_dir("tlkit"))
+        except Exception:
+            pass
+        for path in submissions.values():
+            hide(pathlib.Path(path))
+        return hidden
+
+    def _sandbox(self) -> Sandbox:
+        extra = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
+        data = os.environ.get("TLKIT_FASHION_MNIST_DIR")
+        return Sandbox(readable=list(self.module_paths) + extra + ([data] if data else []),
+                       hidden=self._hidden, limits=self.limits)
+
+    def _environment(self, extra: dict) -> dict:
+        python_path = os.pathsep.join(self.module_paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                                                           if p])
+        if not self.use_sandbox:
+            environment = dict(os.environ)
+            environment.update(extra)
+            environment["PYTHONPATH"] = python_path
+            return environment
+        environment = {
+            "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONPATH": python_path,
+            "TLKIT_CACHE_DIR": "/tmp/tlkit-cache", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+        for name in ("TF_CPP_MIN_LOG_LEVEL", "TLKIT_FASHION_MNIST_DIR", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES"):
+            if name in os.environ:
+                environment[name] = os.environ[name]
+        environment.update(extra)
+        return environment
+
     # -- running one submission ------------------------------------------------------------------
     def _run(self, notebook, folder: pathlib.Path, student_id: str) -> tuple[dict, object]:
-        sandbox = folder / "sandbox"
-        sandbox.mkdir(parents=True, exist_ok=True)
-        decoy = folder / "decoy" / "gradebook.sqlite3"
-        decoy.parent.mkdir(parents=True, exist_ok=True)
-        prepared = folder / "prepared.ipynb"
-        nbformat.write(notebook, str(prepared))
-        job = {
-            "notebook": str(prepared),
-            "executed": str(folder / "executed.ipynb"),
-            "status": str(folder / "status.json"),
-            "kernel_pid": str(folder / "kernel.pid"),
-            "cwd": str(sandbox),
-            "cell_timeout": self.cell_timeout,
-        }
-        job_path = folder / "job.json"
-        job_path.write_text(json.dumps(job), encoding="utf-8")
-        environment = dict(os.environ)
-        environment.update({
-            "TLKIT_GRADEBOOK": str(decoy),
-            "TLKIT_STUDENT_ID": student_id,
-            "MPLBACKEND": "Agg",
-            "PYTHONPATH": os.pathsep.join(self.module_paths + [p for p in environment.get("PYTHONPATH", "").split(os.pathsep) if p]),
-        })
-        process = subprocess.Popen([sys.executable, "-m", "tlkit.instructor.runner", str(job_path)], cwd=str(sandbox),
-                                   env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   start_new_session=True)
+        """Execute ``notebook``; return its status and the executed notebook (None if the runner failed).
+
+        Only ``folder/box`` is writable by the sandbox: the kernel's working
+        folder, the decoy gradebook and the runner's log.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        box = folder / "box"
+        if box.exists():
+            shutil.rmtree(box)
+        (box / "work").mkdir(parents=True)
+        (box / "decoy").mkdir()
+        job = {"notebook": notebook, "cwd": str(box / "work"), "cell_timeout": self.cell_timeout,
+               "log": str(box / "runner.log")}
+        extra = {"TLKIT_GRADEBOOK": str(box / "decoy" / "gradebook.sqlite3"), "TLKIT_STUDENT_ID": student_id,
+                 "MPLBACKEND": "Agg"}
+        command = [sys.executable, "-m", "tlkit.instructor.runner"]
+        if self.use_sandbox:
+            sandbox = self._sandbox()
+            sandbox.prepare_writable(box)
+            process = sandbox.popen(command, writable=[box], cwd=box / "work", environment=self._environment(extra),
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        else:
+            job["kernel_pid"] = str(folder / "kernel.pid")
+            process = subprocess.Popen(command, cwd=str(box / "work"), env=self._environment(extra),
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       start_new_session=True)
+        status = None
         try:
-            _, error_text = process.communicate(timeout=self.timeout)
-            status = None
+            output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(process.pid)
+            kill_tree(process)
             process.communicate()
+            output, error_text = b"", b""
             status = {"status": "timeout", "cell": None,
                       "message": f"the whole notebook ran longer than {self.timeout:g} s and was stopped"}
-            error_text = b""
         finally:
+            kill_tree(process)
             pid_file = folder / "kernel.pid"
             if pid_file.is_file():
                 try:
                     _kill_group(int(pid_file.read_text()))
                 except ValueError:
                     pass
+        executed = None
         if status is None:
-            status_file = folder / "status.json"
-            if status_file.is_file():
-                status = json.loads(status_file.read_text(encoding="utf-8"))
-            else:
+            try:
+                result = json.loads(output.decode("utf-8"))
+                status = result["status"]
+                if not isinstance(status, dict) or not isinstance(status.get("status"), str):
+                    raise ValueError("malformed status")
+                if result.get("notebook") is not None:
+                    executed = nbformat.from_dict(result["notebook"])
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
                 last = (error_text.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
                 status = {"status": "error", "cell": None, "message": f"the notebook runner failed: {last[:300]}"}
-        executed = None
-        if (folder / "executed.ipynb").is_file():
+        if executed is not None:
             try:
-                executed = nbformat.read(str(folder / "executed.ipynb"), as_version=4)
+                nbformat.write(executed, str(folder / "executed.ipynb"))
             except Exception:
-                executed = None
+                pass
         return status, executed
 
     # -- after the run ---------------------------------------------------------------------------
-    def _inspect_decoy(self, folder: pathlib.Path, executed_notebook) -> list[str]:
-        rows = _count_rows(folder / "decoy" / "gradebook.sqlite3")
+    def _extract_evidence(self, executed, folder: pathlib.Path) -> tuple[pathlib.Path, dict]:
+        """Write the evidence the grader cells emitted into ``folder/evidence``; return it and findings per question.
+
+        Findings: ``{"flags": {question: [...]}, "problems": {question: message}, "emitted": {question: bool}}``.
+        """
+        evidence_root = folder / "evidence"
+        if evidence_root.exists():
+            shutil.rmtree(evidence_root)
+        evidence_root.mkdir(parents=True)
+        findings = {"flags": {}, "problems": {}, "emitted": {}, "baseline_missing": True}
+        if executed is None:
+            return evidence_root, findings
+        baseline = None
+        total = 0
+        for cell in executed.cells:
+            marker = cell.metadata.get("tlkit_grader") if GRADER_CELL_TAG in cell.metadata.get("tags", []) else None
+            if not isinstance(marker, dict):
+                continue
+            mime = kernel_side.BASELINE_MIME if marker.get("kind") == "baseline" else kernel_side.EVIDENCE_MIME
+            payloads = [output.get("data", {}).get(mime) for output in cell.get("outputs", [])
+                        if output.get("output_type") == "display_data" and mime in output.get("data", {})]
+            if marker.get("kind") == "baseline":
+                if len(payloads) == 1 and isinstance(payloads[0], dict) and isinstance(payloads[0].get("integrity"), dict):
+                    baseline = payloads[0]["integrity"]
+                    findings["baseline_missing"] = False
+                elif len(payloads) > 1:
+                    findings["flags"].setdefault(None, []).append(
+                        "the grader's first cell showed more than one code snapshot: something else wrote into it")
+                continue
+            question = marker.get("question")
+            if question not in self._points:
+                continue
+            flags = findings["flags"].setdefault(question, [])
+            if len(payloads) > 1 or findings["emitted"].get(question):
+                flags.append("more than one evidence output for this check: something else wrote into the grader's cell")
+                continue
+            if not payloads:
+                continue
+            payload = payloads[0]
+            findings["emitted"][question] = True
+            try:
+                if not isinstance(payload, dict) or payload.get("question") != question:
+                    raise ValueError("the evidence output does not belong to this question")
+                evidence, files = payload.get("evidence"), payload.get("files")
+                if not isinstance(evidence, dict) or not isinstance(files, dict):
+                    raise ValueError("the evidence output is malformed")
+                target = evidence_root / question
+                target.mkdir()
+                for name, encoded in files.items():
+                    if not isinstance(name, str) or not _FILE_NAME.match(name) or name == kernel_side.EVIDENCE_FILE_NAME \
+                            or not isinstance(encoded, str):
+                        raise ValueError(f"the evidence names a file {str(name)[:40]!r} the grader does not accept")
+                    data = base64.b64decode(encoded.encode("ascii"), validate=True)
+                    total += len(data)
+                    if total > MAX_EVIDENCE_BYTES:
+                        raise ValueError("the evidence is larger than the grader accepts")
+                    (target / name).write_bytes(data)
+                (target / kernel_side.EVIDENCE_FILE_NAME).write_text(json.dumps(evidence), encoding="utf-8")
+            except (ValueError, TypeError, UnicodeError, binascii.Error) as error:
+                findings["problems"][question] = f"the evidence output is unusable: {error}"
+                shutil.rmtree(evidence_root / question, ignore_errors=True)
+                continue
+            current = payload.get("integrity")
+            if baseline is None:
+                flags.append("the grader's snapshot of the kernel's code at start-up is missing, so this check "
+                             "cannot be trusted")
+            elif not isinstance(current, dict):
+                flags.append("the evidence has no snapshot of the kernel's code")
+            else:
+                changed = sorted(name for name, digest in baseline.items() if current.get(name) != digest)
+                if changed:
+                    shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
+                    flags.append(f"code in the kernel was changed after the notebook started ({shown})")
+        return evidence_root, findings
+
+    def _check(self, grade: SubmissionGrade, evidence_root: pathlib.Path, decoy: pathlib.Path) -> dict:
+        """Run the checker (sandboxed: it reads only this submission's evidence) and return its record."""
+        job = {"exercise_module": self.manifest["exercise_module"], "module_paths": self.module_paths,
+               "watched_modules": self.watched_modules,
+               "submissions": [{"key": grade.student_id, "artifacts": str(evidence_root),
+                                "questions": list(self._points), "decoy": str(decoy)}]}
+        command = [sys.executable, "-m", "tlkit.instructor.checker"]
+        environment = self._environment({"PYTHONSAFEPATH": "1"})
+        if self.use_sandbox:
+            sandbox = self._sandbox()
+            process = sandbox.popen(command, cwd="/tmp", environment=environment, readonly=[evidence_root, decoy.parent],
+                                    stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        else:
+            checker_folder = self.work_folder / "checker"
+            checker_folder.mkdir(exist_ok=True)
+            process = subprocess.Popen(command, cwd=str(checker_folder), env=environment, stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=300)
+        except subprocess.TimeoutExpired:
+            kill_tree(process)
+            process.communicate()
+            return {"__checker_failure__": "the checker ran out of time"}
+        finally:
+            kill_tree(process)
+        for line in output.decode("utf-8", "replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("key") == grade.student_id and isinstance(record.get("questions"), dict):
+                questions = {name: value for name, value in record["questions"].items()
+                             if name in self._points and isinstance(value, dict)}
+                rows = record.get("decoy_rows")
+                questions["__decoy_rows__"] = rows if isinstance(rows, dict) else {}
+                return questions
+        last = (error_text.decode("utf-8", "replace").strip().splitlines() or [f"exit {process.returncode}"])[-1]
+        return {"__checker_failure__": last[:300]}
+
+    def _inspect_decoy(self, rows: dict, executed_notebook) -> list[str]:
         flags = []
+        rows = {name: value for name, value in rows.items() if isinstance(value, int)}
         if rows.get("unreadable"):
             flags.append("the gradebook given to the notebook was damaged")
         for table in ("quiz_answers", "grades"):
@@ -407,47 +636,6 @@ class Grader:
         return fake, hidden_failures, displayed
 
     # -- the batch -------------------------------------------------------------------------------
-    def _run_checker(self, pending: list[dict]) -> dict:
-        results_path = self.work_folder / f"checker-results-{secrets.token_hex(4)}.jsonl"
-        job = {"exercise_module": self.manifest["exercise_module"], "module_paths": self.module_paths,
-               "watched_modules": self.watched_modules, "submissions": pending, "results": str(results_path)}
-        job_path = results_path.with_suffix(".job.json")
-        job_path.write_text(json.dumps(job), encoding="utf-8")
-        checker_folder = self.work_folder / "checker"
-        checker_folder.mkdir(exist_ok=True)
-        environment = dict(os.environ)
-        environment["PYTHONPATH"] = os.pathsep.join(
-            [str(REPO_ROOT)] + [p for p in environment.get("PYTHONPATH", "").split(os.pathsep) if p])
-        environment["PYTHONSAFEPATH"] = "1"
-        results: dict = {}
-        crashed: dict = {}
-        for _ in range(len(pending) + 1):
-            remaining = [item for item in pending if item["key"] not in results and item["key"] not in crashed]
-            if not remaining:
-                break
-            job["submissions"] = remaining
-            job_path.write_text(json.dumps(job), encoding="utf-8")
-            try:
-                completed = subprocess.run([sys.executable, "-m", "tlkit.instructor.checker", str(job_path)],
-                                           cwd=str(checker_folder), env=environment, capture_output=True,
-                                           timeout=max(300.0, 60.0 * len(remaining)))
-                failure = None if completed.returncode == 0 else (
-                    completed.stderr.decode("utf-8", "replace").strip().splitlines() or ["exit " + str(completed.returncode)])[-1]
-            except subprocess.TimeoutExpired:
-                failure = "the checker ran out of time"
-            if results_path.is_file():
-                for line in results_path.read_text(encoding="utf-8").splitlines():
-                    record = json.loads(line)
-                    results[record["key"]] = record["questions"]
-            if failure is not None:
-                stuck = next((item for item in remaining if item["key"] not in results), None)
-                if stuck is None:
-                    break
-                crashed[stuck["key"]] = failure[:300]
-        for key, failure in crashed.items():
-            results[key] = {"__checker_failure__": failure}
-        return results
-
     def _new_grade(self, student_id: str, path) -> SubmissionGrade:
         return SubmissionGrade(student_id=student_id, assignment=self.assignment, path=str(path))
 
@@ -467,7 +655,7 @@ class Grader:
         submissions : dict
             Student id -> path of the submitted notebook.
         workers : int, default 1
-            Kernels run at the same time. With more than one, a change to a
+            Sandboxes running at the same time. With more than one, a change to a
             watched gradebook cannot be tied to one submission and flags every
             submission running at that moment.
         """
@@ -475,6 +663,7 @@ class Grader:
 
         self.work_folder.mkdir(parents=True, exist_ok=True)
         self._names_for(self.manifest["questions"][0])
+        self._hidden = self._hide_paths(submissions) if self.use_sandbox else []
         grades, runs = [], []
         for student_id, path in submissions.items():
             student_id = _safe_student_id(student_id)
@@ -492,36 +681,33 @@ class Grader:
             folder = self.work_folder / "runs" / student_id
             if folder.exists():
                 shutil.rmtree(folder)
-            artifacts = folder / f"evidence-{secrets.token_hex(8)}"
-            notebook, per_question, check_cells = self._prepare(submission, grade, artifacts)
-            runs.append((grade, folder, artifacts, notebook, per_question, check_cells))
+            notebook, per_question, check_cells = self._prepare(submission, grade)
+            runs.append((grade, folder, notebook, per_question, check_cells))
 
         def execute(run):
-            grade, folder, _, notebook, _, _ = run
+            grade, folder, notebook, _, _ = run
             before = [_count_rows(book) for book in self.watch_gradebooks]
             status, executed = self._run(notebook, folder, grade.student_id)
             for book, counts in zip(self.watch_gradebooks, before):
                 if _count_rows(book) != counts:
                     grade.flags.append(f"the gradebook {book.name} changed while this notebook ran")
-            return status, executed
+            evidence_root, findings = self._extract_evidence(executed, folder)
+            results = self._check(grade, evidence_root, folder / "box" / "decoy" / "gradebook.sqlite3")
+            return status, executed, findings, results
 
         with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
             outcomes = list(pool.map(execute, runs))
-        pending, context = [], {}
-        for (grade, folder, artifacts, _, per_question, check_cells), (status, executed) in zip(runs, outcomes):
-            grade.flags.extend(self._inspect_decoy(folder, executed))
+        for (grade, _, _, per_question, check_cells), (status, executed, findings, results) in zip(runs, outcomes):
+            grade.flags.extend(self._inspect_decoy(results.pop("__decoy_rows__", {}), executed))
             grade.notes.extend(self._execution_notes(status, executed))
-            context[grade.student_id] = (per_question, check_cells, executed)
-            pending.append({"key": grade.student_id, "artifacts": str(artifacts), "questions": list(self._points)})
-        checked = self._run_checker(pending) if pending else {}
-        for grade in grades:
-            if grade.problem is None:
-                self._combine(grade, checked.get(grade.student_id, {}), *context[grade.student_id])
+            self._combine(grade, results, per_question, check_cells, executed, findings)
         return grades
 
-    def _combine(self, grade: SubmissionGrade, results: dict, per_question: dict, check_cells: dict, executed) -> None:
+    def _combine(self, grade: SubmissionGrade, results: dict, per_question: dict, check_cells: dict, executed,
+                 findings: dict) -> None:
         fake, hidden_failures, displayed = self._executed_findings(executed, check_cells)
         grade.flags.extend(fake.pop(None, []))
+        grade.flags.extend(findings["flags"].pop(None, []))
         checker_failure = results.get("__checker_failure__")
         if checker_failure:
             grade.notes.append(f"the checker failed on this submission's evidence: {checker_failure}")
@@ -529,18 +715,29 @@ class Grader:
             result = results.get(question) or {"status": "not_graded", "message": "no result from the checker",
                                                "fingerprint_differences": [], "alias_bound": True, "problems": []}
             flags = list(per_question.get(question, [])) + list(fake.get(question, []))
+            flags += findings["flags"].get(question, [])
             # a question's own entries ("q2 attributes") concern that question only; code changes concern all later checks
             differences = [difference for difference in result.get("fingerprint_differences") or []
-                           if not re.match(r"q\d+ ", difference) or difference.startswith(f"{question} ")]
+                           if not re.match(r"q\d+ ", str(difference)) or str(difference).startswith(f"{question} ")]
             if differences:
-                shown = ", ".join(differences[:8]) + (" ..." if len(differences) > 8 else "")
+                shown = ", ".join(map(str, differences[:8])) + (" ..." if len(differences) > 8 else "")
                 flags.append(f"tlkit or saving code was modified in the kernel before this check ({shown})")
             if not result.get("alias_bound", True):
                 flags.append("the exercise name in the notebook no longer points to the real exercise module")
-            verdict_shown = re.search(r"\bCorrect\b", displayed.get(question, "") or "")
-            if verdict_shown and result.get("status") != "correct" and result.get("evidence"):
+            verdicts = _VERDICT.findall(displayed.get(question, "") or "")
+            shown_verdicts = [word for word, name in verdicts if name == question]
+            if result.get("status") != "correct" and result.get("evidence") and "Correct" in shown_verdicts:
                 flags.append("the notebook displayed 'Correct' but the grader's own check disagrees")
-            status, message = result.get("status", "not_graded"), result.get("message", "")
+            if len(set(shown_verdicts)) > 1:
+                flags.append("the check cell displayed more than one verdict: something else wrote into it")
+            status, message = str(result.get("status", "not_graded")), str(result.get("message", ""))
+            if question in findings["problems"]:
+                status, message = "incorrect", findings["problems"][question]
+            elif status == "correct" and shown_verdicts != ["Correct"]:
+                # evidence counts only for a check that said Correct when it ran: nothing later can change that
+                said = shown_verdicts[-1] if shown_verdicts else "nothing"
+                status = {"Incorrect": "incorrect", "Not attempted": "not_attempted"}.get(said, "incorrect")
+                message = f"the check cell said {said} when it ran, so the evidence cannot score"
             score = points if status == "correct" else 0.0
             if question in hidden_failures and score:
                 score, status = 0.0, "incorrect"

@@ -1,11 +1,25 @@
-"""Code the grader runs inside a submission's kernel to save the evidence it grades.
+"""Code the grader runs inside a submission's kernel to emit the evidence it grades.
 
 This module is never imported by a student's kernel: the grader pastes its
-source into a cell it adds after each check cell, so a student cannot patch
-it in advance. The evidence is only a claim: the separate checker process
-(:mod:`tlkit.instructor.checker`) validates and re-checks every artifact, and
-compares the :func:`fingerprint` taken here with its own pristine one to spot
-monkeypatching. Only the standard library, NumPy and Keras are used.
+source into cells of its own, so a student cannot patch it in advance.
+
+* :func:`emit_baseline` runs in a cell the grader puts *before every other
+  cell*: it imports Keras, NumPy and the exercise modules, exercises Keras's
+  saving code once, and displays an :func:`integrity_snapshot` (identities of
+  every function and class of those modules) as an output of MIME type
+  :data:`BASELINE_MIME`.
+* :func:`emit_evidence` runs in the cell the grader puts right after each
+  locked check cell: it serialises the values the question reads and displays
+  them (files base64-encoded), with a new snapshot, as one output of MIME type
+  :data:`EVIDENCE_MIME`.
+
+Both are *outputs* of the cells: the runner captures them outside the kernel
+as the cells run, so nothing a later cell does can change them, and the
+grader compares each snapshot with the baseline (a patched Keras method shows
+up as a changed module). The evidence is only a claim: the separate checker
+process (:mod:`tlkit.instructor.checker`) validates and re-checks every
+artifact, and compares the :func:`fingerprint` taken here with its own
+pristine one. Only the standard library, NumPy, Keras and IPython are used.
 """
 
 import hashlib
@@ -15,6 +29,16 @@ import sys
 import types
 
 EVIDENCE_FILE_NAME = "evidence.json"
+EVIDENCE_MIME = "application/vnd.tlkit.evidence+json"
+BASELINE_MIME = "application/vnd.tlkit.baseline+json"
+#: modules (and their submodules) whose functions and classes must not change while the notebook runs
+INTEGRITY_PREFIXES = ("keras", "tlkit", "numpy", "json", "zipfile", "h5py", "base64", "tempfile", "shutil")
+INTEGRITY_MODULES = (
+    "IPython.core.display_functions", "IPython.core.displaypub", "IPython.display", "ipykernel.zmqshell",
+    "tensorflow.python.ops.resource_variable_ops", "tensorflow.python.ops.variables",
+)
+INTEGRITY_BUILTINS = ("open", "getattr", "setattr", "hasattr", "vars", "id", "isinstance", "type", "len", "sorted",
+                      "repr", "print", "exec", "compile", "__import__", "callable", "dict", "list", "str")
 WATCHED_CALLABLES = (
     ("keras", "saving.save_model"),
     ("keras", "saving.load_model"),
@@ -295,3 +319,121 @@ def save_evidence(student_globals, config) -> None:
     with open(temporary, "w", encoding="utf-8") as handle:
         json.dump(evidence, handle)
     os.replace(temporary, os.path.join(folder, EVIDENCE_FILE_NAME))
+
+
+# -- integrity of the kernel's code -----------------------------------------------------------------
+def _identity(value):
+    """Who a function / descriptor is: the ids of the object, its code, globals, defaults and closure."""
+    target = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+    if isinstance(target, property):
+        return [id(target)] + [[id(part), id(getattr(part, "__code__", None))] for part in
+                               (target.fget, target.fset, target.fdel)]
+    return [id(target), id(getattr(target, "__code__", None)), id(getattr(target, "__globals__", None)),
+            id(getattr(target, "__defaults__", None)), id(getattr(target, "__kwdefaults__", None)),
+            id(getattr(target, "__closure__", None))]
+
+
+def integrity_snapshot(extra_modules=()) -> dict:
+    """One digest per watched module: the identity of each of its functions, classes and their methods.
+
+    Replacing, wrapping or re-coding any of them (``Layer.get_config = ...``,
+    ``f.__code__ = ...``, a module swapped in ``sys.modules``) changes the
+    module's digest. Only meaningful against a snapshot of the same process.
+    """
+    digests = {}
+    names = set(extra_modules) | set(INTEGRITY_MODULES)
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name.split(".")[0] in INTEGRITY_PREFIXES or name in names):
+            continue
+        sink = hashlib.sha256(repr(id(module)).encode())
+        try:
+            members = sorted(vars(module).items())
+        except TypeError:
+            continue
+        for attribute, value in members:
+            if isinstance(value, type):
+                sink.update(f"{attribute}={id(value)}".encode())
+                if getattr(value, "__module__", None) == name:
+                    for member, member_value in sorted(vars(value).items()):
+                        if callable(member_value) or isinstance(member_value, (property, staticmethod, classmethod)):
+                            sink.update(f"{attribute}.{member}={_identity(member_value)}".encode())
+            elif isinstance(value, types.ModuleType):
+                if sys.modules.get(f"{name}.{attribute}") is not value:  # a submodule imported later is fine
+                    sink.update(f"{attribute}={id(value)}".encode())
+            elif callable(value):
+                sink.update(f"{attribute}={_identity(value)}".encode())
+        digests[name] = sink.hexdigest()[:20]
+    import builtins
+
+    digests["builtins"] = hashlib.sha256(
+        repr([_identity(getattr(builtins, name, None)) for name in INTEGRITY_BUILTINS]).encode()).hexdigest()[:20]
+    return digests
+
+
+def _publish(mime, payload) -> None:
+    from IPython.display import display
+
+    display({mime: payload}, raw=True)
+
+
+def emit_baseline(config) -> None:
+    """The grader's first cell: import what the checks and the saving code use, then display a snapshot.
+
+    ``config`` keys: ``modules`` (the exercise module and the watched tlkit modules).
+    """
+    import importlib
+    import tempfile
+
+    import keras  # noqa: F401
+    import numpy  # noqa: F401
+
+    problems = []
+    for name in config["modules"]:
+        try:
+            importlib.import_module(name)
+        except Exception as error:  # reported; the checks will fail on their own
+            problems.append(f"{name}: {type(error).__name__}")
+    folder = tempfile.mkdtemp(prefix="tlkit-baseline-")
+    try:  # imports Keras's saving and loading code now, so that it is in the baseline
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        keras.saving.save_model(model, os.path.join(folder, "model.keras"))
+        keras.saving.load_model(os.path.join(folder, "model.keras"), compile=False, safe_mode=True)
+        numpy.save(os.path.join(folder, "array.npy"), numpy.zeros(2), allow_pickle=False)
+        numpy.savez(os.path.join(folder, "arrays.npz"), numpy.zeros(2))
+        from tlkit.exercises import compile_state  # noqa: F401
+    except Exception as error:
+        problems.append(f"saving: {type(error).__name__}")
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+    _publish(BASELINE_MIME, {"integrity": integrity_snapshot(config["modules"]), "problems": problems})
+
+
+def emit_evidence(student_globals, config) -> None:
+    """The cell after a check cell: save the question's values and display them as one output.
+
+    ``config`` as for :func:`save_evidence`, without ``folder``. Files are
+    base64-encoded in the output; a value that cannot be saved is described
+    as such and the checker rejects it.
+    """
+    import base64
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="tlkit-evidence-")
+    try:
+        save_evidence(student_globals, dict(config, folder=folder))
+        with open(os.path.join(folder, EVIDENCE_FILE_NAME), encoding="utf-8") as handle:
+            evidence = json.load(handle)
+        files = {}
+        for name in sorted(os.listdir(folder)):
+            if name == EVIDENCE_FILE_NAME:
+                continue
+            with open(os.path.join(folder, name), "rb") as handle:
+                files[name] = base64.b64encode(handle.read()).decode("ascii")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    _publish(EVIDENCE_MIME, {"question": config["question"], "evidence": evidence, "files": files,
+                             "integrity": integrity_snapshot(config.get("watched_modules", ()))})

@@ -27,6 +27,9 @@ _CODE_PATTERNS = (
 )
 
 
+_GRADER_MIME = re.compile(r"^application/vnd\.tlkit\.")
+
+
 @dataclass(frozen=True)
 class Finding:
     """One suspicious thing in one cell."""
@@ -60,8 +63,9 @@ def output_text(cell) -> str:
             text = output.get("text", "")
             parts.append("".join(text) if isinstance(text, list) else str(text))
         elif output.get("output_type") in ("execute_result", "display_data"):
-            for value in output.get("data", {}).values():
-                parts.append("".join(value) if isinstance(value, list) else str(value))
+            for mime, value in output.get("data", {}).items():
+                if isinstance(value, (str, list)) and not _GRADER_MIME.match(mime):
+                    parts.append("".join(map(str, value)) if isinstance(value, list) else value)
         elif output.get("output_type") == "error":
             parts.append(f"{output.get('ename', '')}: {output.get('evalue', '')}")
     return "\n".join(parts)
@@ -71,10 +75,15 @@ _FAKE_VERDICT = re.compile(r"\bCorrect\b")
 
 
 def scan_outputs(cell_index: int, cell) -> list[Finding]:
-    """Flag a student cell whose output imitates a check's verdict."""
+    """Flag a student cell whose output imitates a check's verdict or the grader's own evidence."""
+    findings = []
+    for output in cell.get("outputs", []):
+        forged = [mime for mime in output.get("data", {}) if _GRADER_MIME.match(mime)]
+        if forged:
+            findings.append(Finding(cell_index, "displays output in the grader's evidence format", forged[0]))
     text = output_text(cell)
     match = _FAKE_VERDICT.search(text)
     if match:
         line = next((l for l in text.splitlines() if "Correct" in l), "Correct")
-        return [Finding(cell_index, "displays 'Correct' outside a check cell", line.strip()[:80])]
-    return []
+        findings.append(Finding(cell_index, "displays 'Correct' outside a check cell", line.strip()[:80]))
+    return findings
