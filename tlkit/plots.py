@@ -298,7 +298,7 @@ def plot_accuracy_vs_labels(
     if log_x is None:
         log_x = all_labels[-1] >= 10 * all_labels[0]
     with _style():
-        figure = _new_figure(show, figsize=(7.5, 4), layout="constrained")
+        figure = _new_figure(show, figsize=(6.5, 4.6), layout="constrained")
         ax = figure.subplots()
         for strategy, points in checked.items():
             labels = list(points)
@@ -315,8 +315,8 @@ def plot_accuracy_vs_labels(
         ax.set_xlabel("labelled examples per class")
         ax.set_ylabel(f"test accuracy ({spread_text})")
         ax.set_title(title)
-        # beside the axes, so that it never hides a curve
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        # below the axes, so that it never hides a curve and long names keep the plot wide
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=9)
     return _finish(figure, show)
 
 
