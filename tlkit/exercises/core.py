@@ -22,6 +22,7 @@ from tlkit.errors import TlkitError
 
 __all__ = [
     "CORRECT",
+    "Correct",
     "INCORRECT",
     "NOT_ATTEMPTED",
     "PLACEHOLDER",
@@ -82,6 +83,18 @@ class Failure:
 
     message: str
     hint_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Correct:
+    """Returned by ``check_value`` for a right answer that still deserves a remark.
+
+    The student sees *Correct* with the question's ``correct_message``
+    followed by ``note`` (for example: "your own snapshot could not be used;
+    this check judged from the copy it took itself").
+    """
+
+    note: str
 
 
 def first_failure(*checks) -> Failure | None:
@@ -251,7 +264,10 @@ class Question:
         return keys, texts
 
     def check_value(self, **values) -> Failure | None:
-        """Return None when the values are right, else a :class:`Failure`. Subclasses implement it."""
+        """Return None when the values are right, else a :class:`Failure`. Subclasses implement it.
+
+        A right answer with a remark may return :class:`Correct` instead of None.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement check_value")
 
     # -- reading the notebook ----------------------------------------------------------------
@@ -298,6 +314,8 @@ class Question:
             )
         if failure is None:
             return _check_result(CORRECT, self.correct_message)
+        if isinstance(failure, Correct):
+            return _check_result(CORRECT, f"{self.correct_message} Note: {failure.note}")
         if not isinstance(failure, Failure):  # a question returning a bare string
             failure = Failure(str(failure))
         return _check_result(INCORRECT, failure.message, failure.hint_key)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from tlkit.exercises import predicates as check
-from tlkit.exercises.core import Exercise, Failure, Question, first_failure
+from tlkit.exercises.core import Correct, Exercise, Failure, Question, first_failure
 
 TARGET_CLASSES = 5
 ACCURACY_THRESHOLD = 0.80
@@ -78,7 +78,7 @@ class BuildClassifier(Question):
             lambda: check.is_keras_model(model, "model"),
             lambda: check.is_built(model, "model"),
             lambda: check.contains_layer(model, base, "model", "base"),
-            lambda: check.all_frozen(base, "base"),
+            lambda: check.all_frozen(base, "base", context_model=model),
             lambda: check.head_matches_classes(model, TARGET_CLASSES, "model"),
             lambda: self._activation_is_consistent(model),
         )
@@ -115,6 +115,8 @@ class TrainClassifier(Question):
                      "that the head's activation matches the loss."),
         ("frozen_changed", "If the base's weights moved, it was not frozen when the training step was built: "
                            "freeze it, compile again, then fit."),
+        ("snapshot", "Take a real copy before training: base_weights_before = base.get_weights() (arrays), not "
+                     "base.weights (the variables themselves, which change with training)."),
         ("from_logits", "softmax output goes with from_logits=False; no activation goes with from_logits=True."),
         ("type", "`model` should be the Keras model you built in q2."),
     ]
@@ -128,15 +130,14 @@ class TrainClassifier(Question):
     def correct_message(self) -> str:
         return f"at least {self.threshold:.0%} held-out accuracy, and the frozen base did not move."
 
-    def check_value(self, model, base, x_val, y_val, base_weights_before) -> Failure | None:
-        snapshot = base_weights_before if base_weights_before is not None else self.exercise.memory.get("base_weights")
+    def check_value(self, model, base, x_val, y_val, base_weights_before) -> Failure | Correct | None:
         return first_failure(
             lambda: check.is_keras_model(model, "model"),
             lambda: check.is_compiled(model, "model"),
             lambda: check.activation_matches_loss(model, "model"),
             lambda: self._was_trained(model),
             lambda: check.accuracy_at_least(model, x_val, y_val, self.threshold, "model"),
-            lambda: self._base_unchanged(base, snapshot),
+            lambda: self._judge_base(base, base_weights_before),
         )
 
     @staticmethod
@@ -144,6 +145,26 @@ class TrainClassifier(Question):
         if int(np.asarray(model.optimizer.iterations)) > 0:
             return None
         return Failure("`model` has not been trained yet: call model.fit(...).", "not_trained")
+
+    def _judge_base(self, base, base_weights_before) -> Failure | Correct | None:
+        """Compare the base with a copy this check can trust.
+
+        The student's ``base_weights_before`` is used when it holds arrays. A
+        snapshot of live references (``base.weights``) follows training and
+        proves nothing: then the copy this exercise took itself when q1 or q2
+        passed decides, and the student is told why their snapshot was ignored.
+        """
+        own = self.exercise.memory.get("base_weights")
+        if base_weights_before is None or not check.is_live_snapshot(base_weights_before):
+            return self._base_unchanged(base, base_weights_before if base_weights_before is not None else own)
+        live = check.live_snapshot_failure("base_weights_before", "base")
+        if own is None:
+            return live
+        verdict = check.weights_unchanged(base, own, "base", "the copy taken when q1/q2 passed")
+        if verdict is None:
+            return Correct(f"{live.message} (This check compared the base with the copy it took itself when q1/q2 "
+                           "passed: the base did not move.)")
+        return Failure(f"{verdict.message} Also, {live.message}", "frozen_changed")
 
     @staticmethod
     def _base_unchanged(base, snapshot) -> Failure | None:

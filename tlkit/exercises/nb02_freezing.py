@@ -85,12 +85,15 @@ class BatchNormInInferenceMode(Question):
     correct_message = "every BatchNormalization layer of the base runs in inference mode."
 
     def check_value(self, base) -> Failure | None:
-        return first_failure(
+        failure = first_failure(
             lambda: check.is_keras_model(base, "base"),
             lambda: check.is_built(base, "base"),
             lambda: check.batchnorm_frozen(base, "base"),
             lambda: check.all_frozen(base, "base", hint_key="batchnorm"),
         )
+        if failure is None:  # q4's own trustworthy reference, should the student's snapshot be unusable
+            self.exercise.memory["base_weights"] = check._weight_snapshot(base)
+        return failure
 
 
 class ProveWeightsUnchanged(Question):
@@ -100,7 +103,8 @@ class ProveWeightsUnchanged(Question):
         ("compare", "Compare every array of base.get_weights() with the copy taken before training, e.g. "
                     "all(np.array_equal(a, b) for a, b in zip(...)). Do not type the answer you expect."),
         ("type", "The answer is one True or False for the whole base, not one per array."),
-        ("snapshot", "Take base_weights_before = base.get_weights() before calling fit."),
+        ("snapshot", "Take base_weights_before = base.get_weights() before calling fit: arrays, not base.weights "
+                     "(the variables themselves, which change with training)."),
     ]
     solution = """
     weights_unchanged = all(
@@ -119,7 +123,7 @@ class ProveWeightsUnchanged(Question):
             return failure
         truth = check.weights_unchanged(base, base_weights_before, "base", "base_weights_before")
         if truth is not None and truth.hint_key == "snapshot":
-            return truth
+            return self._with_own_verdict(truth, base)
         actually_unchanged = truth is None
         if bool(weights_unchanged) == actually_unchanged:
             return None
@@ -127,6 +131,17 @@ class ProveWeightsUnchanged(Question):
             return Failure(f"`weights_unchanged` is True, but {truth.message.split(';')[0]}.", "compare")
         return Failure("`weights_unchanged` is False, but every weight of `base` is exactly as before training.",
                        "compare")
+
+
+    def _with_own_verdict(self, failure: Failure, base) -> Failure:
+        """Add what the copy this exercise took when q3 passed says (a reference the student cannot alias)."""
+        own = self.exercise.memory.get("base_weights")
+        if own is None or not check.is_live_snapshot(self.namespace.get("base_weights_before")):
+            return failure
+        verdict = check.weights_unchanged(base, own, "base", "the copy taken when q3 passed")
+        truth = "did not move" if verdict is None else "moved: " + verdict.message.split(";")[0]
+        return Failure(f"{failure.message} (Compared with the copy this check took when q3 passed, the base {truth}.)",
+                       failure.hint_key)
 
 
 exercise = Exercise(

@@ -121,7 +121,12 @@ class FreezeFirstLayers(Question):
         if not anb.trainable:
             return Failure("`anb.trainable` is False, so nothing in it trains; set it back to True and freeze the "
                            "first n weight layers one by one.", "parent_frozen")
-        frozen = [not layer.trainable for layer in layers]
+        # behaviour decides: a layer trains if fit would hand its weights to the optimizer, or if one training
+        # step changes any of its variables (BatchNormalization statistics included)
+        moving = {id(layer) for layer in check.steps_moving(anb)}
+        frozen = [not (check.layer_trains(anb, layer) or id(layer) in moving
+                       or any(id(leaf) in moving for leaf in layer._flatten_layers(include_self=False)))
+                  for layer in layers]
         expected = [index < n for index in range(len(layers))]
         if frozen == expected:
             return None

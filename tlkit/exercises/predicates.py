@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from tlkit.exercises.behaviour import input_shape_of, output_shape_of, training_step_effects
 from tlkit.exercises.compile_state import find_stale_compile
 from tlkit.exercises.core import Failure
 
@@ -36,10 +37,13 @@ __all__ = [
     "is_built",
     "is_compiled",
     "is_keras_model",
+    "is_live_snapshot",
+    "live_snapshot_failure",
     "layer_trains",
     "learning_rate_of",
     "learning_rate_within",
     "output_activation",
+    "steps_moving",
     "loss_expectation",
     "weights_unchanged",
 ]
@@ -116,18 +120,73 @@ def _count_parameters(variables) -> int:
     return int(sum(int(np.prod(variable.shape)) for variable in variables))
 
 
-def all_frozen(model, name: str, hint_key: str = "freeze") -> Failure | None:
-    """Fail if any weight of ``model`` is still trainable; name the layers."""
-    trainable = model.trainable_weights
-    if not trainable:
-        return None
-    layers = [layer.name for layer in model.layers if layer_trains(model, layer)]
-    return Failure(
-        f"`{name}` still has {_plural(len(trainable), 'trainable weight tensor')} "
-        f"({_count_parameters(trainable):,} parameters) in {', '.join(layers) or 'its layers'}; "
-        "it should have none.",
-        hint_key,
+def _leaf_layers(model) -> list:
+    """Every layer inside ``model`` that holds variables itself (nested models are looked through)."""
+    return [layer for layer in model._flatten_layers(include_self=False)
+            if not list(layer._flatten_layers(include_self=False))]
+
+
+def _is_batchnorm(layer) -> bool:
+    return isinstance(layer, _keras().layers.BatchNormalization)
+
+
+def steps_moving(model, judged=None, sample=None) -> list:
+    """Leaf layers of ``model`` whose variables one training step of ``judged`` (default: ``model``) changes.
+
+    Behaviour, not flags: see :mod:`tlkit.exercises.behaviour`. Returns an
+    empty list when the step cannot be run (then the flags alone decide).
+    """
+    effects = training_step_effects(judged if judged is not None else model, sample)
+    if effects.problem is not None:
+        return []
+    return [layer for layer in _leaf_layers(model) if effects.layer_moved(layer)]
+
+
+def _describe_moving(layers, effects_name: str) -> str:
+    """Explain why layers that no flag lists as trainable still change in a training step."""
+    names = ", ".join(layer.name for layer in layers)
+    batchnorms = [layer for layer in layers if _is_batchnorm(layer)]
+    if batchnorms and len(batchnorms) == len(layers):
+        return (
+            f"one training step still changes the moving mean and variance of {names}: a BatchNormalization "
+            "layer whose own `trainable` flag is True runs in training mode during fit, even when its variables "
+            f"are marked non-trainable or a model around it is frozen. Set `trainable = False` on the layers "
+            f"themselves (e.g. {effects_name}.trainable = False), not on their variables."
+        )
+    return (
+        f"one training step still changes the weights of {names}. Set `trainable = False` on the layers "
+        f"themselves (e.g. {effects_name}.trainable = False), not on their variables, and check again."
     )
+
+
+def all_frozen(model, name: str, hint_key: str = "freeze", context_model=None, sample=None) -> Failure | None:
+    """Fail if training would change any variable of ``model``; name the layers.
+
+    Judged by behaviour: first the trainable flags (as ``fit`` reads them),
+    then one training step (:func:`training_step_effects`) that must change no
+    weight and no BatchNormalization statistic of ``model``.
+
+    Parameters
+    ----------
+    context_model : keras.Model, optional
+        The model that will be trained, when ``model`` is a part of it (a base
+        inside a classifier): its flags and its training step decide.
+    """
+    judged = context_model if context_model is not None else model
+    own = {id(variable) for variable in model.weights}
+    trainable = [variable for variable in judged.trainable_weights if id(variable) in own]
+    if trainable:
+        layers = [layer.name for layer in model.layers if layer_trains(judged, layer)]
+        return Failure(
+            f"`{name}` still has {_plural(len(trainable), 'trainable weight tensor')} "
+            f"({_count_parameters(trainable):,} parameters) in {', '.join(layers) or 'its layers'}; "
+            "it should have none.",
+            hint_key,
+        )
+    moving = steps_moving(model, judged, sample)
+    if not moving:
+        return None
+    return Failure(f"`{name}` has no trainable weights, but {_describe_moving(moving, name)}", hint_key)
 
 
 def has_trainable_weights(model, name: str, hint_key: str = "unfreeze") -> Failure | None:
@@ -187,7 +246,25 @@ def frozen_layers_match(
             f"should train, but {len(wrongly_frozen)} of them are frozen: {listed}.",
             too_many_key,
         )
+    # behaviour: one training step must leave every layer that should be frozen exactly as it was
+    frozen_part = [layers[i] for i in should_freeze]
+    if frozen_part:
+        effects = training_step_effects(model)
+        moving = [layer for layer in frozen_part if effects.problem is None and _layer_moved(effects, layer)]
+        if moving:
+            listed = ", ".join(f"'{layer.name}' (index {layers.index(layer)})" for layer in moving)
+            inner = [leaf for layer in moving for leaf in ([layer] if not list(layer._flatten_layers(include_self=False))
+                                                           else _leaf_layers(layer)) if _layer_moved(effects, leaf)]
+            return Failure(
+                f"{description} should all be frozen, and no flag says {listed} would train, but "
+                f"{_describe_moving(inner, 'layer')}",
+                too_few_key,
+            )
     return None
+
+
+def _layer_moved(effects, layer) -> bool:
+    return effects.layer_moved(layer)
 
 
 def _batchnorm_layers(model) -> list:
@@ -214,7 +291,18 @@ def batchnorm_frozen(model, name: str, hint_key: str = "batchnorm", context_mode
     batchnorms = _batchnorm_layers(model)
     training = [layer for layer in batchnorms if any(id(v) in trainable for v in layer.weights)]
     if not training:
-        return None
+        if not batchnorms:
+            return None
+        # behaviour: a training step must not touch any BatchNormalization statistic
+        effects = training_step_effects(judged)
+        moving = [layer for layer in batchnorms if effects.problem is None and effects.layer_moved(layer)]
+        if not moving:
+            return None
+        return Failure(
+            f"{_plural(len(moving), 'BatchNormalization layer')} of the {len(batchnorms)} in `{name}` "
+            f"{'has' if len(moving) == 1 else 'have'} no trainable weights, but {_describe_moving(moving, 'layer')}",
+            hint_key,
+        )
     return Failure(
         f"{_plural(len(training), 'BatchNormalization layer')} of the {len(batchnorms)} in `{name}` "
         f"{'is' if len(training) == 1 else 'are'} still trainable ({', '.join(layer.name for layer in training)}), "
@@ -236,12 +324,21 @@ def compile_not_stale(model, name: str, hint_key: str = "recompile") -> Failure 
 
 
 # -- head, activation and loss --------------------------------------------------------------------
-def head_matches_classes(model, num_classes: int, name: str, hint_key: str = "head_units") -> Failure | None:
-    """Fail unless the model outputs one score per class, shape (batch, num_classes)."""
-    try:
-        output_shape = tuple(model.output_shape)
-    except (AttributeError, ValueError):
-        return Failure(f"`{name}` has no defined output shape yet; build it from a keras.Input.", "build")
+def head_matches_classes(model, num_classes: int, name: str, hint_key: str = "head_units",
+                         sample=None) -> Failure | None:
+    """Fail unless the model outputs one score per class, shape (batch, num_classes).
+
+    Works for every Keras style: Sequential and functional models declare
+    their output shape; a subclassed ``keras.Model`` is run once on zeros of
+    the shape it was built with (or of ``sample``).
+    """
+    output_shape = output_shape_of(model, sample)
+    if output_shape is None:
+        return Failure(
+            f"the output shape of `{name}` is not known yet: start it with keras.Input(shape=...) or, for a "
+            f"subclassed model, call it once on a batch of images (e.g. {name}(x_val[:1])).",
+            "build",
+        )
     if len(output_shape) != 2:
         return Failure(
             f"`{name}` outputs shape {output_shape}; a classifier head should output (batch, {num_classes}): "
@@ -260,8 +357,40 @@ def head_matches_classes(model, num_classes: int, name: str, hint_key: str = "he
 _PASS_THROUGH_LAYERS = ("Dropout", "Flatten", "Reshape", "Identity", "ActivityRegularization", "GaussianNoise")
 
 
-def output_activation(model) -> str:
-    """Name of the activation applied last in ``model``: ``"softmax"``, ``"linear"``, ``"sigmoid"``..."""
+def output_activation(model, sample=None) -> str:
+    """Name of the activation applied last in ``model``: ``"softmax"``, ``"linear"``, ``"sigmoid"``...
+
+    Read from the last layer; when that says ``"linear"`` (no activation
+    layer, e.g. a subclassed model applying softmax inside ``call``), the
+    model's outputs on a random batch decide: rows of probabilities summing to
+    one are ``"softmax"``, a single column in (0, 1) is ``"sigmoid"``.
+    """
+    declared = _declared_output_activation(model)
+    if declared != "linear":
+        return declared
+    return _observed_output_activation(model, sample) or declared
+
+
+def _observed_output_activation(model, sample=None) -> str | None:
+    input_shape = input_shape_of(model, sample)
+    if input_shape is None:
+        return None
+    try:
+        generator = np.random.default_rng(0)
+        batch = generator.uniform(0, 1, size=(8,) + tuple(input_shape[1:])).astype("float32")
+        outputs = np.asarray(model(batch, training=False), dtype="float64")
+    except Exception:
+        return None
+    if outputs.ndim != 2:
+        return None
+    if outputs.shape[1] > 1 and np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-4):
+        return "softmax"
+    if outputs.shape[1] == 1 and np.all((outputs > 0) & (outputs < 1)):
+        return "sigmoid"
+    return None
+
+
+def _declared_output_activation(model) -> str:
     keras = _keras()
     layer = model
     while isinstance(layer, keras.Model) and layer.layers:
@@ -302,11 +431,14 @@ def activation_matches_loss(model, name: str, hint_key: str = "from_logits") -> 
     Accepts softmax + ``from_logits=False`` and no activation (logits) +
     ``from_logits=True``; names every other combination.
     """
-    activation = output_activation(model)
     kind, from_logits = loss_expectation(getattr(model, "loss", None))
     if kind is None:
         return None
-    units = model.output_shape[-1]
+    activation = output_activation(model)
+    output_shape = output_shape_of(model)
+    if output_shape is None:
+        return None
+    units = output_shape[-1]
     if kind == "categorical":
         if activation == "softmax" and from_logits:
             return Failure(
@@ -398,15 +530,18 @@ def accuracy_at_least(model, images, labels, threshold: float, name: str, data_n
         labels = np.asarray(labels)
     except (TypeError, ValueError):
         return Failure(f"`{data_name}` and its labels should be arrays.", "data")
-    expected = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    declared = input_shape_of(model)
+    expected = tuple(declared[1:]) if declared is not None else None
     if expected is not None and not _shape_fits(expected, images.shape[1:]):
         return Failure(
             f"`{name}` expects inputs of shape (batch, {', '.join(str(d) for d in expected)}) but `{data_name}` "
             f"has shape {images.shape}.",
             "input_shape",
         )
-    if labels.ndim == 2:
-        labels = labels.argmax(axis=-1)
+    labels = _class_labels(labels)
+    if labels is None:
+        return Failure(f"the labels of `{data_name}` should be class numbers of shape (n,) or (n, 1), or one-hot "
+                       "rows of shape (n, classes).", "data")
     if labels.shape[0] != images.shape[0]:
         return Failure(f"`{data_name}` has {images.shape[0]} images but {labels.shape[0]} labels.", "data")
     predictions = np.asarray(model.predict(images, verbose=0, batch_size=256))
@@ -418,6 +553,17 @@ def accuracy_at_least(model, images, labels, threshold: float, name: str, data_n
             f"`{name}` reaches {accuracy:.3f} accuracy on the held-out data; reach at least {threshold:.2f}.",
             hint_key,
         )
+    return None
+
+
+def _class_labels(labels):
+    """Class numbers of shape (n,) from sparse labels (n,) or (n, 1) or one-hot labels (n, classes); else None."""
+    if labels.ndim == 1:
+        return labels
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        return labels[:, 0]
+    if labels.ndim == 2:
+        return labels.argmax(axis=-1)
     return None
 
 
@@ -474,13 +620,50 @@ def _as_path_dict(layer, snapshot) -> dict | None:
     return None
 
 
+def _is_live(value) -> bool:
+    """True for a variable or tensor (a reference that follows training), False for a NumPy copy or numbers."""
+    if isinstance(value, (np.ndarray, np.generic, numbers.Number)):
+        return False
+    if isinstance(value, (list, tuple)):
+        return any(_is_live(item) for item in value)
+    return hasattr(value, "assign") or hasattr(value, "numpy") or isinstance(value, _keras().Variable) or \
+        _keras().ops.is_tensor(value)
+
+
+def is_live_snapshot(snapshot) -> bool:
+    """True when a "copy of the weights" holds the variables (or tensors) themselves instead of arrays.
+
+    ``base.weights``, ``list(base.trainable_variables)`` or ``{v.path: v for v in base.weights}`` change with
+    training, so comparing them with the model after training always says "unchanged".
+    """
+    if isinstance(snapshot, dict):
+        return any(_is_live(value) for value in snapshot.values())
+    if isinstance(snapshot, (list, tuple)):
+        return any(_is_live(item) for item in snapshot)
+    return snapshot is not None and _is_live(snapshot)
+
+
+def live_snapshot_failure(snapshot_name: str, name: str, hint_key: str = "snapshot") -> Failure:
+    """The failure for a snapshot that holds variables instead of copies."""
+    return Failure(
+        f"`{snapshot_name}` holds the variables themselves, which change with training, so it always equals "
+        f"the weights after training and proves nothing; copy them with {name}.get_weights() (or "
+        "[np.array(v) for v in ...]) before calling fit.",
+        hint_key,
+    )
+
+
 def weights_unchanged(layer, snapshot, name: str, snapshot_name: str = "the saved weights",
                       hint_key: str = "frozen_changed", atol: float = 0.0) -> Failure | None:
     """Fail if any weight of ``layer`` differs from ``snapshot``.
 
     ``snapshot`` is ``layer.get_weights()`` taken before training, or a dict
-    path -> array.
+    path -> array. A snapshot of live references (``layer.weights``, variables
+    or tensors instead of arrays) is refused with hint key ``"snapshot"``: it
+    follows training, so it cannot show that nothing moved.
     """
+    if is_live_snapshot(snapshot):
+        return live_snapshot_failure(snapshot_name, name)
     saved = _as_path_dict(layer, snapshot)
     if saved is None:
         return Failure(

@@ -14,7 +14,7 @@ __all__ = ["build_parser", "main"]
 def _release(arguments) -> int:
     from tlkit.instructor.release import release_notebooks
 
-    manifest = release_notebooks(arguments.sources, arguments.to)
+    manifest = release_notebooks(arguments.sources, arguments.to, quiz_mode=arguments.quiz_mode)
     for name, entry in manifest["notebooks"].items():
         print(f"released {name}: {len(entry['questions'])} question(s), {len(entry['locked_cells'])} locked cell(s), "
               f"quizzes: {', '.join(entry['quizzes']) or 'none'}")
@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                                               "and write MANIFEST.json with the locked cells' checksums.")
     release.add_argument("sources", nargs="+", help="source notebooks or folders of them")
     release.add_argument("--to", required=True, help="the release folder to write")
+    release.add_argument("--quiz-mode", choices=("self-check", "exam"), default="self-check",
+                         help="self-check (default): sealed quizzes with immediate feedback; exam: quizzes without "
+                              "any key, answers only recorded (grade them with `quiz grade`)")
     release.set_defaults(handler=_release)
 
     validate = commands.add_parser("validate", help="check the markers of source notebooks",
@@ -134,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--gradebook", help="SQLite gradebook (default: $TLKIT_GRADEBOOK or the user's data folder)")
     export.set_defaults(handler=_export)
     gradebook.set_defaults(handler=lambda arguments: (gradebook.print_help(), 2)[1])
+
+    from tlkit.quiz.exam_cli import add_quiz_command  # `quiz grade`: exam answers graded with the source key
+
+    add_quiz_command(commands)
     return parser
 
 

@@ -47,13 +47,30 @@ def _seal_quiz(quiz_id: str, folder: pathlib.Path) -> pathlib.Path:
     return target
 
 
-def release_notebooks(sources, destination) -> dict:
+def _write_exam_quiz(quiz_id: str, folder: pathlib.Path) -> pathlib.Path:
+    from tlkit.quiz.exam import EXAM_SUFFIX, exam_yaml
+
+    quiz = resolve_quiz(quiz_id)
+    target = folder / f"{quiz.id}{EXAM_SUFFIX}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stale = folder / f"{quiz.id}{SEALED_SUFFIX}"  # a sealed copy from an earlier release still holds the key
+    if stale.exists():
+        stale.unlink()
+    target.write_text(exam_yaml(quiz), encoding="utf-8")
+    return target
+
+
+def release_notebooks(sources, destination, quiz_mode: str = "self-check") -> dict:
     """Write the student version of each source notebook into ``destination``.
 
     Also writes every quiz the notebooks show (``show_quiz("id")``) into
-    ``destination/quizzes/<id>.tlkq``, sealed so that the answer key is not
-    plain text (``tlkit.quiz`` finds them there), and ``MANIFEST.json`` with
-    the SHA-256 of every locked cell.
+    ``destination/quizzes/``: with ``quiz_mode="self-check"`` (the default)
+    as ``<id>.tlkq``, sealed so that the answer key is not plain text (but
+    still recoverable by a determined student); with ``quiz_mode="exam"`` as
+    ``<id>.exam.yaml`` without any key (see :mod:`tlkit.quiz.exam`): answers
+    are only recorded, and the instructor grades them with
+    ``python -m tlkit quiz grade``. Then ``MANIFEST.json`` with the SHA-256 of
+    every locked cell (and ``"quiz_mode": "exam"`` for an exam release).
 
     Parameters
     ----------
@@ -74,6 +91,13 @@ def release_notebooks(sources, destination) -> dict:
     MarkerError
         If a source's markers are broken (run ``validate`` for every problem).
     """
+    from tlkit.quiz.exam import QUIZ_MODES
+
+    if quiz_mode not in QUIZ_MODES:
+        from tlkit.errors import UnknownNameError, describe_name_choice
+
+        raise UnknownNameError(describe_name_choice("quiz mode", quiz_mode, QUIZ_MODES))
+    write_quiz = _write_exam_quiz if quiz_mode == "exam" else _seal_quiz
     destination = pathlib.Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
     entries = {}
@@ -85,8 +109,10 @@ def release_notebooks(sources, destination) -> dict:
         entries[source_path.name] = entry
         for quiz_id in entry["quizzes"]:
             if quiz_id not in sealed:
-                _seal_quiz(quiz_id, destination / QUIZ_FOLDER_NAME)
+                write_quiz(quiz_id, destination / QUIZ_FOLDER_NAME)
                 sealed.add(quiz_id)
     manifest = {"format": 1, "notebooks": entries}
+    if quiz_mode == "exam":
+        manifest["quiz_mode"] = "exam"
     (destination / MANIFEST_FILE_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest

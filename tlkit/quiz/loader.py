@@ -522,6 +522,11 @@ def load_quiz(path) -> Quiz:
     data = _read_data(path)
     if data is None:
         raise QuizFileError(path, "the file is empty; a quiz needs 'id', 'title' and 'questions'")
+    if isinstance(data, dict) and "mode" in data:  # a key-free exam release (see tlkit.quiz.exam)
+        from tlkit.quiz.exam import build_exam_quiz
+
+        _check_values(path, data)
+        return build_exam_quiz(path, data)
     _validate_schema(path, data)
     _check_values(path, data)
     return _build_quiz(path, data)
@@ -533,7 +538,13 @@ def available_quizzes(folder=None) -> list[str]:
     Sealed quizzes (``*.tlkq``, written by ``python -m tlkit release``) count too.
     """
     folder = pathlib.Path(folder) if folder is not None else QUIZ_FOLDER
-    return sorted({path.stem for pattern in ("*.yaml", f"*{SEALED_SUFFIX}") for path in folder.glob(pattern)})
+    return sorted({_quiz_id_of(path) for pattern in ("*.yaml", f"*{SEALED_SUFFIX}") for path in folder.glob(pattern)})
+
+
+def _quiz_id_of(path: pathlib.Path) -> str:
+    from tlkit.quiz.exam import EXAM_SUFFIX
+
+    return path.name[: -len(EXAM_SUFFIX)] if path.name.endswith(EXAM_SUFFIX) else path.stem
 
 
 def _quiz_folders(folder) -> list[pathlib.Path]:
@@ -549,6 +560,13 @@ def _quiz_folders(folder) -> list[pathlib.Path]:
 
 
 def _find_quiz_file(quiz_id: str, folder) -> pathlib.Path | None:
+    from tlkit.quiz.exam import EXAM_SUFFIX
+
+    # an exam release wins wherever it is: a keyed copy of the quiz elsewhere must not turn an exam into self-check
+    for candidate_folder in _quiz_folders(folder):
+        candidate = candidate_folder / f"{quiz_id}{EXAM_SUFFIX}"
+        if os.path.lexists(candidate):
+            return candidate
     for candidate_folder in _quiz_folders(folder):
         for suffix in (".yaml", SEALED_SUFFIX):
             candidate = candidate_folder / f"{quiz_id}{suffix}"

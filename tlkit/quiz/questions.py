@@ -249,6 +249,9 @@ class Quiz:
         Optional Markdown introduction.
     path : pathlib.Path or None
         The file it was loaded from.
+    mode : str
+        ``"self-check"`` for a quiz with its key; ``"exam"`` for a key-free
+        exam release (:mod:`tlkit.quiz.exam`), whose answers are only recorded.
     """
 
     id: str
@@ -256,6 +259,7 @@ class Quiz:
     questions: tuple[Question, ...]
     description: str = ""
     path: pathlib.Path | None = field(default=None, compare=False)
+    mode: str = "self-check"
 
     def question(self, question_id: str) -> Question:
         """Return the question called ``question_id``.

@@ -51,8 +51,8 @@ class AnswerRecorder:
             The question answered.
         answer : object
             The answer in its recorded form (see ``Question.answer_for_record``).
-        correct : bool
-            The grade.
+        correct : bool or None
+            The grade; None for an exam answer the instructor grades later.
         """
         if not self.enabled:
             return []
@@ -61,7 +61,8 @@ class AnswerRecorder:
             warnings.simplefilter("always")
             try:
                 gradebook, student_id = self._resolve()
-                gradebook.record_quiz_answer(student_id, self.quiz_id, question_id, answer, bool(correct))
+                gradebook.record_quiz_answer(student_id, self.quiz_id, question_id, answer,
+                                            None if correct is None else bool(correct))
             except Exception as error:  # the student must still get feedback
                 messages.append(f"Your answer to {question_id!r} could not be recorded: {error}")
         messages.extend(f"Gradebook: {warning.message}" for warning in caught)

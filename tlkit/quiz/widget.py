@@ -13,6 +13,11 @@ Three modes:
 The answer key stays in the kernel. The browser only receives option
 labels (in a seeded random order), never which one is right, and no
 explanation is put into any widget before the student submits.
+
+A key-free exam quiz (released with ``--quiz-mode exam``, see
+:mod:`tlkit.quiz.exam`) always uses the exam layout, whatever ``mode`` says:
+its answers are recorded in the gradebook and each question shows "Answer
+recorded", never right or wrong; the instructor grades them later.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class QuestionView:
         self.retry = _button("Retry", "Answer this question again", "tlkit-quiz-retry")
         self.retry.disabled = True
         self.graded: Grade | None = None
+        self.recorded = False
         children = [self.text, self.input]
         if with_buttons:
             children.append(widgets.HBox([self.submit, self.retry]))
@@ -177,6 +183,17 @@ class QuestionView:
         self.feedback.remove_class("tlkit-quiz-feedback-correct").remove_class("tlkit-quiz-feedback-wrong")
         self.feedback.add_class(verdict_class)
 
+    def lock_recorded(self) -> None:
+        """Disable the input and say the answer was recorded, without any verdict (key-free exam)."""
+        self.graded = None
+        self.recorded = True
+        for control in self._controls():
+            control.disabled = True
+        self.submit.disabled = True
+        self.retry.disabled = True
+        self.feedback.value = '<div role="status" aria-live="polite">Answer recorded.</div>'
+        self.feedback.add_class("tlkit-quiz-feedback-recorded")
+
     def unlock(self, clear: bool = False) -> None:
         """Hide the feedback and make the input editable again."""
         self.graded = None
@@ -186,8 +203,10 @@ class QuestionView:
             self.clear_answer()
         self.submit.disabled = False
         self.retry.disabled = True
+        self.recorded = False
         self.feedback.value = ""
         self.feedback.remove_class("tlkit-quiz-feedback-correct").remove_class("tlkit-quiz-feedback-wrong")
+        self.feedback.remove_class("tlkit-quiz-feedback-recorded")
         self.warning.value = ""
 
     def show_notice(self, message: str) -> None:
@@ -231,6 +250,12 @@ class QuizWidget:
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
             raise QuizSetupError(f"max_attempts must be a whole number of at least 1, not {max_attempts!r}")
         self.quiz: Quiz = resolve_quiz(quiz)
+        self.key_free = self.quiz.mode == "exam"
+        if self.key_free:
+            if mode == "instructor":
+                raise QuizSetupError(f"quiz {self.quiz.id!r} is a key-free exam release; open the source quiz "
+                                     "(with its key) for the instructor view")
+            mode = "exam"
         self.mode = mode
         self.max_attempts = max_attempts
         self.attempts_used = 0
@@ -309,6 +334,9 @@ class QuizWidget:
             self.message.value = f"<p>Please answer question(s) {numbers} before submitting.</p>"
             return
         self.attempts_used += 1
+        if self.key_free:
+            self._record_key_free()
+            return
         for view in self.questions:
             answer = view.answer()
             grade = view.question.grade(answer)
@@ -321,6 +349,23 @@ class QuizWidget:
         self.retry.disabled = left == 0
         self.message.value = f"<p>Attempt {self.attempts_used} of {self.max_attempts} submitted. " + (
             f"{left} attempt(s) left.</p>" if left else "No attempts left.</p>"
+        )
+        self._update_score()
+
+    def _record_key_free(self) -> None:
+        """Record every answer of a key-free exam, with no verdict (the instructor grades later)."""
+        for view in self.questions:
+            answer = view.answer()
+            warnings = self.recorder.record(view.question.id, view.question.answer_for_record(answer), None)
+            view.lock_recorded()
+            view.show_notice(" ".join(warnings))
+        self.submit.disabled = True
+        left = self.max_attempts - self.attempts_used
+        self.retry.disabled = left == 0
+        self.message.value = (
+            f"<p>Your answers are recorded (attempt {self.attempts_used} of {self.max_attempts}); your instructor "
+            "will publish the results. " + (f"You may change them: {left} attempt(s) left; the last one counts.</p>"
+                                             if left else "No attempts left.</p>")
         )
         self._update_score()
 
@@ -348,8 +393,18 @@ class QuizWidget:
         """How many questions currently show feedback."""
         return sum(1 for view in self.questions if view.graded is not None)
 
+    @property
+    def recorded_count(self) -> int:
+        """How many questions show "Answer recorded" (key-free exam)."""
+        return sum(1 for view in self.questions if view.recorded)
+
     def _update_score(self) -> None:
         total = len(self.questions)
+        if self.key_free:
+            recorded = self.recorded_count
+            self.score.value = (f"<p>{recorded} of {total} answers recorded.</p>" if recorded
+                                else f"<p>Not submitted yet ({total} questions).</p>")
+            return
         if self.mode == "exam" and self.answered_count == 0:
             self.score.value = f"<p>Score: not submitted yet ({total} questions).</p>"
             return
