@@ -132,7 +132,8 @@ def _grade(arguments) -> int:
     if shard is not None:
         _shard_gradebook_target(gradebook.path, grader.assignment, shard)
         print(f"shard {shard}: {len(run.students)} of {len(run.roster)} submission(s)")
-    grades = grader.grade({student: submissions[student] for student in run.students}, workers=arguments.workers)
+    grades = grader.grade({student: submissions[student] for student in run.students}, workers=arguments.workers,
+                          also_hide=list(submissions.values()))  # other shards' students stay hidden too
     grades.sort(key=lambda grade: grade.student_id)  # the same order whatever the workers and shards
     if shard is not None:
         _write_shard_gradebook(grades, gradebook.path, run)

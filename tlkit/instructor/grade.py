@@ -653,7 +653,7 @@ class Grader:
         grade.questions = [QuestionGrade(question, 0.0, points, "not_graded", reason)
                            for question, points in self._points.items()]
 
-    def grade(self, submissions: dict, workers: int = 1) -> list[SubmissionGrade]:
+    def grade(self, submissions: dict, workers: int = 1, also_hide=()) -> list[SubmissionGrade]:
         """Grade ``{student_id: notebook path}``; return one :class:`SubmissionGrade` per student.
 
         A missing, malformed, hanging or crashing submission is graded 0 with a
@@ -671,6 +671,9 @@ class Grader:
             compute threads unless ``threads`` was given. With more than one, a
             change to a watched gradebook cannot be tied to one submission and
             flags every submission running at that moment.
+        also_hide : sequence of path, optional
+            Other submissions no sandbox may see either: with ``--shard``, the
+            other shards' students (the batch's own submissions are always hidden).
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -678,7 +681,9 @@ class Grader:
         self._threads = self.threads or threads_per_kernel(workers)
         self.work_folder.mkdir(parents=True, exist_ok=True)
         self._names_for(self.manifest["questions"][0])
-        self._hidden = self._hide_paths(submissions) if self.use_sandbox else []
+        hide = dict(submissions)
+        hide.update({f"also-hidden-{number}": path for number, path in enumerate(also_hide)})
+        self._hidden = self._hide_paths(hide) if self.use_sandbox else []
         grades, runs = [], []
         for student_id, path in submissions.items():
             student_id = _safe_student_id(student_id)
