@@ -1,4 +1,4 @@
-"""The ``python -m tlkit`` command line: release, validate, grade, gradebook export."""
+"""The ``python -m tlkit`` command line: release, validate, grade, gradebook export and merge."""
 
 from __future__ import annotations
 
