@@ -13,7 +13,7 @@
 #SBATCH --job-name=tlkit-grade-01
 #SBATCH --array=0-3                # N = 4 shards: tasks 0, 1, 2, 3
 #SBATCH --cpus-per-task=2
-#SBATCH --mem=3G                   # --workers 2: about 1 GB per worker, plus the grader
+#SBATCH --mem=4G                   # --workers 2: about 1.2 GB per worker, plus the grader (~0.5 GB)
 #SBATCH --time=04:00:00
 #SBATCH --output=grading/01/logs/shard-%a.out
 set -euo pipefail

@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission (default 1800)")
     grade.add_argument("--workers", type=int, default=1,
                        help="submissions graded at the same time on this machine, each in its own sandbox "
-                            "(default 1; each worker needs about 1 GB of memory, see --memory-per-worker)")
+                            "(default 1; each worker needs about 1.2 GB of memory, see --memory-per-worker)")
     grade.add_argument("--shard", metavar="I/N",
                        help="grade only shard I of N (I from 0): the students at positions I, I+N, I+2N... of the "
                             "sorted student ids; needs a --gradebook of its own; combine the shards with "
@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--threads-per-kernel", type=int,
                        help="TensorFlow/OpenMP compute threads per kernel (default: cores // workers)")
     grade.add_argument("--memory-per-worker", type=float, metavar="GB",
-                       help="memory one worker needs, for the check that --workers fits in memory (default 1)")
+                       help="memory one worker needs, for the check that --workers fits in memory (default 1.25)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="UNSAFE: run submissions without the bubblewrap sandbox (only for trusted notebooks, "
                             "e.g. on a machine without bubblewrap); see docs/instructor.md")
