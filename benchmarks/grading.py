@@ -1,18 +1,26 @@
-"""Benchmark: how many submissions the grader handles per minute on this machine.
+"""Benchmark: how many submissions the grader handles per minute, with 1 and 2 workers side by side.
 
 Grades ``--copies`` copies of the test assignment's solution
 (``tests/fixtures/assignment/tiny_course.ipynb``, five questions on tiny
 Keras models), each in its own sandboxed kernel with its own sandboxed
-checker, exactly as ``python -m tlkit grade`` does. With ``--compare`` it
-grades the same batch twice, with and without the sandbox, to measure what
-the sandbox costs per submission. Prints the result and writes
-``benchmarks/results/grading.json``. Run it from the repository root::
+checker, exactly as ``python -m tlkit grade`` does, once per worker count in
+``--workers`` (default ``1 2``), and records the speed-up of each count over
+one worker. While a batch runs it samples, every 0.1 s, the resident memory
+(RSS) of every process the benchmark started (the sandboxes, runners, kernels
+and checkers, found through ``/proc``) and records the peak: with one worker,
+that peak is what one worker needs. With ``--oversubscribed`` it also grades
+the batch with the most workers *without* capping each kernel's compute
+threads (each TensorFlow uses every core), to show what the cap buys. With
+``--compare`` it grades the batch once more without the sandbox, to measure
+what the sandbox costs. Prints the results and updates
+``benchmarks/results/grading.json`` (keys it does not measure are kept). Run
+it from the repository root::
 
-    .venv/bin/python benchmarks/grading.py [--copies 4] [--workers 1] [--compare]
+    .venv/bin/python benchmarks/grading.py [--copies 6] [--workers 1 2] [--oversubscribed] [--compare]
 
-The figure is dominated by the kernel start (importing TensorFlow) and by
+The figures are dominated by the kernel start (importing TensorFlow) and by
 how loaded the machine is; the JSON records the load average at the start
-and at the end.
+and at the end of each batch. A speed-up is only meaningful on free cores.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import threading
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -35,9 +44,57 @@ SOURCE = ROOT / "tests" / "fixtures" / "assignment" / "tiny_course.ipynb"
 RESULT = ROOT / "benchmarks" / "results" / "grading.json"
 
 from tlkit.instructor.grade import Grader  # noqa: E402
+from tlkit.instructor.parallel import cpu_count  # noqa: E402
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def grade_batch(copies: int, workers: int, sandbox: bool) -> dict:
+def descendants_rss(root_pid: int) -> int:
+    """Summed resident memory (bytes) of every descendant of ``root_pid``, from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, pending = 0, list(children.get(root_pid, []))
+    while pending:
+        pid = pending.pop()
+        pending.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as handle:
+                total += int(handle.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class PeakMemory:
+    """Sample the memory of this process's descendants in a thread; ``peak`` is the largest sum seen."""
+
+    def __init__(self, interval: float = 0.1):
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, descendants_rss(os.getpid()))
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+
+def grade_batch(copies: int, workers: int, sandbox: bool = True, threads: int | None = None) -> dict:
     import warnings
 
     load_before = os.getloadavg()
@@ -50,41 +107,74 @@ def grade_batch(copies: int, workers: int, sandbox: bool) -> dict:
             target.parent.mkdir(parents=True)
             shutil.copy(SOURCE, target)
             submissions[f"student-{number:03d}"] = target
-        started = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            grader = Grader(SOURCE, folder / "work", cell_timeout=300, timeout=1800, sandbox=sandbox)
-        grades = grader.grade(submissions, workers=workers)
+            grader = Grader(SOURCE, folder / "work", cell_timeout=300, timeout=1800, sandbox=sandbox, threads=threads)
+        started = time.perf_counter()
+        with PeakMemory() as memory:
+            grades = grader.grade(submissions, workers=workers)
         seconds = time.perf_counter() - started
     return {
         "sandbox": sandbox,
         "submissions": copies,
         "workers": workers,
+        "threads_per_kernel": grader._threads,
         "questions_per_submission": len(grader.manifest["questions"]),
         "total_seconds": round(seconds, 2),
         "seconds_per_submission": round(seconds / copies, 2),
         "submissions_per_minute": round(60.0 * copies / seconds, 2),
+        "peak_memory_gb": round(memory.peak / 1024 ** 3, 2),
         "graded_full_marks": sum(grade.score == grade.max_score and not grade.flagged for grade in grades),
         "load_average_before": [round(value, 2) for value in load_before],
         "load_average_after": [round(value, 2) for value in os.getloadavg()],
     }
 
 
+def describe(run: dict) -> str:
+    return (f"{'sandboxed' if run['sandbox'] else 'no sandbox'}: {run['submissions']} submissions in "
+            f"{run['total_seconds']:.1f} s with {run['workers']} worker(s), {run['threads_per_kernel']} thread(s) "
+            f"per kernel: {run['submissions_per_minute']} per minute, peak memory {run['peak_memory_gb']} GB "
+            f"({run['graded_full_marks']} full marks); load average {run['load_average_before'][0]:.1f} -> "
+            f"{run['load_average_after'][0]:.1f}")
+
+
 def main(arguments=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=4, help="submissions to grade (default 4)")
-    parser.add_argument("--workers", type=int, default=1, help="sandboxes at the same time (default 1)")
+    parser.add_argument("--copies", type=int, default=6, help="submissions to grade (default 6)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default 1 2)")
+    parser.add_argument("--oversubscribed", action="store_true",
+                        help="also grade with the most workers and every core's worth of threads per kernel")
     parser.add_argument("--compare", action="store_true", help="also grade the batch without the sandbox")
+    parser.add_argument("--note", default="", help="what else ran on the machine, recorded in the JSON")
     options = parser.parse_args(arguments)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-    runs = [grade_batch(options.copies, options.workers, sandbox=True)]
-    if options.compare:
-        runs.append(grade_batch(options.copies, options.workers, sandbox=False))
-    sandboxed = runs[0]
-    result = dict(sandboxed)
+    result = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.is_file() else {}
+    runs = []
+    for workers in sorted(set(options.workers)):
+        runs.append(grade_batch(options.copies, workers))
+        print(describe(runs[-1]), flush=True)
+    base = runs[0]
+    parallel = {
+        "runs": runs,
+        "speedup": {str(run["workers"]): round(base["total_seconds"] / run["total_seconds"], 2) for run in runs},
+        "memory_per_worker_gb": base["peak_memory_gb"] if base["workers"] == 1 else None,
+        "cores": cpu_count(),
+        "note": options.note or "measured on a shared machine; see the load averages",
+        "command": "python benchmarks/grading.py " + " ".join(sys.argv[1:] if arguments is None else arguments),
+    }
+    if options.oversubscribed:
+        most = max(options.workers)
+        run = grade_batch(options.copies, most, threads=cpu_count())
+        print("oversubscribed " + describe(run), flush=True)
+        parallel["oversubscribed"] = run
+        parallel["speedup_oversubscribed"] = round(base["total_seconds"] / run["total_seconds"], 2)
+    result["parallel"] = parallel
     result["environment"] = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
     if options.compare:
-        unsandboxed = runs[1]
+        sandboxed = base
+        unsandboxed = grade_batch(options.copies, base["workers"], sandbox=False)
+        print(describe(unsandboxed), flush=True)
+        result.update({key: sandboxed[key] for key in sandboxed})
         result["without_sandbox"] = unsandboxed
         result["sandbox_cost_seconds_per_submission"] = round(
             sandboxed["seconds_per_submission"] - unsandboxed["seconds_per_submission"], 2)
@@ -94,11 +184,7 @@ def main(arguments=None) -> dict:
                           "cost of bubblewrap itself (namespaces, mounts, privilege drop), on a shared, loaded machine")
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    for run in runs:
-        print(f"{'sandboxed' if run['sandbox'] else 'no sandbox'}: graded {run['submissions']} submissions in "
-              f"{run['total_seconds']:.1f} s with {run['workers']} worker(s): {run['seconds_per_submission']} s each "
-              f"({run['graded_full_marks']} full marks); load average {run['load_average_before'][0]:.1f} -> "
-              f"{run['load_average_after'][0]:.1f}")
+    print("speed-up over 1 worker: " + ", ".join(f"{w} workers: {s}x" for w, s in parallel["speedup"].items()))
     return result
 
 

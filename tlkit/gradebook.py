@@ -62,7 +62,11 @@ _CHECK_COLUMNS = ("student_id", "notebook", "question", "outcome", "message", "r
 _GRADE_COLUMNS = (
     "student_id", "assignment", "question", "score", "max_score", "message", "flagged", "flags", "graded_at",
 )
-_COLUMNS_BY_TABLE = {"quiz_answers": _QUIZ_COLUMNS, "checks": _CHECK_COLUMNS, "grades": _GRADE_COLUMNS}
+_RUN_COLUMNS = (
+    "assignment", "manifest_sha256", "shard_index", "shard_count", "roster_sha256", "roster", "students", "graded_at",
+)
+_COLUMNS_BY_TABLE = {"quiz_answers": _QUIZ_COLUMNS, "checks": _CHECK_COLUMNS, "grades": _GRADE_COLUMNS,
+                     "grading_runs": _RUN_COLUMNS}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quiz_answers (
@@ -97,6 +101,18 @@ CREATE TABLE IF NOT EXISTS grades (
     flagged     INTEGER NOT NULL,
     flags       TEXT NOT NULL,
     graded_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grading_runs (
+    row_number      INTEGER PRIMARY KEY AUTOINCREMENT,
+    record_id       TEXT NOT NULL UNIQUE,
+    assignment      TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    shard_index     INTEGER NOT NULL,
+    shard_count     INTEGER NOT NULL,
+    roster_sha256   TEXT NOT NULL,
+    roster          TEXT NOT NULL,
+    students        TEXT NOT NULL,
+    graded_at       TEXT NOT NULL
 );
 """
 
@@ -463,6 +479,38 @@ class Gradebook:
         }
         self._write("grades", row)
 
+    def record_grading_run(self, assignment: str, manifest_sha256: str, shard_index: int, shard_count: int,
+                           roster, students) -> None:
+        """Record what one ``grade`` run graded: the manifest's SHA-256, the shard and the students.
+
+        ``python -m tlkit gradebook merge`` reads these records to refuse shards
+        graded against different manifests or rosters, overlapping shards and
+        missing ones. A whole batch is shard 0 of 1.
+
+        Parameters
+        ----------
+        assignment, manifest_sha256 : str
+        shard_index, shard_count : int
+            Shard ``shard_index`` (from 0) of ``shard_count``.
+        roster : sequence of str
+            Every student id of the batch (all shards).
+        students : sequence of str
+            The student ids this run graded.
+        """
+        roster = sorted(set(map(str, roster)))
+        row = {
+            "record_id": uuid.uuid4().hex,
+            "assignment": str(assignment),
+            "manifest_sha256": str(manifest_sha256),
+            "shard_index": int(shard_index),
+            "shard_count": int(shard_count),
+            "roster_sha256": hashlib.sha256("\n".join(roster).encode("utf-8")).hexdigest(),
+            "roster": json.dumps(roster, ensure_ascii=False),
+            "students": json.dumps(sorted(map(str, students)), ensure_ascii=False),
+            "graded_at": _utc_now(),
+        }
+        self._write("grading_runs", row)
+
     # -- reading --------------------------------------------------------------------------------
     def _read(self, query: str, parameters=()) -> list[sqlite3.Row]:
         if not self.path.is_file():
@@ -534,6 +582,21 @@ class Gradebook:
             record = dict(row)
             record["flagged"] = bool(record["flagged"])
             record["flags"] = json.loads(record["flags"])
+            records.append(record)
+        return records
+
+    def grading_runs(self, assignment: str | None = None) -> list[dict]:
+        """Return the recorded grading runs (shards), oldest first; ``roster`` and ``students`` decoded."""
+        query = f"SELECT {', '.join(_RUN_COLUMNS)} FROM grading_runs"
+        parameters: tuple = ()
+        if assignment is not None:
+            query += " WHERE assignment = ?"
+            parameters = (str(assignment),)
+        records = []
+        for row in self._read(query + " ORDER BY graded_at, row_number", parameters):
+            record = dict(row)
+            record["roster"] = json.loads(record["roster"])
+            record["students"] = json.loads(record["students"])
             records.append(record)
         return records
 

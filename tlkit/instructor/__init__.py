@@ -20,4 +20,7 @@ tamper
     Signs of attempts to fake a grade.
 report
     Gradebook records, CSV and feedback files.
+parallel, merge
+    Workers on one machine (``--workers``), shards across machines (``--shard I/N``)
+    and ``gradebook merge``, which combines the shards' gradebooks or CSV files.
 """

@@ -1,4 +1,4 @@
-"""The ``python -m tlkit`` command line: release, validate, grade, gradebook export."""
+"""The ``python -m tlkit`` command line: release, validate, grade, gradebook export and merge."""
 
 from __future__ import annotations
 
@@ -39,12 +39,65 @@ def _validate(arguments) -> int:
     return 1 if problem_count else 0
 
 
+def _shard_gradebook_target(path: pathlib.Path, assignment: str, shard) -> None:
+    """A shard writes its own gradebook: refuse an existing file unless it is an earlier attempt at this shard."""
+    from tlkit.gradebook import Gradebook
+
+    if not path.exists():
+        return
+    book = Gradebook(path)
+    runs = book.grading_runs()
+    same = runs and all(run["assignment"] == assignment and (run["shard_index"], run["shard_count"]) ==
+                        (shard.index, shard.count) for run in runs)
+    if not same or book.check_results() or book.quiz_answers() or any(
+            row["assignment"] != assignment for row in book.grades()):
+        raise TlkitError(f"{path} already exists and is not an earlier run of shard {shard} of {assignment}: with "
+                         "--shard, give each shard a gradebook of its own (e.g. grading/shard-$I.sqlite3), "
+                         "then combine them with `python -m tlkit gradebook merge`")
+
+
+def _write_shard_gradebook(grades, path: pathlib.Path, run) -> None:
+    """Record a shard's grades in a new file beside ``path``, then rename it into place (a retry replaces it)."""
+    import os
+    import uuid
+
+    from tlkit.gradebook import Gradebook
+    from tlkit.instructor.report import record_grades
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        book = record_grades(grades, Gradebook(partial, spool_path=partial.with_name(partial.name + ".spool")), run)
+        connection = book._connect()
+        try:
+            connection.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, safe to copy
+        finally:
+            connection.close()
+        for suffix in ("-wal", "-shm"):
+            stale = path.with_name(path.name + suffix)
+            if stale.exists():
+                stale.unlink()
+        os.replace(partial, path)
+    finally:
+        for leftover in (partial, partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
+            if leftover.exists():
+                leftover.unlink()
+
+
 def _grade(arguments) -> int:
     from tlkit.gradebook import Gradebook
-    from tlkit.instructor.grade import Grader, collect_submissions
+    from tlkit.instructor.grade import Grader, _safe_student_id, collect_submissions
     from tlkit.instructor.manifest import load_manifest
+    from tlkit.instructor.parallel import WORKER_MEMORY_BYTES, GradingRun, Shard, check_worker_memory, parse_shard
     from tlkit.instructor.report import record_grades, write_feedback, write_grades_csv
 
+    shard = parse_shard(arguments.shard) if arguments.shard else None
+    if shard is not None and not arguments.gradebook:
+        raise TlkitError("--shard needs --gradebook: each shard writes a gradebook of its own "
+                         "(e.g. --gradebook grading/shard-$I.sqlite3)")
+    per_worker = (int(arguments.memory_per_worker * 1024 ** 3) if arguments.memory_per_worker
+                  else WORKER_MEMORY_BYTES)
+    check_worker_memory(arguments.workers, per_worker)
     source = pathlib.Path(arguments.source)
     manifest = None
     if arguments.manifest:
@@ -62,20 +115,47 @@ def _grade(arguments) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         grader = Grader(source, arguments.out, cell_timeout=arguments.cell_timeout, timeout=arguments.timeout,
-                        manifest=manifest, watch_gradebooks=[gradebook.path], sandbox=not arguments.no_sandbox)
-    submissions = collect_submissions(arguments.submissions, source.name)
-    if not submissions:
+                        manifest=manifest, watch_gradebooks=[gradebook.path], sandbox=not arguments.no_sandbox,
+                        threads=arguments.threads_per_kernel)
+    collected = collect_submissions(arguments.submissions, source.name)
+    if not collected:
         print(f"no submissions found in {arguments.submissions}")
         return 1
-    grades = grader.grade(submissions)
-    record_grades(grades, gradebook)
+    submissions = {}
+    for name, path in collected.items():
+        student = _safe_student_id(name)
+        if student in submissions:
+            raise TlkitError(f"two submissions map to the student id {student} ({submissions[student].name} and "
+                             f"{pathlib.Path(path).name}): rename one")
+        submissions[student] = path
+    run = GradingRun.plan(grader.assignment, grader.manifest, submissions, shard or Shard())
+    if shard is not None:
+        _shard_gradebook_target(gradebook.path, grader.assignment, shard)
+        print(f"shard {shard}: {len(run.students)} of {len(run.roster)} submission(s)")
+    grades = grader.grade({student: submissions[student] for student in run.students}, workers=arguments.workers,
+                          also_hide=list(submissions.values()))  # other shards' students stay hidden too
+    grades.sort(key=lambda grade: grade.student_id)  # the same order whatever the workers and shards
+    if shard is not None:
+        _write_shard_gradebook(grades, gradebook.path, run)
+    else:
+        record_grades(grades, gradebook, run)
     write_feedback(grades, pathlib.Path(arguments.out) / "feedback")
-    csv_path = write_grades_csv(grades, pathlib.Path(arguments.out) / f"grades-{grader.assignment}.csv")
+    csv_path = write_grades_csv(grades, pathlib.Path(arguments.out) / f"grades-{grader.assignment}.csv", run)
     for grade in grades:
         flag = "  FLAGGED" if grade.flagged else ""
         problem = f"  ({grade.problem})" if grade.problem else ""
         print(f"{grade.student_id}: {grade.score:g}/{grade.max_score:g}{flag}{problem}")
     print(f"grades: {csv_path}; feedback: {pathlib.Path(arguments.out) / 'feedback'}; gradebook: {gradebook.path}")
+    return 0
+
+
+def _merge(arguments) -> int:
+    from tlkit.instructor.merge import merge_files
+
+    summary = merge_files(arguments.shards, arguments.out)
+    for assignment, figures in summary.items():
+        print(f"{assignment}: {figures['shards']} shard(s), {figures['students']} student(s)")
+    print(f"wrote {arguments.out}")
     return 0
 
 
@@ -121,14 +201,27 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--manifest", help="the release's MANIFEST.json (default: rebuilt from the source)")
     grade.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell (default 120)")
     grade.add_argument("--timeout", type=float, default=1800.0, help="seconds per submission (default 1800)")
+    grade.add_argument("--workers", type=int, default=1,
+                       help="submissions graded at the same time on this machine, each in its own sandbox "
+                            "(default 1; each worker needs about 1.2 GB of memory, see --memory-per-worker)")
+    grade.add_argument("--shard", metavar="I/N",
+                       help="grade only shard I of N (I from 0): the students at positions I, I+N, I+2N... of the "
+                            "sorted student ids; needs a --gradebook of its own; combine the shards with "
+                            "`gradebook merge`")
+    grade.add_argument("--threads-per-kernel", type=int,
+                       help="TensorFlow/OpenMP compute threads per kernel (default: cores // workers)")
+    grade.add_argument("--memory-per-worker", type=float, metavar="GB",
+                       help="memory one worker needs, for the check that --workers fits in memory (default 1.25)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="UNSAFE: run submissions without the bubblewrap sandbox (only for trusted notebooks, "
                             "e.g. on a machine without bubblewrap); see docs/instructor.md")
     grade.set_defaults(handler=_grade)
 
-    gradebook = commands.add_parser("gradebook", help="`gradebook export`: write grades to CSV",
-                                    description="Gradebook tools: `gradebook export` writes a CSV file.")
-    gradebook_commands = gradebook.add_subparsers(dest="gradebook_command", metavar="{export}")
+    gradebook = commands.add_parser("gradebook", help="`gradebook export`: write grades to CSV; `gradebook merge`: "
+                                                      "combine shards",
+                                    description="Gradebook tools: `gradebook export` writes a CSV file; "
+                                                "`gradebook merge` combines the gradebooks or CSV files of shards.")
+    gradebook_commands = gradebook.add_subparsers(dest="gradebook_command", metavar="{export,merge}")
     export = gradebook_commands.add_parser("export", help="write gradebook records to CSV",
                                            description="Write grades, checks or quiz answers to a CSV file for an LMS.")
     export.add_argument("--kind", choices=("grades", "checks", "quiz"), default="grades",
@@ -136,6 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="the CSV file to write")
     export.add_argument("--gradebook", help="SQLite gradebook (default: $TLKIT_GRADEBOOK or the user's data folder)")
     export.set_defaults(handler=_export)
+    merge = gradebook_commands.add_parser(
+        "merge", help="combine the gradebooks (or CSV files) of shards graded with --shard",
+        description="Combine shards' gradebooks (*.sqlite3) into a new gradebook, or their grades-*.csv files into "
+                    "a new CSV file. Refuses shards graded against different manifests or submissions, overlapping "
+                    "shards and missing ones.")
+    merge.add_argument("shards", nargs="+", help="the shards' gradebooks, or their CSV files")
+    merge.add_argument("--out", required=True, help="the new gradebook (or .csv file) to write; must not exist")
+    merge.set_defaults(handler=_merge)
     gradebook.set_defaults(handler=lambda arguments: (gradebook.print_help(), 2)[1])
 
     from tlkit.quiz.exam_cli import add_quiz_command  # `quiz grade`: exam answers graded with the source key

@@ -49,6 +49,7 @@ from tlkit.errors import CorruptFileError, MissingFileError, TlkitError
 from tlkit.instructor import kernel_side, tamper
 from tlkit.instructor.sandbox import NO_SANDBOX_WARNING, Limits, Sandbox, SandboxUnavailableError, kill_tree
 from tlkit.instructor.manifest import build_manifest, compare_locked_cells
+from tlkit.instructor.parallel import thread_environment, threads_per_kernel
 from tlkit.instructor.notebooks import cell_source, ensure_cell_ids, read_notebook
 
 __all__ = ["GradingError", "Grader", "QuestionGrade", "SandboxUnavailableError", "SubmissionGrade",
@@ -203,10 +204,14 @@ class Grader:
     limits : Limits, optional
         Resource limits of each sandbox; by default :class:`Limits` with the CPU
         time set to twice ``timeout``.
+    threads : int, optional
+        Compute threads of TensorFlow and OpenMP in each kernel and checker
+        (``TF_NUM_INTRAOP_THREADS``, ``OMP_NUM_THREADS``); by default the cores
+        divided by the number of workers (:func:`parallel.threads_per_kernel`).
     """
 
     def __init__(self, source, work_folder, cell_timeout: float = 120, timeout: float = 1800, manifest=None,
-                 watch_gradebooks=(), sandbox: bool = True, limits: Limits | None = None):
+                 watch_gradebooks=(), sandbox: bool = True, limits: Limits | None = None, threads: int | None = None):
         self.source_path = pathlib.Path(source).resolve()
         self.source = read_notebook(self.source_path)
         ensure_cell_ids(self.source)
@@ -235,6 +240,8 @@ class Grader:
         self._points = {question: 1.0 for question in self.manifest["questions"]}
         self._kernel_code = pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8")
         self._hidden: list[str] = []
+        self.threads = int(threads) if threads else None
+        self._threads = self.threads or threads_per_kernel(1)
 
     # -- preparing one submission --------------------------------------------------------------
     def _grader_cell(self, call: str, config: dict, kind: str, question: str | None = None):
@@ -379,6 +386,7 @@ class Grader:
                                                            if p])
         if not self.use_sandbox:
             environment = dict(os.environ)
+            environment.update(thread_environment(self._threads))
             environment.update(extra)
             environment["PYTHONPATH"] = python_path
             return environment
@@ -390,6 +398,7 @@ class Grader:
         for name in ("TF_CPP_MIN_LOG_LEVEL", "TLKIT_FASHION_MNIST_DIR", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES"):
             if name in os.environ:
                 environment[name] = os.environ[name]
+        environment.update(thread_environment(self._threads))
         environment.update(extra)
         return environment
 
@@ -644,7 +653,7 @@ class Grader:
         grade.questions = [QuestionGrade(question, 0.0, points, "not_graded", reason)
                            for question, points in self._points.items()]
 
-    def grade(self, submissions: dict, workers: int = 1) -> list[SubmissionGrade]:
+    def grade(self, submissions: dict, workers: int = 1, also_hide=()) -> list[SubmissionGrade]:
         """Grade ``{student_id: notebook path}``; return one :class:`SubmissionGrade` per student.
 
         A missing, malformed, hanging or crashing submission is graded 0 with a
@@ -655,15 +664,26 @@ class Grader:
         submissions : dict
             Student id -> path of the submitted notebook.
         workers : int, default 1
-            Sandboxes running at the same time. With more than one, a change to a
-            watched gradebook cannot be tied to one submission and flags every
-            submission running at that moment.
+            Submissions graded at the same time, each in its own sandbox with its
+            own limits and timeouts (threads: the sandboxes are processes). The
+            grades come back in the order of ``submissions`` whatever the order
+            in which they finish, and each kernel gets ``cores // workers``
+            compute threads unless ``threads`` was given. With more than one, a
+            change to a watched gradebook cannot be tied to one submission and
+            flags every submission running at that moment.
+        also_hide : sequence of path, optional
+            Other submissions no sandbox may see either: with ``--shard``, the
+            other shards' students (the batch's own submissions are always hidden).
         """
         from concurrent.futures import ThreadPoolExecutor
 
+        workers = max(1, int(workers))
+        self._threads = self.threads or threads_per_kernel(workers)
         self.work_folder.mkdir(parents=True, exist_ok=True)
         self._names_for(self.manifest["questions"][0])
-        self._hidden = self._hide_paths(submissions) if self.use_sandbox else []
+        hide = dict(submissions)
+        hide.update({f"also-hidden-{number}": path for number, path in enumerate(also_hide)})
+        self._hidden = self._hide_paths(hide) if self.use_sandbox else []
         grades, runs = [], []
         for student_id, path in submissions.items():
             student_id = _safe_student_id(student_id)
@@ -695,7 +715,7 @@ class Grader:
             results = self._check(grade, evidence_root, folder / "box" / "decoy" / "gradebook.sqlite3")
             return status, executed, findings, results
 
-        with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(execute, runs))
         for (grade, _, _, per_question, check_cells), (status, executed, findings, results) in zip(runs, outcomes):
             grade.flags.extend(self._inspect_decoy(results.pop("__decoy_rows__", {}), executed))

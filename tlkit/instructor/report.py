@@ -46,24 +46,40 @@ def write_feedback(grades, folder) -> list[pathlib.Path]:
     return written
 
 
-def write_grades_csv(grades, path) -> pathlib.Path:
-    """One row per student: id, assignment, each question's score, total, maximum, flagged, flags."""
+RUN_COLUMNS = ("manifest_sha256", "shard", "roster_sha256")
+
+
+def write_grades_csv(grades, path, run=None) -> pathlib.Path:
+    """One row per student: id, assignment, each question's score, total, maximum, flagged, flags, problem.
+
+    With ``run`` (a :class:`tlkit.instructor.parallel.GradingRun`) every row also
+    says which manifest (SHA-256) and which shard (``I/N``) of which roster
+    (SHA-256 of the sorted student ids) graded it, so ``python -m tlkit
+    gradebook merge`` can check shards' CSV files before combining them.
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     questions = list(dict.fromkeys(q.question for grade in grades for q in grade.questions))
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student_id", "assignment", *questions, "total", "max_total", "flagged", "flags", "problem"])
+        extra = list(RUN_COLUMNS) if run is not None else []
+        writer.writerow(["student_id", "assignment", *questions, "total", "max_total", "flagged", "flags", "problem",
+                         *extra])
+        provenance = [run.manifest_sha256, str(run.shard), run.roster_sha256] if run is not None else []
         for grade in grades:
             scores = {q.question: f"{q.score:g}" for q in grade.questions}
             writer.writerow([grade.student_id, grade.assignment, *[scores.get(q, "") for q in questions],
                              f"{grade.score:g}", f"{grade.max_score:g}", str(grade.flagged).lower(),
-                             " | ".join(grade.all_flags()), grade.problem or ""])
+                             " | ".join(grade.all_flags()), grade.problem or "", *provenance])
     return path
 
 
-def record_grades(grades, gradebook: Gradebook | None = None) -> Gradebook:
-    """Record every question's grade with :meth:`Gradebook.record_grade`; return the gradebook."""
+def record_grades(grades, gradebook: Gradebook | None = None, run=None) -> Gradebook:
+    """Record every question's grade with :meth:`Gradebook.record_grade`; return the gradebook.
+
+    With ``run`` (a :class:`tlkit.instructor.parallel.GradingRun`), also record
+    the run itself (manifest SHA-256, shard, roster) after the grades.
+    """
     gradebook = gradebook if gradebook is not None else Gradebook()
     for grade in grades:
         for question in grade.questions:
@@ -74,4 +90,7 @@ def record_grades(grades, gradebook: Gradebook | None = None) -> Gradebook:
                 message = question.message
             gradebook.record_grade(grade.student_id, grade.assignment, question.question, question.score,
                                    question.max_score, message, flags)
+    if run is not None:
+        gradebook.record_grading_run(run.assignment, run.manifest_sha256, run.shard.index, run.shard.count,
+                                     run.roster, run.students)
     return gradebook
