@@ -451,7 +451,7 @@ y_new = np.concatenate([batch_labels.numpy() for _, batch_labels in new_ds])
 probabilities = model.predict(x_new, verbose=0)
 predicted = probabilities.argmax(axis=1)
 print(f"{len(x_new)} new images; accuracy {np.mean(predicted == y_new):.3f}")
-print("the probabilities of the first image:", np.round(probabilities[0], 3), "sum:", f"{probabilities[0].sum():.3f}")
+print("probabilities of the first image:", ", ".join(f"{name} {p:.3f}" for name, p in zip(class_names, probabilities[0])))
 
 # %% [markdown]
 # A few of them, with the predicted class and its probability over the true class (green:
