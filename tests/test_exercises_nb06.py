@@ -44,16 +44,28 @@ def read(folder, **overrides):
     return keras.utils.image_dataset_from_directory(folder, **arguments)
 
 
+def take(namespace, datasets):
+    """What the notebook's cells after the answer take from the datasets."""
+    train_ds, val_ds = datasets
+    images, _ = next(iter(train_ds))
+    namespace.update(
+        class_names=train_ds.class_names,
+        batch_shape=tuple(images.shape),
+        x_val=np.concatenate([batch.numpy() for batch, _ in val_ds]),
+        y_val=np.concatenate([labels.numpy() for _, labels in val_ds]),
+    )
+
+
 @pytest.fixture
-def q1_namespace(namespace, photo_folder):
-    namespace.update(photo_folder=photo_folder, IMAGE_SIZE=IMAGE_SIZE, BATCH_SIZE=8, IMAGES_PER_CLASS=PER_CLASS)
+def q1_namespace(namespace):
+    namespace.update(IMAGE_SIZE=IMAGE_SIZE, BATCH_SIZE=8, IMAGES_PER_CLASS=PER_CLASS)
     return namespace
 
 
 def test_q1_correct_and_placeholder(q1_namespace, photo_folder):
-    q1_namespace["train_ds"], q1_namespace["val_ds"] = PLACEHOLDER, PLACEHOLDER
+    q1_namespace["class_names"] = PLACEHOLDER
     assert ex.q1.check().status == "not_attempted"
-    q1_namespace["train_ds"], q1_namespace["val_ds"] = read(photo_folder)
+    take(q1_namespace, read(photo_folder))
     assert ex.q1.check().status == "correct"
 
 
@@ -62,19 +74,20 @@ def test_q1_correct_and_placeholder(q1_namespace, photo_folder):
     [
         ({"image_size": (28, 28)}, ["28x28", "32x32"], "image_size"),
         ({"color_mode": "grayscale"}, ["1 channel", "VGG16 needs 3"], "color_mode"),
-        ({"label_mode": "categorical"}, ["labels of shape (None, 5)"], "label_mode"),
-        ({"batch_size": 16}, ["16 images", "batches of 8"], "batch_size"),
-        ({"validation_split": 0.5}, ["25 images", "35 and 15"], "split"),
+        ({"label_mode": "categorical"}, ["labels of shape (5,)"], "label_mode"),
+        ({"batch_size": 16}, ["holds 16 images", "batches of 8"], "batch_size"),
+        ({"validation_split": 0.5}, ["holds 25 images", "are 15"], "split"),
     ],
 )
 def test_q1_mistakes_get_their_hint(q1_namespace, photo_folder, overrides, words, hint):
-    q1_namespace["train_ds"], q1_namespace["val_ds"] = read(photo_folder, **overrides)
+    take(q1_namespace, read(photo_folder, **overrides))
     assert_incorrect(ex.q1, ex.q1.check(), *words, hint=hint)
 
 
-def test_q1_arrays_instead_of_datasets(q1_namespace):
-    q1_namespace["train_ds"], q1_namespace["val_ds"] = np.zeros((4, 32, 32, 3)), np.zeros(4)
-    assert_incorrect(ex.q1, ex.q1.check(), "should be a tf.data.Dataset", hint="function")
+def test_q1_class_names_missing_from_the_dataset(q1_namespace, photo_folder):
+    take(q1_namespace, read(photo_folder))
+    q1_namespace["class_names"] = "abcde"
+    assert_incorrect(ex.q1, ex.q1.check(), "sub-folder names", hint="function")
 
 
 # -- q2: the model ----------------------------------------------------------------------------------
@@ -190,12 +203,18 @@ def test_q4_mistakes_and_correct(q2_namespace, tmp_path):
     q2_namespace["model_file"], q2_namespace["reloaded"] = PLACEHOLDER, PLACEHOLDER
     assert ex.q4.check().status == "not_attempted"
 
-    q2_namespace["model_file"], q2_namespace["reloaded"] = tmp_path / "model.h5", model
+    q2_namespace["model_file"], q2_namespace["reloaded"] = tmp_path / "model.keras", model
+    assert_incorrect(ex.q4, ex.q4.check(), "as a string", hint="suffix")
+    q2_namespace["model_file"] = str(tmp_path / "model.h5")
     assert_incorrect(ex.q4, ex.q4.check(), "'model.h5'", ".keras", hint="suffix")
-    q2_namespace["model_file"] = tmp_path / "model.keras"
+    q2_namespace["model_file"] = str(tmp_path / "model.keras")
+    assert_incorrect(ex.q4, ex.q4.check(), "very same object", hint="load")
+    other = build(tiny_vgg_like(seed=1), new_head())
+    q2_namespace["reloaded"] = other
+    dense = other.layers[-1].layers[-1]
+    dense.set_weights([dense.get_weights()[0], np.arange(5) * 100.0])  # says 4, while `model` says something else
     assert_incorrect(ex.q4, ex.q4.check(), "no file 'model.keras'", hint="saved")
     model.save(q2_namespace["model_file"])
-    assert_incorrect(ex.q4, ex.q4.check(), "very same object", hint="load")
 
     q2_namespace["reloaded"] = keras.models.load_model(q2_namespace["model_file"])
     assert ex.q4.check().status == "correct"

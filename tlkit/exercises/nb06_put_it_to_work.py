@@ -6,10 +6,12 @@ Usage in the notebook::
     ex.bind(globals())
     ex.q1.check()   # ex.q1.hint(), ex.q1.solution()
 
-Variables the questions read: ``train_ds`` and ``val_ds`` with the
-notebook's ``IMAGE_SIZE``, ``BATCH_SIZE``, ``photo_folder`` and
-``IMAGES_PER_CLASS`` (q1); ``model`` built on ``base`` and ``head`` (q2,
-q3); ``x_val`` / ``y_val`` (q3); ``model_file`` and ``reloaded`` (q4).
+Variables the questions read (all of them values the grader can save:
+models, arrays, strings): ``class_names``, ``batch_shape``, ``x_val`` and
+``y_val``, which the notebook takes from the student's ``train_ds`` and
+``val_ds``, with ``IMAGE_SIZE``, ``BATCH_SIZE`` and ``IMAGES_PER_CLASS``
+(q1); ``model`` built on ``base`` and ``head`` (q2, q3); ``x_val`` /
+``y_val`` (q3); ``model_file`` (a string) and ``reloaded`` (q4).
 """
 
 from __future__ import annotations
@@ -29,26 +31,11 @@ ACCURACY_THRESHOLD = 0.70
 COMPARED_IMAGES = 8
 
 
-def _dataset_types():
-    import tensorflow as tf
-
-    return tf.data.Dataset
-
-
-def _spec_of(dataset):
-    spec = dataset.element_spec
-    if not isinstance(spec, tuple) or len(spec) != 2:
-        return None
-    return spec
-
-
-def _count_images(dataset) -> int:
-    return int(sum(int(np.shape(labels)[0]) for _, labels in dataset))
-
-
 class LoadFolder(Question):
-    variable = ("train_ds", "val_ds")
-    context = ("photo_folder", "IMAGE_SIZE", "BATCH_SIZE", "IMAGES_PER_CLASS")
+    # The datasets themselves cannot be saved for the grader; the check reads what the cells after the
+    # answer take from them: the class names, the shape of one training batch, the validation arrays.
+    variable = ("class_names", "batch_shape", "x_val", "y_val")
+    context = ("IMAGE_SIZE", "BATCH_SIZE", "IMAGES_PER_CLASS")
     hints = [
         ("function", "keras.utils.image_dataset_from_directory(photo_folder, validation_split=0.3, subset='both', "
                      "seed=0, ...) returns the training and the validation dataset at once."),
@@ -75,46 +62,33 @@ class LoadFolder(Question):
     """
     correct_message = "two batched datasets of (images, integer labels), split 70/30 from your folder."
 
-    def check_value(self, train_ds, val_ds, photo_folder, IMAGE_SIZE, BATCH_SIZE, IMAGES_PER_CLASS) -> Failure | None:
-        for name, dataset in (("train_ds", train_ds), ("val_ds", val_ds)):
-            failure = self._one_dataset(name, dataset, tuple(IMAGE_SIZE), BATCH_SIZE)
-            if failure is not None:
-                return failure
-        total = NUM_CLASSES * IMAGES_PER_CLASS
+    def check_value(self, class_names, batch_shape, x_val, y_val, IMAGE_SIZE, BATCH_SIZE, IMAGES_PER_CLASS) -> Failure | None:
+        names = list(class_names) if isinstance(class_names, (list, tuple)) else None
+        if names is None or len(names) != NUM_CLASSES or not all(isinstance(name, str) for name in names):
+            return Failure(f"`class_names` should list the {NUM_CLASSES} sub-folder names (train_ds.class_names).",
+                           "function")
+        x_val, y_val = np.asarray(x_val), np.asarray(y_val)
+        size = tuple(IMAGE_SIZE)
+        if x_val.ndim != 4:
+            return Failure(f"the validation images have shape {x_val.shape}; expected (images, height, width, 3).",
+                           "function")
+        if tuple(x_val.shape[1:3]) != size:
+            return Failure(f"your datasets yield {x_val.shape[1]}x{x_val.shape[2]} images; the model takes "
+                           f"{size[0]}x{size[1]}.", "image_size")
+        if x_val.shape[3] != 3:
+            return Failure(f"your datasets yield images with {x_val.shape[3]} channel(s); VGG16 needs 3.", "color_mode")
+        if y_val.ndim != 1 or y_val.dtype.kind not in "iu":
+            return Failure(f"your datasets yield labels of shape {tuple(y_val.shape[1:]) or '()'} per image and type "
+                           f"{y_val.dtype.name}; expected one integer per image.", "label_mode")
+        total = NUM_CLASSES * int(IMAGES_PER_CLASS)
         expected_val = int(VALIDATION_SPLIT * total)
-        train_count, val_count = _count_images(train_ds), _count_images(val_ds)
-        if (train_count, val_count) != (total - expected_val, expected_val):
-            return Failure(
-                f"`train_ds` holds {train_count} images and `val_ds` {val_count}; a 70/30 split of the folder's "
-                f"{total} images gives {total - expected_val} and {expected_val}.",
-                "split",
-            )
-        return None
-
-    @staticmethod
-    def _one_dataset(name, dataset, image_size, batch_size) -> Failure | None:
-        if not isinstance(dataset, _dataset_types()):
-            return Failure(f"`{name}` should be a tf.data.Dataset, but it is a {type(dataset).__name__}.", "function")
-        spec = _spec_of(dataset)
-        if spec is None:
-            return Failure(f"`{name}` should yield (images, labels) pairs; keep labels='inferred'.", "function")
-        images, labels = spec
-        shape = tuple(images.shape)
-        if len(shape) != 4:
-            return Failure(f"`{name}` yields images of shape {shape}; expected batches (batch, height, width, 3).",
-                           "batch_size")
-        if tuple(shape[1:3]) != image_size:
-            return Failure(f"`{name}` yields {shape[1]}x{shape[2]} images; the model takes {image_size[0]}x"
-                           f"{image_size[1]}.", "image_size")
-        if shape[3] != 3:
-            return Failure(f"`{name}` yields images with {shape[3]} channel(s); VGG16 needs 3.", "color_mode")
-        if len(labels.shape) != 1 or not labels.dtype.is_integer:
-            return Failure(f"`{name}` yields labels of shape {tuple(labels.shape)} and type {labels.dtype.name}; "
-                           "expected one integer per image.", "label_mode")
-        first_batch = next(iter(dataset))[1]
-        if int(np.shape(first_batch)[0]) != batch_size:
-            return Failure(f"the first batch of `{name}` has {int(np.shape(first_batch)[0])} images; expected "
-                           f"batches of {batch_size}.", "batch_size")
+        if len(y_val) != expected_val:
+            return Failure(f"`val_ds` holds {len(y_val)} images; 30% of the folder's {total} images are {expected_val}.",
+                           "split")
+        shape = list(batch_shape) if isinstance(batch_shape, (list, tuple)) else []
+        if not shape or int(shape[0]) != int(BATCH_SIZE):
+            return Failure(f"a training batch holds {shape[0] if shape else '?'} images; expected batches of "
+                           f"{BATCH_SIZE}.", "batch_size")
         return None
 
 
@@ -172,6 +146,7 @@ class BuildModel(Question):
         )
         if failure is None:
             self.exercise.memory["base_weights"] = check._weight_snapshot(base)
+            self.exercise.memory["head_weights"] = check._weight_snapshot(head)
         return failure
 
     @staticmethod
@@ -243,19 +218,25 @@ class TrainHead(Question):
     def check_value(self, model, base, head, x_val, y_val) -> Failure | None:
         return first_failure(
             lambda: check.is_keras_model(model, "model"),
+            lambda: check.is_keras_model(head, "head"),
             lambda: check.contains_layer(model, head, "model", "head", hint_key="not_trained"),
             lambda: self._head_trained(head),
             lambda: check.accuracy_at_least(model, x_val, y_val, self.threshold, "model"),
             lambda: self._base_unchanged(base),
         )
 
-    @staticmethod
-    def _head_trained(head) -> Failure | None:
-        optimizer = getattr(head, "optimizer", None)
-        if optimizer is not None and int(np.asarray(optimizer.iterations)) > 0:
-            return None
-        return Failure("`head` has not been trained on the cached features yet: compile it and call head.fit(...).",
-                       "not_trained")
+    def _head_trained(self, head) -> Failure | None:
+        before = self.exercise.memory.get("head_weights")
+        if before is None:
+            return Failure("check q2 first: it keeps a copy of the head's weights to compare with.", "not_trained")
+        now = [np.asarray(variable.numpy()) for variable in head.weights]
+        earlier = [before[variable.path] for variable in head.weights if variable.path in before]
+        if len(earlier) != len(now):  # the paths differ: compare in order
+            earlier = list(before.values())
+        if len(earlier) == len(now) and all(np.array_equal(a, b) for a, b in zip(now, earlier)):
+            return Failure("`head` has not been trained on the cached features yet: compile it and call head.fit(...).",
+                           "not_trained")
+        return None
 
     def _base_unchanged(self, base) -> Failure | None:
         snapshot = self.exercise.memory.get("base_weights")
@@ -275,19 +256,20 @@ class SaveAndReload(Question):
                  "what `model` predicts."),
     ]
     solution = """
-    model_file = save_folder / "my_classifier.keras"
+    model_file = f"{save_folder}/my_classifier.keras"
     model.save(model_file)
     reloaded = keras.models.load_model(model_file)
     """
     correct_message = "the .keras file holds the whole model: the reloaded copy predicts exactly the same classes."
 
     def check_value(self, model_file, reloaded, model, x_val) -> Failure | None:
+        if not isinstance(model_file, str):
+            return Failure(f"`model_file` should be the file's name as a string (it is a {type(model_file).__name__}); "
+                           "build it with an f-string or os.path.join.", "suffix")
         path = pathlib.Path(model_file)
         if path.suffix != ".keras":
             return Failure(f"`model_file` is {path.name!r}; save in the .keras format (a name ending in .keras).",
                            "suffix")
-        if not path.is_file():
-            return Failure(f"there is no file {path.name!r} yet: call model.save(model_file).", "saved")
         failure = check.is_keras_model(reloaded, "reloaded", hint_key="load")
         if failure is not None:
             return failure
@@ -297,12 +279,14 @@ class SaveAndReload(Question):
         images = np.asarray(x_val[: 4 * COMPARED_IMAGES])
         mine = np.asarray(model.predict(images, verbose=0))
         theirs = np.asarray(reloaded.predict(images, verbose=0))
-        if mine.shape != theirs.shape or not np.array_equal(mine.argmax(axis=1), theirs.argmax(axis=1)) or not np.allclose(
+        if mine.shape == theirs.shape and np.array_equal(mine.argmax(axis=1), theirs.argmax(axis=1)) and np.allclose(
             mine, theirs, atol=1e-5
         ):
-            return Failure("`reloaded` predicts differently from `model`: was the file saved before the last "
-                           "training? Save again and reload.", "same")
-        return None
+            return None
+        if not path.is_file():
+            return Failure(f"there is no file {path.name!r}: call model.save(model_file), then load it.", "saved")
+        return Failure("`reloaded` predicts differently from `model`: was the file saved before the last "
+                       "training? Save again and reload.", "same")
 
 
 exercise = Exercise("nb06_put_it_to_work", q1=LoadFolder, q2=BuildModel, q3=TrainHead, q4=SaveAndReload)

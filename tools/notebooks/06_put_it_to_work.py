@@ -115,7 +115,8 @@ for class_folder in sorted(photo_folder.iterdir()):
 #
 # Create `train_ds` and `val_ds` from `photo_folder` that way, with images of `IMAGE_SIZE` in 3
 # colour channels (`color_mode="rgb"`: a grey PNG becomes three equal channels, which is what
-# VGG16 takes), integer labels and batches of `BATCH_SIZE`.
+# VGG16 takes), integer labels and batches of `BATCH_SIZE`. Run the next few cells, which look at
+# what you made; the check follows them.
 
 # %% tlkit={"role": "solution", "question": "q1"}
 # q1
@@ -132,11 +133,6 @@ train_ds, val_ds = keras.utils.image_dataset_from_directory(
 )
 ### END SOLUTION
 
-# %% tlkit={"role": "check", "question": "q1"}
-ex.q1.check()
-# ex.q1.hint()
-# ex.q1.solution()
-
 # %% [markdown]
 # The class names come from the folder names, **sorted alphabetically**: label 0 is now "Ankle
 # boot", not "Sandal" as in the arrays of the earlier notebooks. Always take the names from the
@@ -149,6 +145,7 @@ images, labels = next(iter(train_ds))
 print("one batch of images:", tuple(images.shape), images.dtype.name,
       f"with pixel values from {images.numpy().min():.1f} to {images.numpy().max():.1f}")
 print("its labels:", tuple(labels.shape), labels.dtype.name)
+batch_shape = tuple(images.shape)
 
 # %% [markdown]
 # ### Batching and prefetching
@@ -166,6 +163,15 @@ val_ds = val_ds.cache().prefetch(tf.data.AUTOTUNE)
 x_val = np.concatenate([batch_images.numpy() for batch_images, _ in val_ds])
 y_val = np.concatenate([batch_labels.numpy() for _, batch_labels in val_ds])
 print("validation images:", x_val.shape, "per class:", np.bincount(y_val, minlength=len(class_names)))
+
+# %% [markdown]
+# Now check your datasets: the check looks at the class names, one training batch and the
+# validation arrays taken from them above.
+
+# %% tlkit={"role": "check", "question": "q1"}
+ex.q1.check()
+# ex.q1.hint()
+# ex.q1.solution()
 
 # %% [markdown]
 # ## Data augmentation
@@ -494,17 +500,17 @@ evidence.claim(
 #
 # ### Exercise 4: save and reload
 #
-# Save `model` to `model_file`, a file in `save_folder` whose name ends in `.keras`, and load it
-# back into `reloaded` with `keras.models.load_model`.
+# Save `model` to `model_file`, the name (a string) of a file in `save_folder` ending in `.keras`,
+# and load it back into `reloaded` with `keras.models.load_model`.
 
 # %%
-save_folder = work_folder / "saved"
-save_folder.mkdir()
+save_folder = str(work_folder / "saved")
+pathlib.Path(save_folder).mkdir()
 
 # %% tlkit={"role": "solution", "question": "q4"}
 # q4
 ### BEGIN SOLUTION
-model_file = save_folder / "my_classifier.keras"
+model_file = f"{save_folder}/my_classifier.keras"
 model.save(model_file)
 reloaded = keras.models.load_model(model_file)
 ### END SOLUTION
@@ -528,7 +534,7 @@ import json
 import keras
 import numpy as np
 
-model = keras.models.load_model({str(model_file)!r})
+model = keras.models.load_model({model_file!r})
 images = keras.utils.image_dataset_from_directory(
     {str(new_photo_folder)!r}, image_size={IMAGE_SIZE!r}, batch_size={BATCH_SIZE}, shuffle=False, verbose=False
 )
