@@ -31,7 +31,7 @@ def test_every_source_has_a_committed_notebook_with_the_same_cells(repo_root):
         assert actual == expected, f"{committed.name} differs from {source.name}: rebuild it"
 
 
-@pytest.mark.parametrize("name", ["00_welcome", "01_feature_extraction", "02_freezing", "03_fine_tuning", "04_negative_transfer", "05_layer_choice"])
+@pytest.mark.parametrize("name", ["00_welcome", "01_feature_extraction", "02_freezing", "03_fine_tuning", "04_negative_transfer", "05_layer_choice", "06_put_it_to_work"])
 def test_course_notebook_is_executed_and_has_a_kernelspec(repo_root, name):
     path = repo_root / "notebooks" / f"{name}.ipynb"
     if not path.is_file():

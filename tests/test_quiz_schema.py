@@ -118,7 +118,7 @@ def test_every_shipped_quiz_validates(quiz_id):
 
 def test_shipped_quizzes_are_the_expected_ones():
     expected = {"course", "00_welcome", "01_feature_extraction", "02_freezing", "03_fine_tuning",
-                "04_negative_transfer", "05_layer_choice"}
+                "04_negative_transfer", "05_layer_choice", "06_put_it_to_work"}
     assert expected <= set(available_quizzes())
 
 

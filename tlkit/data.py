@@ -460,6 +460,72 @@ def verify_subset(folder: os.PathLike | None = None) -> dict:
     return _subset_manifest(folder)
 
 
+# ---------------------------------------------------------------------------
+# A folder of images, as a student's own photos would be
+
+
+def folder_name_for_class(name: str) -> str:
+    """A class name made safe as a folder name (``"T-shirt/top"`` becomes ``"T-shirt-top"``)."""
+    safe = "".join("-" if character in '/\\:*?"<>|' else character for character in str(name)).strip()
+    if not safe or safe in (".", ".."):
+        raise UnknownNameError(f"write_image_folder: {name!r} cannot be used as a folder name")
+    return safe
+
+
+def write_image_folder(split: LabelledImages, folder: os.PathLike, class_names: Sequence[str] | None = None) -> dict:
+    """Write images as PNG files, one sub-folder per class, like a folder of your own photos.
+
+    The layout is what ``keras.utils.image_dataset_from_directory`` reads::
+
+        folder/
+            Ankle boot/  ankle-boot_0000.png  ankle-boot_0001.png ...
+            Bag/         bag_0000.png ...
+
+    Parameters
+    ----------
+    split : LabelledImages
+        The images (uint8, 0-255) and their labels.
+    folder : path-like
+        Where to write; created if needed. Files of the same names are overwritten.
+    class_names : sequence of str, optional
+        The folder name of each label value; default ``split.class_names``.
+        Characters a folder name cannot hold (``/``...) become ``-``.
+
+    Returns
+    -------
+    dict
+        ``{class folder name: number of files written}``, in label order.
+
+    Raises
+    ------
+    InputShapeError
+        When there are fewer class names than label values, or two classes would share a folder.
+    """
+    from PIL import Image
+
+    names = list(split.class_names if class_names is None else class_names)
+    if len(split) and int(split.labels.max()) >= len(names):
+        raise InputShapeError(
+            f"write_image_folder: labels run up to {int(split.labels.max())} but there are {len(names)} class names"
+        )
+    folders = [folder_name_for_class(name) for name in names]
+    if len(set(folders)) != len(folders):
+        raise InputShapeError(f"write_image_folder: two classes would share a folder: {folders}")
+    root = pathlib.Path(folder)
+    counts = {}
+    for label, name in enumerate(folders):
+        indices = np.flatnonzero(split.labels == label)
+        class_folder = root / name
+        class_folder.mkdir(parents=True, exist_ok=True)
+        stem = name.lower().replace(" ", "-")
+        for number, index in enumerate(indices):
+            Image.fromarray(np.ascontiguousarray(split.images[index, :, :, 0])).save(
+                class_folder / f"{stem}_{number:04d}.png"
+            )
+        counts[name] = int(indices.size)
+    return counts
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m tlkit.data {build,verify}``."""
     parser = argparse.ArgumentParser(prog="python -m tlkit.data", description=__doc__.split("\n\n")[0])

