@@ -37,3 +37,15 @@ def test_passing_a_number_instead_of_a_comparison_is_a_clear_error(holds):
 def test_a_claim_needs_a_statement(statement):
     with pytest.raises(evidence.ClaimArgumentError, match="non-empty string"):
         evidence.claim(statement, True)
+
+
+def test_a_claim_ending_a_notebook_cell_is_shown_once(capsys):
+    pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("from tlkit import evidence\nevidence.claim('one and one make two', 1 + 1 == 2)")
+    printed = capsys.readouterr().out
+    assert printed.count("one and one make two") == 1, printed
+    shell.run_cell("evidence.claim('shown only by the display', True, show=False)")
+    assert capsys.readouterr().out.count("shown only by the display") == 1

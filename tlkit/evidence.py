@@ -46,6 +46,12 @@ class Claim:
 
     statement: str
     holds: bool
+    shown: bool = dataclasses.field(default=False, repr=False, compare=False)
+
+    def _ipython_display_(self) -> None:
+        # A claim that ends a notebook cell was printed by claim() already; show it once.
+        if not self.shown:
+            print(self)
 
     def __str__(self) -> str:
         if self.holds:
@@ -91,7 +97,7 @@ def claim(statement: str, holds, show: bool = True) -> Claim:
             f"claim: 'holds' must be True or False (a comparison such as gain > 0.05), "
             f"got {type(holds).__name__} {holds!r}"
         )
-    result = Claim(statement.strip(), bool(holds))
+    result = Claim(statement.strip(), bool(holds), shown=show)
     if show:
         print(result)
     return result
