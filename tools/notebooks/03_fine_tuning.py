@@ -297,12 +297,25 @@ evidence.claim(
 )
 
 # %% [markdown]
-# The larger the fine-tuning rate, the further the base moves from the weights that made it good
-# at the source task, and the source accuracy drops: the pre-trained features are being
-# overwritten by whatever fits a hundred target images. At the largest rates the target accuracy
-# may hold up for a while, because a hundred target images are easy to fit with any features,
-# but what the base knew is gone, and with it the point of transferring. A rate 100 times below
-# phase 1 adapts the base while keeping almost all of what it knew.
+# Two different things happen here, and it pays to keep them apart. The larger the fine-tuning
+# rate, the further the base moves from the weights that made it good at the source task: its
+# source accuracy drops. That is *forgetting*, and it is measured on the source task. The target
+# accuracy tells another story: in this run it changes far less across the rates, because a
+# hundred target images are easy to fit with many different features. So a large rate is not
+# shown here to hurt the target task; what it destroys is what the base knew, which matters when
+# you still need the source task, and when the target has so few labels that the pre-trained
+# features are all that stands between you and overfitting. A rate 100 times below phase 1 adapts
+# the base while keeping almost all of what it knew. The claim below checks this reading of the
+# target curve:
+
+# %%
+target_accuracies = [target_accuracy for target_accuracy, _ in sweep.values()]
+evidence.claim(
+    "across the rates tried, the target accuracy varies by less than 15 points",
+    max(target_accuracies) - min(target_accuracies) < 0.15,
+)
+
+# %% [markdown]
 #
 # ## Optional: unfreeze the whole base
 #
@@ -322,9 +335,18 @@ history_all = model.fit(
 print(f"validation accuracy after 3 more epochs with the whole base unfrozen: {history_all.history['val_accuracy'][-1]:.3f}")
 
 # %% [markdown]
-# With 20 labels per class, fine-tuning more than the top rarely pays off; it gives the model more
-# ways to overfit. It earns its keep when the target task has plenty of labels or differs a lot
-# from the source.
+# Did it pay off here? Compare with the validation accuracy at the end of phase 2: with 20 labels
+# per class and a tiny learning rate, three more epochs with every layer trainable change little.
+# The lower layers compute generic features that 100 target images cannot improve much, and each
+# extra trainable layer is one more way to overfit. Unfreezing the whole base earns its keep when
+# the target task has plenty of labels or differs a lot from the source; this notebook does not
+# measure those cases.
+
+# %%
+evidence.claim(
+    "unfreezing the whole base for 3 more epochs moves the validation accuracy by less than 5 points",
+    abs(history_all.history["val_accuracy"][-1] - history_fine.history["val_accuracy"][-1]) < 0.05,
+)
 #
 # ## The final comparison
 #
