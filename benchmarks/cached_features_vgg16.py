@@ -47,23 +47,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tlkit import data, models  # noqa: E402
-from tlkit.training import set_seed  # noqa: E402
+from tlkit.training import EpochTimer, set_seed  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "cached_features_vgg16.json"
 SMALL_BASE_RESULTS = ROOT / "benchmarks" / "results" / "cached_features.json"
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Records the wall-clock seconds of every epoch."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
 
 
 def target_images(count: int, size: int) -> tuple[np.ndarray, np.ndarray, str]:

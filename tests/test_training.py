@@ -226,3 +226,16 @@ def test_one_pass_training_learns_and_is_reproducible():
     assert any(not np.array_equal(a, b) for a, b in zip(start, results[0]))
     for first, second in zip(*results):
         np.testing.assert_array_equal(first, second)
+
+
+def test_epoch_timer_records_one_duration_per_epoch():
+    import keras
+
+    from tlkit.training import EpochTimer, set_seed
+
+    set_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    timer = EpochTimer()
+    model.fit(np.zeros((8, 3), "float32"), np.zeros(8, "int64"), epochs=3, verbose=0, callbacks=[timer])
+    assert len(timer.seconds) == 3 and all(seconds >= 0 for seconds in timer.seconds)

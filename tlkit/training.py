@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import time
 import warnings
 from collections.abc import Mapping
 
@@ -282,6 +283,24 @@ def merge_histories(first, second, *, missing: str = "nan") -> dict:
 # ---------------------------------------------------------------------------
 # Progress bars
 # ---------------------------------------------------------------------------
+
+class EpochTimer(keras.callbacks.Callback):
+    """Record the wall-clock seconds of every training epoch in ``seconds``.
+
+    Pass it to ``fit(..., callbacks=[timer])``; afterwards ``timer.seconds``
+    holds one duration per epoch (the first usually includes tracing, so
+    compare medians of the later ones).
+    """
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._started)
+
 
 class ProgressBar(keras.callbacks.Callback):
     """A tqdm progress bar for ``fit`` (one step per epoch) and ``predict`` (per batch).
