@@ -364,7 +364,12 @@ def test_no_answer_key_reaches_the_browser_before_submission(quiz_id, mode):
     for view in widget.questions:
         own_state = _view_state_without_question_text(view)
         for answer in _answer_texts(view.question):
-            assert answer not in own_state and _squash(answer) not in _squash(own_state), (view.question.id, answer)
+            if isinstance(view.question, NumericQuestion):
+                # a number as a token of its own: "20" must not match the "2.0.0" of a widget version
+                standalone = re.compile(rf"(?<![\w.]){re.escape(answer)}(?![\w.])")
+                assert not standalone.search(own_state), (view.question.id, answer)
+            else:
+                assert answer not in own_state and _squash(answer) not in _squash(own_state), (view.question.id, answer)
     for view in widget.questions:
         if isinstance(view.question, SingleChoiceQuestion):
             state = view.input.get_state()
