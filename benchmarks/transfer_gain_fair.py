@@ -17,7 +17,7 @@ for the shipped base pre-trained without variation), paired with the same tuned 
 
 Usage::
 
-    python benchmarks/transfer_gain_fair.py                 # 5 seeds, k = 5 10 (about 25 min on 2 quiet cores)
+    python benchmarks/transfer_gain_fair.py                 # 5 seeds, k = 5 10 (about 15 min on 2 quiet cores)
     python benchmarks/transfer_gain_fair.py --seeds 5 6 7 8 9 --out /tmp/recheck.json   # re-measure on new seeds
 
 Writes ``benchmarks/results/transfer_gain_fair.json`` and prints a Markdown table.

@@ -276,6 +276,8 @@ FAIR_STRATEGIES = ("scratch", "frozen", "partial", "fine_tune", "random_partial"
 TRANSFER_STRATEGIES = ("frozen", "partial", "fine_tune")
 #: Test conditions: the plain centred test split, and a fixed varied copy of it (tlkit.variation).
 TEST_CONDITIONS = ("customer_photos", "plain")
+#: Accuracy-against-steps curves are measured on every CURVE_EVERY-th test image (the final figures on all).
+CURVE_EVERY = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,7 +322,7 @@ class FairProtocol:
 
     learning_rates: tuple = (1e-3, 3e-3, 1e-2)
     augmentation: tuple = (False, True)
-    max_epochs: int = 60
+    max_epochs: int = 40
     check_every: int = 10
     batch_size: int = 16
     dropout: float = 0.3
@@ -398,7 +400,10 @@ def build_fair_model(strategy: str, num_classes: int, weights=models.DEFAULT_WEI
     ``heads.add_head`` puts the head on the base; ``freezing.freeze`` /
     ``freezing.unfreeze`` choose what trains.  ``"scratch"`` and
     ``"random_partial"`` start from random weights, the others from ``weights``.
-    Not compiled.
+    Not compiled.  The pre-trained weights are loaded once per process; the
+    first load draws from the global random generators, so call it once
+    before :func:`tlkit.training.set_seed` when runs must repeat exactly
+    (:func:`tune_strategy` does).
     """
     from tlkit import freezing, heads
 
@@ -485,6 +490,8 @@ def _checkpoints(strategy, examples, validation, learning_rate, augment, seed, w
     from tlkit import freezing
     from tlkit.training import set_seed
 
+    if strategy not in ("scratch", "random_partial"):
+        _pretrained_weights(weights)  # load (once) before seeding: loading draws from the global random generators
     set_seed(seed)
     model, base = build_fair_model(strategy, examples.num_classes, weights, protocol.dropout)
     phases = [(0, protocol.max_epochs, learning_rate)]
@@ -600,7 +607,8 @@ def fair_comparison(
     -------
     dict
         ``{"protocol": text, "runs": {k: {seed: {strategy: {"choice": {...},
-        "test": {condition: accuracy}, "curve": [{"epochs", "steps", "test": {condition: acc}}]}}}}}``.
+        "test": {condition: accuracy}, "curve": [{"epochs", "steps", "test": {condition: acc}}]}}}}}``
+        (curve accuracies on every :data:`CURVE_EVERY`-th test image).
         Summarise with :func:`fair_summary`.
     """
     from tlkit import variation
@@ -632,6 +640,7 @@ def fair_comparison(
         # every choice for this (k, seed) is made; now, and only now, the test images
         if tests is None:
             tests = {condition: in_condition(target.test, condition, seed=test_seed) for condition in test_conditions}
+            curve_tests = {name: split.take(np.arange(0, len(split), CURVE_EVERY)) for name, split in tests.items()}
         for strategy, (model, choice, checkpoints) in chosen.items():
             chosen_weights = [np.array(variable) for variable in model.variables]
             curve = []
@@ -639,7 +648,7 @@ def fair_comparison(
                 for variable, value in zip(model.variables, point["weights"]):
                     variable.assign(value)
                 curve.append({"epochs": point["epochs"], "steps": point["steps"],
-                              "test": {name: accuracy(model, split) for name, split in tests.items()}})
+                              "test": {name: accuracy(model, split) for name, split in curve_tests.items()}})
             for variable, value in zip(model.variables, chosen_weights):
                 variable.assign(value)
             runs[k][seed][strategy] = {
