@@ -44,7 +44,7 @@ MAIN_WEIGHTS = "fashion_source_varied"
 RELATEDNESS = ("fashion_source_shuffled_100",)
 
 
-def _job(k: int, seeds: list, weights: str, strategies: list) -> tuple:
+def _job(k: int, seeds: list, weights: str, strategies: list, max_epochs: int = 40) -> tuple:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
@@ -55,7 +55,8 @@ def _job(k: int, seeds: list, weights: str, strategies: list) -> tuple:
     dataset, _ = data.load_largest_available()
     target = data.target_task(dataset)
     started = time.perf_counter()
-    comparison = experiments.fair_comparison(target, [k], seeds, weights=weights, strategies=strategies, progress=False)
+    protocol = experiments.FairProtocol(max_epochs=max_epochs)
+    comparison = experiments.fair_comparison(target, [k], seeds, weights=weights, strategies=strategies, protocol=protocol, progress=False)
     return k, weights, comparison, time.perf_counter() - started
 
 
@@ -87,6 +88,8 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", default=MAIN_WEIGHTS)
     parser.add_argument("--relatedness", nargs="*", default=list(RELATEDNESS), help="other bases to compare (transfer strategies only)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-epochs", type=int, default=40, help="longest training of the protocol (a multiple of 10)")
+    parser.add_argument("--strategies", nargs="+", default=None, help="arms of the main base (default: all of experiments.FAIR_STRATEGIES)")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -94,9 +97,10 @@ def main(argv=None) -> int:
 
     dataset, dataset_name = data.load_largest_available()
     target = data.target_task(dataset)
-    protocol = experiments.FairProtocol()
-    jobs = [(k, args.seeds, args.weights, list(experiments.FAIR_STRATEGIES)) for k in args.ks]
-    jobs += [(k, args.seeds, weights, list(experiments.TRANSFER_STRATEGIES)) for weights in args.relatedness for k in args.ks]
+    protocol = experiments.FairProtocol(max_epochs=args.max_epochs)
+    strategies = args.strategies or list(experiments.FAIR_STRATEGIES)
+    jobs = [(k, args.seeds, args.weights, strategies, args.max_epochs) for k in args.ks]
+    jobs += [(k, args.seeds, weights, list(experiments.TRANSFER_STRATEGIES), args.max_epochs) for weights in args.relatedness for k in args.ks]
     started = time.perf_counter()
     done = {}
     with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
