@@ -60,6 +60,35 @@ def render_transfer_gain(report: dict) -> str:
     return "\n".join(lines)
 
 
+def render_transfer_gain_fair(report: dict) -> str:
+    """Fair protocol: tuned accuracy (percent) per strategy and k, paired gain of transfer over scratch with its CI."""
+    results = report["results"]
+    strategies = list(next(iter(results.values()))["strategies"])
+    lines = [
+        "| labels per class | " + " | ".join(strategies) + " | transfer − scratch (95% CI) | plain test: transfer − scratch |",
+        "|---" * (len(strategies) + 3) + "|",
+    ]
+    for k, entry in results.items():
+        cells = [f"{_pct(entry['strategies'][name]['mean'])}" for name in strategies]
+        plain = entry["plain_test"]
+        lines.append(
+            f"| {k} | " + " | ".join(cells)
+            + f" | **{entry['gain_pts']:+.1f}** ({entry['ci_low']:+.1f} to {entry['ci_high']:+.1f})"
+            + f" | {plain['gain_pts']:+.1f} ({plain['ci_low']:+.1f} to {plain['ci_high']:+.1f}) |"
+        )
+    for weights, per_k in report.get("relatedness", {}).items():
+        cells = ", ".join(f"k = {k}: {e['gain_pts']:+.1f} ({e['ci_low']:+.1f} to {e['ci_high']:+.1f})" for k, e in per_k.items())
+        lines.append("")
+        lines.append(f"Same protocol, transfer from `{weights}` instead: transfer − scratch {cells}.")
+    lines.append("")
+    lines.append(
+        f"Customer-photo test condition (a fixed varied copy of the {report['target_test_images']} target test images), "
+        f"percent, mean over {len(report['seeds'])} seeds; every arm tuned on validation data only "
+        f"({report['dataset']}; base `{report['base']['weights']}`). Produced by `{report['command'].strip()}`."
+    )
+    return "\n".join(lines)
+
+
 def render_transfer_ceiling(report: dict) -> str:
     """Linear-probe accuracy (percent) of the random, shipped and oracle bases against the 6-point goal."""
     ks = list(report["needed_for_goal"])
@@ -144,6 +173,7 @@ def render_layer_transfer(report: dict) -> str:
 RENDERERS = {
     "transfer_gain": render_transfer_gain,
     "transfer_gain_shifted": render_transfer_gain,
+    "transfer_gain_fair": render_transfer_gain_fair,
     "transfer_ceiling": render_transfer_ceiling,
     "cached_features": render_cached_features,
     "negative_transfer": render_negative_transfer,

@@ -102,3 +102,26 @@ def test_the_command_line_reports_a_clear_error_without_the_full_data(tmp_path, 
     status = pretrain.main(["--from", str(tmp_path), "--out", str(tmp_path / "out"), "--quiet"])
     assert status == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_varied_recipe_is_seeded_and_says_so_in_its_card(tmp_path):
+    course = data.load_fashion_mnist("course")
+    cards = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pretrain.data, "load_fashion_mnist", lambda subset="course", path=None: course)
+        for run in ("first", "second"):
+            out = tmp_path / run
+            cards.append((out, pretrain.pretrain(epochs=1, seed=0, out_dir=out, progress=False, recipe="varied")))
+    (first_dir, first), (second_dir, second) = cards
+    assert first["name"] == "fashion_source_varied" and first["file"] == "fashion_cnn_source_varied.keras"
+    assert first["command"] == "python -m tlkit.pretrain --recipe varied --epochs 1"
+    assert first["training"]["recipe"] == "varied"
+    a = models.load_base(weights=str(first_dir / first["file"]), include_top=True)
+    b = models.load_base(weights=str(second_dir / second["file"]), include_top=True)
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_an_unknown_recipe_is_refused():
+    with pytest.raises(TlkitError, match="unknown recipe"):
+        pretrain.pretrain(recipe="magic")

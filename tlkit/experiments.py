@@ -114,13 +114,14 @@ def build_target_model(strategy: str, num_classes: int = 5, weights: str = model
 
 
 def unfreeze_for_fine_tuning(base) -> None:
-    """Unfreeze every layer of ``base`` except BatchNormalization layers."""
-    import keras
+    """Unfreeze every layer of ``base`` except BatchNormalization layers.
 
-    base.trainable = True
-    for layer in base.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
+    The same as the public ``tlkit.freezing.unfreeze(base)`` (which keeps
+    BatchNormalization frozen by default), and now delegated to it.
+    """
+    from tlkit import freezing
+
+    freezing.unfreeze(base)
 
 
 def train_on_target(
@@ -252,5 +253,467 @@ def summarise(results: dict) -> dict:
             best = max(transfer, key=lambda name: transfer[name]["mean"])
             entry["best_transfer"] = best
             entry["gain_pts"] = round(100 * (transfer[best]["mean"] - stats["scratch"]["mean"]), 2)
+        summary[k] = entry
+    return summary
+
+
+# ---------------------------------------------------------------------------
+# The fair protocol (issue 13)
+# ---------------------------------------------------------------------------
+#
+# The functions above give every strategy the same fixed budget (one learning rate, one number of
+# epochs).  That is simple but not fair: each strategy has its own best learning rate and length,
+# and a fixed budget can starve one arm (a frozen head at 1e-3) or flatter another.  The fair
+# protocol tunes every arm, scratch included, with the same selection budget on a validation split
+# drawn from the target *training pool*; the test split is read only after every choice is made.
+
+#: Strategies of the fair protocol: the four above and a control arm.
+#: ``"random_partial"`` is the base architecture with *random* weights, frozen like ``"partial"``
+#: (convolutions frozen, the ``features`` layer and the head trained): what the architecture
+#: gives for free, without any pre-training.
+FAIR_STRATEGIES = ("scratch", "frozen", "partial", "fine_tune", "random_partial")
+#: The strategies that start from pre-trained weights.
+TRANSFER_STRATEGIES = ("frozen", "partial", "fine_tune")
+#: Test conditions: the plain centred test split, and a fixed varied copy of it (tlkit.variation).
+TEST_CONDITIONS = ("customer_photos", "plain")
+#: Accuracy-against-steps curves are measured on every CURVE_EVERY-th test image (the final figures on all).
+CURVE_EVERY = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class FairProtocol:
+    """The selection budget every strategy of :func:`fair_comparison` gets, scratch included.
+
+    For every strategy and seed, every combination of ``learning_rates`` and
+    ``augmentation`` is trained for ``max_epochs``; the model is checked on the
+    validation split every ``check_every`` epochs, and the combination *and*
+    the checkpoint with the best validation accuracy are kept (early stopping
+    on validation).  Ties go to the earlier entry (smaller learning rate, no
+    augmentation, fewer epochs).
+
+    Attributes
+    ----------
+    learning_rates : tuple of float
+        Adam learning rates to choose from.
+    augmentation : tuple of bool
+        Whether training may vary the images (a fresh :func:`tlkit.variation.vary`
+        every epoch, the same pictures for every strategy of a seed);
+        ``(False, True)`` lets every strategy choose.
+    max_epochs, check_every : int
+        Longest training, and how often the validation split is checked.
+    batch_size : int
+        Mini-batch size.
+    dropout : float
+        Dropout before the new head's output layer (``heads.add_head``).
+    fine_tune_head_epochs : int
+        ``"fine_tune"`` trains the head on the frozen base this long, then
+        unfreezes the base (``freezing.unfreeze``, BatchNormalization stays
+        frozen) at ``learning rate * fine_tune_factor`` up to ``max_epochs``;
+        checkpoints of both phases are candidates.
+    fine_tune_factor : float
+        How much smaller the fine-tuning learning rate is.
+    validation_per_class : int
+        Size of the validation split, drawn from the target training pool,
+        disjoint from the labelled examples.
+    condition : {"customer_photos", "plain"}
+        The test condition the model is meant for; the validation images are
+        put in the same condition (their own fixed variation, never the test's).
+    """
+
+    learning_rates: tuple = (1e-3, 3e-3, 1e-2)
+    augmentation: tuple = (False, True)
+    max_epochs: int = 40
+    check_every: int = 10
+    batch_size: int = 16
+    dropout: float = 0.3
+    fine_tune_head_epochs: int = 20
+    fine_tune_factor: float = 0.1
+    validation_per_class: int = 50
+    condition: str = "customer_photos"
+
+    def __post_init__(self):
+        if not self.learning_rates or not self.augmentation:
+            raise TlkitError("FairProtocol: give at least one learning rate and one augmentation choice")
+        if self.check_every < 1 or self.max_epochs < self.check_every or self.max_epochs % self.check_every:
+            raise TlkitError("FairProtocol: max_epochs must be a positive multiple of check_every")
+        if not 0 < self.fine_tune_head_epochs < self.max_epochs or self.fine_tune_head_epochs % self.check_every:
+            raise TlkitError("FairProtocol: fine_tune_head_epochs must be a multiple of check_every below max_epochs")
+        if self.condition not in TEST_CONDITIONS:
+            raise UnknownNameError(describe_name_choice("condition", self.condition, TEST_CONDITIONS))
+        if self.validation_per_class < 1:
+            raise TlkitError("FairProtocol: validation_per_class must be at least 1")
+
+    def describe(self) -> str:
+        """One paragraph saying how the hyperparameters are chosen (written into result files)."""
+        return (
+            f"Every strategy, scratch included, gets the same selection budget: Adam learning rate from "
+            f"{list(self.learning_rates)}, augmentation {list(self.augmentation)} (a fresh random variation of the "
+            f"labelled images every epoch, tlkit.variation), and training length by early stopping: up to "
+            f"{self.max_epochs} epochs, checked every {self.check_every} (fine_tune: {self.fine_tune_head_epochs} "
+            f"head epochs, then the base unfrozen at lr x {self.fine_tune_factor}). The combination and checkpoint "
+            f"with the best accuracy on a validation split of {self.validation_per_class} images per class, drawn "
+            f"from the target training pool (disjoint from the labelled examples) and shown in the "
+            f"'{self.condition}' condition with its own seed, are kept; the test split is read only afterwards. "
+            f"'transfer' is the pre-trained strategy (frozen, partial, fine_tune) with the best validation "
+            f"accuracy on that seed; gains are paired differences on the same seed and examples with a 95% "
+            f"t-interval over seeds."
+        )
+
+
+def few_shot_with_validation(pool: data.LabelledImages, k: int, seed: int, validation_per_class: int):
+    """The labelled examples of :func:`tlkit.data.few_shot` (same seed, same images) and a disjoint validation split.
+
+    The validation images are drawn, ``validation_per_class`` per class, from
+    the rest of ``pool`` with their own generator (``seed + 7919``).
+    """
+    examples = data.few_shot(pool, k, seed=seed)
+    # few_shot's indices, recomputed exactly as it draws them
+    rng = np.random.default_rng(seed)
+    used = np.concatenate([rng.choice(np.flatnonzero(pool.labels == label), size=int(k), replace=False) for label in range(pool.num_classes)])
+    remaining = np.setdiff1d(np.arange(len(pool)), used)
+    rng = np.random.default_rng(seed + 7919)
+    chosen = []
+    for label in range(pool.num_classes):
+        candidates = remaining[pool.labels[remaining] == label]
+        if len(candidates) < validation_per_class:
+            raise TlkitError(
+                f"few_shot_with_validation: class {label} has only {len(candidates)} images left for "
+                f"{validation_per_class} validation images"
+            )
+        chosen.append(rng.choice(candidates, size=validation_per_class, replace=False))
+    validation = pool.take(np.sort(np.concatenate(chosen)))
+    return examples, validation, used
+
+
+def in_condition(split: data.LabelledImages, condition: str, seed: int) -> data.LabelledImages:
+    """``split`` as it looks in ``condition``: as is (``"plain"``) or as fixed customer photos (``seed``)."""
+    from tlkit import variation
+
+    if condition not in TEST_CONDITIONS:
+        raise UnknownNameError(describe_name_choice("condition", condition, TEST_CONDITIONS))
+    return split if condition == "plain" else variation.customer_photos(split, seed=seed)
+
+
+def build_fair_model(strategy: str, num_classes: int, weights=models.DEFAULT_WEIGHTS, dropout: float = 0.3):
+    """Return ``(model, base)`` for a fair-protocol strategy, built with the public helpers students use.
+
+    ``heads.add_head`` puts the head on the base; ``freezing.freeze`` /
+    ``freezing.unfreeze`` choose what trains.  ``"scratch"`` and
+    ``"random_partial"`` start from random weights, the others from ``weights``.
+    Not compiled.  The pre-trained weights are loaded once per process; the
+    first load draws from the global random generators, so call it once
+    before :func:`tlkit.training.set_seed` when runs must repeat exactly
+    (:func:`tune_strategy` does).
+    """
+    from tlkit import freezing, heads
+
+    if strategy not in FAIR_STRATEGIES:
+        raise UnknownNameError(describe_name_choice("strategy", strategy, FAIR_STRATEGIES))
+    random_weights = strategy in ("scratch", "random_partial")
+    base = models.load_base(include_top=False, weights=None)
+    if not random_weights:
+        base.set_weights(_pretrained_weights(weights))
+    if strategy != "scratch":
+        freezing.freeze(base)
+    if strategy in ("partial", "random_partial"):
+        freezing.unfreeze(base, models.FEATURE_LAYER)
+    model = heads.add_head(base, num_classes, dropout=dropout, name="target_model")
+    return model, base
+
+
+_PRETRAINED = {}
+
+
+def _pretrained_weights(weights) -> list:
+    """The feature extractor's weights from ``models.load_base(weights=weights)``, loaded (and checked) once per process."""
+    key = str(weights)
+    if key not in _PRETRAINED:
+        _PRETRAINED[key] = models.load_base(include_top=False, weights=weights).get_weights()
+    return _PRETRAINED[key]
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        yield from _all_layers(layer) if hasattr(layer, "layers") else ()
+
+
+class _Trainers:
+    """One compiled trainer per trainable pattern (nested layers included), reused across runs.
+
+    Like :class:`tlkit.training.CompiledTrainers`, but the pattern looks inside
+    the nested base, where the strategies differ.
+    """
+
+    def __init__(self):
+        self._trainers = {}
+
+    def get(self, model, learning_rate: float):
+        import keras
+
+        layers = list(_all_layers(model))
+        pattern = tuple((layer.name, type(layer).__name__, layer.trainable, tuple(tuple(w.shape) for w in layer.weights)) for layer in layers)
+        trainer = self._trainers.get(pattern)
+        if trainer is None:
+            trainer = keras.models.clone_model(model)
+            for source, copy in zip(layers, _all_layers(trainer)):
+                copy.trainable = source.trainable
+            _compile(trainer, learning_rate)
+            self._trainers[pattern] = trainer
+        elif trainer.optimizer.built:
+            for variable in trainer.optimizer.variables:
+                if variable is not trainer.optimizer._learning_rate:
+                    variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+        trainer.optimizer.learning_rate.assign(learning_rate)
+        for target, source in zip(trainer.variables, model.variables):
+            target.assign(source)
+        return trainer
+
+
+def _epoch_images(examples: data.LabelledImages, augment: bool, seed: int, epochs: range):
+    """Shuffled passes over the examples (varied afresh each epoch when ``augment``), end to end."""
+    from tlkit import variation
+
+    images, labels = [], []
+    for epoch in epochs:
+        order = np.random.default_rng([seed, epoch]).permutation(len(examples))
+        epoch_images = variation.vary(examples.images, variation.CUSTOMER_PHOTOS, seed=seed * 100_003 + epoch) if augment else examples.images
+        images.append(epoch_images[order])
+        labels.append(examples.labels[order])
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def _checkpoints(strategy, examples, validation, learning_rate, augment, seed, weights, protocol, trainers):
+    """Train one (strategy, learning rate, augmentation) run; return its validation checkpoints."""
+    import keras
+
+    from tlkit import freezing
+    from tlkit.training import set_seed
+
+    if strategy not in ("scratch", "random_partial"):
+        _pretrained_weights(weights)  # load (once) before seeding: loading draws from the global random generators
+    set_seed(seed)
+    model, base = build_fair_model(strategy, examples.num_classes, weights, protocol.dropout)
+    phases = [(0, protocol.max_epochs, learning_rate)]
+    if strategy == "fine_tune":
+        phases = [(0, protocol.fine_tune_head_epochs, learning_rate),
+                  (protocol.fine_tune_head_epochs, protocol.max_epochs, learning_rate * protocol.fine_tune_factor)]
+    checkpoints, steps = [], 0
+    for phase, (start, stop, rate) in enumerate(phases):
+        if phase == 1:
+            freezing.unfreeze(base)
+        trainer = trainers.get(model, rate)
+        keras.utils.set_random_seed(seed * 1000 + phase)
+        for first in range(start, stop, protocol.check_every):
+            x, y = _epoch_images(examples, augment, seed, range(first, first + protocol.check_every))
+            trainer.fit(x, y, epochs=1, batch_size=protocol.batch_size, shuffle=False, verbose=0)
+            steps += -(-len(x) // protocol.batch_size)
+            checkpoints.append({
+                "epochs": first + protocol.check_every,
+                "steps": steps,
+                "validation_accuracy": accuracy(trainer, validation),
+                "weights": [np.array(variable) for variable in trainer.variables],
+            })
+        for target, source in zip(model.variables, trainer.variables):
+            target.assign(source)
+    return model, checkpoints
+
+
+def tune_strategy(strategy, examples, validation, seed=0, weights=models.DEFAULT_WEIGHTS, protocol=FairProtocol(), trainers=None):
+    """Choose ``strategy``'s learning rate, augmentation and length on ``validation`` alone.
+
+    Returns
+    -------
+    model : keras.Model
+        The chosen checkpoint's model (the last run's model, loaded with the chosen weights).
+    choice : dict
+        ``learning_rate``, ``augmentation``, ``epochs``, ``steps``, ``validation_accuracy``.
+    curve : list of dict
+        The chosen run's checkpoints (``epochs``, ``steps``, ``weights``) for accuracy-against-steps curves.
+    """
+    trainers = trainers if trainers is not None else _Trainers()
+    best = None
+    for augment in protocol.augmentation:
+        for rate in protocol.learning_rates:
+            model, checkpoints = _checkpoints(strategy, examples, validation, rate, augment, seed, weights, protocol, trainers)
+            for point in checkpoints:
+                if best is None or point["validation_accuracy"] > best[0]["validation_accuracy"]:
+                    best = (point, rate, augment, checkpoints, model)
+    point, rate, augment, checkpoints, model = best
+    for variable, value in zip(model.variables, point["weights"]):
+        variable.assign(value)
+    choice = {
+        "learning_rate": rate,
+        "augmentation": augment,
+        "epochs": point["epochs"],
+        "steps": point["steps"],
+        "validation_accuracy": point["validation_accuracy"],
+    }
+    return model, choice, checkpoints
+
+
+def paired_interval(differences, confidence: float = 0.95) -> dict:
+    """Mean of paired differences with a Student-t confidence interval.
+
+    >>> paired_interval([1.0, 2.0, 3.0])  # doctest: +ELLIPSIS
+    {'mean': 2.0, 'ci_low': -0.48..., 'ci_high': 4.48..., 'n': 3}
+    """
+    import scipy.stats
+
+    values = np.asarray(differences, dtype=float)
+    if values.ndim != 1 or values.size < 2:
+        raise TlkitError("paired_interval: need at least two paired differences")
+    mean = float(values.mean())
+    half = float(scipy.stats.t.ppf(0.5 + confidence / 2, df=values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": int(values.size)}
+
+
+def fair_comparison(
+    target: data.Dataset,
+    labels_per_class: Iterable[int] = (5, 10),
+    seeds: Iterable[int] = range(5),
+    weights=models.DEFAULT_WEIGHTS,
+    strategies: Sequence[str] = FAIR_STRATEGIES,
+    protocol: FairProtocol = FairProtocol(),
+    test_conditions: Sequence[str] = TEST_CONDITIONS,
+    test_seed: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Tune every strategy by ``protocol`` on validation data, then test each once.
+
+    For every ``k`` and seed the labelled examples are ``data.few_shot(target.train, k, seed)``
+    (the same for every strategy) and the validation split is drawn from the
+    rest of ``target.train``.  Test images are read only after all choices for
+    that ``(k, seed)`` are made.
+
+    Parameters
+    ----------
+    target : Dataset
+        Target task (``data.target_task(...)``).
+    labels_per_class, seeds : iterables of int
+    weights : str or path
+        Pre-trained weights of the transfer strategies.
+    strategies : sequence of str
+        From :data:`FAIR_STRATEGIES`.
+    protocol : FairProtocol
+    test_conditions : sequence of str
+        Test conditions to report (``"customer_photos"``: a fixed varied copy of
+        ``target.test``, seed ``test_seed``; ``"plain"``: the test split as is).
+    test_seed : int, optional
+        Seed of the customer-photo test copy; default
+        :data:`tlkit.variation.CUSTOMER_PHOTOS_SEED`.
+
+    Returns
+    -------
+    dict
+        ``{"protocol": text, "runs": {k: {seed: {strategy: {"choice": {...},
+        "test": {condition: accuracy}, "curve": [{"epochs", "steps", "test": {condition: acc}}]}}}}}``
+        (curve accuracies on every :data:`CURVE_EVERY`-th test image).
+        Summarise with :func:`fair_summary`.
+    """
+    from tlkit import variation
+
+    for strategy in strategies:
+        if strategy not in FAIR_STRATEGIES:
+            raise UnknownNameError(describe_name_choice("strategy", strategy, FAIR_STRATEGIES))
+    labels_per_class, seeds = list(labels_per_class), list(seeds)
+    if not labels_per_class or not seeds:
+        raise TlkitError("fair_comparison: give at least one labels-per-class value and one seed")
+    test_seed = variation.CUSTOMER_PHOTOS_SEED if test_seed is None else test_seed
+    tests = None  # built only when first needed, after the first selection
+    trainers = _Trainers()
+    runs = {k: {seed: {} for seed in seeds} for k in labels_per_class}
+    jobs = [(k, seed) for k in labels_per_class for seed in seeds]
+    iterator = jobs
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(jobs, desc="fair protocol", unit="(k, seed)")
+    for k, seed in iterator:
+        examples, validation, _ = few_shot_with_validation(target.train, k, seed, protocol.validation_per_class)
+        # the validation images' own variation: never the test copy's seed
+        validation = in_condition(validation, protocol.condition, seed=variation.CUSTOMER_PHOTOS_SEED + 1 + seed)
+        chosen = {}
+        for strategy in strategies:
+            model, choice, checkpoints = tune_strategy(strategy, examples, validation, seed, weights, protocol, trainers)
+            chosen[strategy] = (model, choice, checkpoints)
+        # every choice for this (k, seed) is made; now, and only now, the test images
+        if tests is None:
+            tests = {condition: in_condition(target.test, condition, seed=test_seed) for condition in test_conditions}
+            curve_tests = {name: split.take(np.arange(0, len(split), CURVE_EVERY)) for name, split in tests.items()}
+        for strategy, (model, choice, checkpoints) in chosen.items():
+            chosen_weights = [np.array(variable) for variable in model.variables]
+            curve = []
+            for point in checkpoints:
+                for variable, value in zip(model.variables, point["weights"]):
+                    variable.assign(value)
+                curve.append({"epochs": point["epochs"], "steps": point["steps"],
+                              "test": {name: accuracy(model, split) for name, split in curve_tests.items()}})
+            for variable, value in zip(model.variables, chosen_weights):
+                variable.assign(value)
+            runs[k][seed][strategy] = {
+                "choice": choice,
+                "test": {name: accuracy(model, split) for name, split in tests.items()},
+                "curve": curve,
+            }
+    return {"protocol": protocol.describe(), "settings": dataclasses.asdict(protocol), "runs": runs}
+
+
+def best_transfer_by_validation(per_seed: dict, candidates: Sequence[str] = TRANSFER_STRATEGIES) -> str:
+    """The transfer strategy with the best *validation* accuracy on one seed (ties: the earlier in ``candidates``)."""
+    present = [name for name in candidates if name in per_seed]
+    if not present:
+        raise TlkitError("best_transfer_by_validation: no transfer strategy in this run")
+    return max(present, key=lambda name: (per_seed[name]["choice"]["validation_accuracy"], -present.index(name)))
+
+
+def fair_summary(comparison: dict, condition: str = "customer_photos", confidence: float = 0.95) -> dict:
+    """Per ``k``: each strategy's tuned test accuracy and the paired gains over tuned scratch.
+
+    ``gain_pts`` is "transfer" (per seed, the pre-trained strategy with the best
+    validation accuracy) minus scratch, in points, with ``ci_low``/``ci_high``;
+    ``per_strategy_gain_pts`` gives the same for every strategy, and
+    ``pretraining_pts`` compares partial with its random-weights twin.
+    """
+    summary = {}
+    for k, per_seed in comparison["runs"].items():
+        seeds = list(per_seed)
+        strategies = list(next(iter(per_seed.values())))
+        table = {s: [per_seed[seed][s]["test"][condition] for seed in seeds] for s in strategies}
+        entry = {
+            "seeds": seeds,
+            "strategies": {
+                s: {
+                    "mean": float(np.mean(values)),
+                    "std": float(np.std(values)),
+                    "runs": values,
+                    "chosen": [per_seed[seed][s]["choice"] for seed in seeds],
+                }
+                for s, values in table.items()
+            },
+        }
+        if "scratch" in table and any(s in table for s in TRANSFER_STRATEGIES):
+            picked = [best_transfer_by_validation(per_seed[seed]) for seed in seeds]
+            transfer = [per_seed[seed][name]["test"][condition] for seed, name in zip(seeds, picked)]
+            differences = 100 * (np.array(transfer) - np.array(table["scratch"]))
+            interval = paired_interval(differences, confidence) if len(seeds) > 1 else {"mean": float(differences[0]), "ci_low": None, "ci_high": None}
+            entry.update({
+                "transfer_picked": picked,
+                "transfer_runs": transfer,
+                "gain_pts": round(interval["mean"], 2),
+                "ci_low": None if interval["ci_low"] is None else round(interval["ci_low"], 2),
+                "ci_high": None if interval["ci_high"] is None else round(interval["ci_high"], 2),
+                "gain_per_seed_pts": [round(float(d), 2) for d in differences],
+            })
+            entry["per_strategy_gain_pts"] = {}
+            for s in strategies:
+                if s == "scratch":
+                    continue
+                diffs = 100 * (np.array(table[s]) - np.array(table["scratch"]))
+                stats = paired_interval(diffs, confidence) if len(seeds) > 1 else {"mean": float(diffs[0]), "ci_low": None, "ci_high": None}
+                entry["per_strategy_gain_pts"][s] = {key: (None if value is None else round(value, 2)) for key, value in stats.items() if key != "n"}
+        if "partial" in table and "random_partial" in table and len(seeds) > 1:
+            diffs = 100 * (np.array(table["partial"]) - np.array(table["random_partial"]))
+            entry["pretraining_pts"] = {key: round(value, 2) for key, value in paired_interval(diffs, confidence).items() if key != "n"}
         summary[k] = entry
     return summary

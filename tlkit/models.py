@@ -49,6 +49,7 @@ KIT_WEIGHTS = {
     "fashion_source": "fashion_cnn_source",
     "fashion_source_shuffled_50": "fashion_cnn_source_shuffled_50",
     "fashion_source_shuffled_100": "fashion_cnn_source_shuffled_100",
+    "fashion_source_varied": "fashion_cnn_source_varied",
 }
 DEFAULT_WEIGHTS = "fashion_source"
 

@@ -1,0 +1,177 @@
+"""Transfer that truly pays, measured fairly (issue 13).
+
+Every strategy, scratch included, is tuned by :class:`tlkit.experiments.FairProtocol`
+(learning rate, augmentation on/off and training length chosen on a validation
+split from the target training pool; the test split is read only afterwards),
+on the course's target task (Fashion-MNIST classes 5-9) in its "customer photos"
+test condition: a fixed, seeded varied copy of the target test split (off-centre,
+turned, scaled, mirrored, differently lit; :mod:`tlkit.variation`).  The plain
+centred test split is reported beside it.
+
+Arms: ``scratch``; ``frozen`` / ``partial`` / ``fine_tune`` from the varied base
+(``fashion_source_varied``, ``python -m tlkit.pretrain --recipe varied``);
+``random_partial`` (same architecture, random weights, frozen like partial).
+Relatedness: the same transfer strategies from other bases (default:
+``fashion_source_shuffled_100``; add ``--relatedness fashion_source_shuffled_100 fashion_source``
+for the shipped base pre-trained without variation), paired with the same tuned scratch.
+
+Usage::
+
+    python benchmarks/transfer_gain_fair.py                 # 5 seeds, k = 5 10 (about 15 min on 2 quiet cores)
+    python benchmarks/transfer_gain_fair.py --seeds 5 6 7 8 9 --out /tmp/recheck.json   # re-measure on new seeds
+
+Writes ``benchmarks/results/transfer_gain_fair.json`` and prints a Markdown table.
+The runs are spread over ``--jobs`` processes with one TensorFlow thread each (the
+numbers depend on that setting in the last decimals; keep it for reproduction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import pathlib
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "results" / "transfer_gain_fair.json"
+MAIN_WEIGHTS = "fashion_source_varied"
+RELATEDNESS = ("fashion_source_shuffled_100",)
+
+
+def _job(k: int, seeds: list, weights: str, strategies: list, max_epochs: int = 40) -> tuple:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from tlkit import data, experiments
+
+    dataset, _ = data.load_largest_available()
+    target = data.target_task(dataset)
+    started = time.perf_counter()
+    protocol = experiments.FairProtocol(max_epochs=max_epochs)
+    comparison = experiments.fair_comparison(target, [k], seeds, weights=weights, strategies=strategies, protocol=protocol, progress=False)
+    return k, weights, comparison, time.perf_counter() - started
+
+
+def _mean_curve(runs: dict, strategy: str, condition: str) -> list:
+    import numpy as np
+
+    seeds = list(runs)
+    points = runs[seeds[0]][strategy]["curve"]
+    return [
+        {"epochs": point["epochs"], "steps": point["steps"],
+         "test_accuracy": round(float(np.mean([runs[s][strategy]["curve"][i]["test"][condition] for s in seeds])), 4)}
+        for i, point in enumerate(points)
+    ]
+
+
+def markdown_table(results: dict) -> str:
+    strategies = list(next(iter(results.values()))["strategies"])
+    lines = ["| k | " + " | ".join(strategies) + " | transfer − scratch (95% CI) |", "|---" * (len(strategies) + 2) + "|"]
+    for k, entry in results.items():
+        cells = [f"{100 * entry['strategies'][s]['mean']:.1f}" for s in strategies]
+        lines.append(f"| {k} | " + " | ".join(cells) + f" | {entry['gain_pts']:+.1f} ({entry['ci_low']:+.1f} … {entry['ci_high']:+.1f}) |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--ks", type=int, nargs="+", default=[5, 10])
+    parser.add_argument("--weights", default=MAIN_WEIGHTS)
+    parser.add_argument("--relatedness", nargs="*", default=list(RELATEDNESS), help="other bases to compare (transfer strategies only)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-epochs", type=int, default=40, help="longest training of the protocol (a multiple of 10)")
+    parser.add_argument("--strategies", nargs="+", default=None, help="arms of the main base (default: all of experiments.FAIR_STRATEGIES)")
+    parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    from tlkit import data, experiments, models
+
+    dataset, dataset_name = data.load_largest_available()
+    target = data.target_task(dataset)
+    protocol = experiments.FairProtocol(max_epochs=args.max_epochs)
+    strategies = args.strategies or list(experiments.FAIR_STRATEGIES)
+    jobs = [(k, args.seeds, args.weights, strategies, args.max_epochs) for k in args.ks]
+    jobs += [(k, args.seeds, weights, list(experiments.TRANSFER_STRATEGIES), args.max_epochs) for weights in args.relatedness for k in args.ks]
+    started = time.perf_counter()
+    done = {}
+    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for k, weights, comparison, seconds in pool.map(_job, *zip(*jobs)):
+            done[(k, weights)] = (comparison, seconds)
+            print(f"k={k} {weights}: {seconds:.0f} s", flush=True)
+    seconds = time.perf_counter() - started
+
+    results, relatedness, job_seconds = {}, {}, {}
+    for k in args.ks:
+        main_run, main_seconds = done[(k, args.weights)]
+        job_seconds[f"{k}/{args.weights}"] = round(main_seconds, 1)
+        summary = experiments.fair_summary(main_run, "customer_photos")[k]
+        plain = experiments.fair_summary(main_run, "plain")[k]
+        runs = main_run["runs"][k]
+        summary["plain_test"] = {
+            "strategies": {s: round(v["mean"], 4) for s, v in plain["strategies"].items()},
+            "gain_pts": plain["gain_pts"], "ci_low": plain["ci_low"], "ci_high": plain["ci_high"],
+            "gain_per_seed_pts": plain["gain_per_seed_pts"],
+        }
+        summary["accuracy_vs_steps"] = {s: _mean_curve(runs, s, "customer_photos") for s in summary["strategies"]}
+        results[str(k)] = summary
+        for weights in args.relatedness:
+            other, other_seconds = done[(k, weights)]
+            job_seconds[f"{k}/{weights}"] = round(other_seconds, 1)
+            merged = {"runs": {k: {seed: {**other["runs"][k][seed], "scratch": runs[seed]["scratch"]} for seed in args.seeds}}}
+            other_summary = experiments.fair_summary(merged, "customer_photos")[k]
+            # paired: related-base transfer minus this base's transfer, same seed
+            import numpy as np
+
+            related = np.array(summary["transfer_runs"])
+            difference = experiments.paired_interval(100 * (np.array(other_summary["transfer_runs"]) - related)) if len(args.seeds) > 1 else None
+            relatedness.setdefault(weights, {})[str(k)] = {
+                "strategies": {s: {"mean": round(v["mean"], 4), "runs": v["runs"], "chosen": v["chosen"]}
+                               for s, v in other_summary["strategies"].items() if s != "scratch"},
+                "transfer_picked": other_summary["transfer_picked"],
+                "gain_pts": other_summary["gain_pts"], "ci_low": other_summary["ci_low"], "ci_high": other_summary["ci_high"],
+                "gain_per_seed_pts": other_summary["gain_per_seed_pts"],
+                "minus_main_base_pts": None if difference is None else {key: round(value, 2) for key, value in difference.items() if key != "n"},
+            }
+
+    def base_entry(weights):
+        card = models.model_card(weights)
+        return {"weights": card["name"], "sha256": card["sha256"], "source_test_accuracy": card["source_test_accuracy"], "command": card["command"]}
+
+    report = {
+        "what": "fair protocol: target-task test accuracy by strategy, every arm tuned on validation data (Fashion-MNIST classes 5-9)",
+        "condition": "customer_photos: a fixed varied copy of the target test split (tlkit.variation.customer_photos, "
+                     "seed tlkit.variation.CUSTOMER_PHOTOS_SEED); plain_test: the centred test split",
+        "protocol": protocol.describe(),
+        "protocol_settings": {key: list(value) if isinstance(value, tuple) else value for key, value in experiments.dataclasses.asdict(protocol).items()},
+        "dataset": dataset_name,
+        "target_test_images": len(target.test),
+        "seeds": args.seeds,
+        "base": base_entry(args.weights),
+        "relatedness_bases": {w: base_entry(w) for w in args.relatedness},
+        "results": results,
+        "relatedness": relatedness,
+        "seconds": round(seconds, 1),
+        "job_seconds": job_seconds,
+        "threads_per_job": 1,
+        "command": "python benchmarks/transfer_gain_fair.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown_table(results))
+    for weights, per_k in relatedness.items():
+        print(weights, {k: (v["gain_pts"], v["ci_low"], v["ci_high"]) for k, v in per_k.items()})
+    print(f"{seconds:.0f} s; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""The fair protocol of tlkit.experiments: selection never sees test data, runs repeat, arms are what they say."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tlkit import data, experiments, models, variation
+
+TINY = experiments.FairProtocol(
+    learning_rates=(1e-3, 1e-2), augmentation=(False, True), max_epochs=2, check_every=1,
+    fine_tune_head_epochs=1, validation_per_class=4,
+)
+
+
+@pytest.fixture(scope="module")
+def target():
+    return data.target_task(data.load_fashion_mnist())
+
+
+def _choices(comparison):
+    return {
+        (k, seed, strategy): run["choice"]
+        for k, per_seed in comparison["runs"].items()
+        for seed, per_strategy in per_seed.items()
+        for strategy, run in per_strategy.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_run(target):
+    return experiments.fair_comparison(target, [2], [0], strategies=("scratch", "partial", "fine_tune"), protocol=TINY, progress=False)
+
+
+def test_selection_never_looks_at_the_test_split(target, tiny_run):
+    rng = np.random.default_rng(0)
+    poisoned_test = data.LabelledImages(
+        rng.integers(0, 256, size=target.test.images.shape, dtype=np.uint8),
+        rng.permutation(target.test.labels),
+        target.test.class_names,
+    )
+    poisoned = data.Dataset(target.train, poisoned_test)
+    again = experiments.fair_comparison(poisoned, [2], [0], strategies=("scratch", "partial", "fine_tune"), protocol=TINY, progress=False)
+    assert _choices(again) == _choices(tiny_run)  # same learning rates, augmentation, epochs, validation accuracies
+    assert all(run["test"] != tiny_run["runs"][2][0][s]["test"] for s, run in again["runs"][2][0].items())
+
+
+def test_the_test_split_is_read_only_after_every_choice(target, monkeypatch):
+    events = []
+    real_in_condition, real_tune = experiments.in_condition, experiments.tune_strategy
+
+    def spy_condition(split, condition, seed):
+        events.append("test" if split is target.test else "validation")
+        return real_in_condition(split, condition, seed)
+
+    def spy_tune(*args, **kwargs):
+        events.append("tune")
+        return real_tune(*args, **kwargs)
+
+    monkeypatch.setattr(experiments, "in_condition", spy_condition)
+    monkeypatch.setattr(experiments, "tune_strategy", spy_tune)
+    protocol = dataclasses.replace(TINY, learning_rates=(1e-3,), augmentation=(False,))
+    experiments.fair_comparison(target, [2], [0, 1], strategies=("scratch", "frozen"), protocol=protocol, progress=False)
+    first_test = events.index("test")
+    assert events[:first_test] == ["validation", "tune", "tune"]  # the whole first (k, seed) was chosen before
+    assert events.count("test") == 2  # built once per condition, never per choice
+
+
+def test_validation_is_drawn_from_the_training_pool_disjoint_from_the_examples(target):
+    examples, validation, used = experiments.few_shot_with_validation(target.train, 3, seed=4, validation_per_class=5)
+    reference = data.few_shot(target.train, 3, seed=4)
+    assert np.array_equal(examples.images, reference.images) and np.array_equal(examples.labels, reference.labels)
+    assert np.array_equal(target.train.images[np.sort(used)], target.train.take(np.sort(used)).images)
+    example_bytes = {image.tobytes() for image in examples.images}
+    assert not any(image.tobytes() in example_bytes for image in validation.images)
+    assert np.bincount(validation.labels).tolist() == [5] * 5
+
+
+def test_the_same_seed_gives_identical_results(target, tiny_run):
+    again = experiments.fair_comparison(target, [2], [0], strategies=("scratch", "partial", "fine_tune"), protocol=TINY, progress=False)
+    for strategy, run in tiny_run["runs"][2][0].items():
+        assert again["runs"][2][0][strategy]["choice"] == run["choice"]
+        assert again["runs"][2][0][strategy]["test"] == run["test"]
+
+
+def test_the_random_weights_arm_is_random_and_frozen_like_partial():
+    pretrained = models.load_base(include_top=False)
+    model, base = experiments.build_fair_model("random_partial", 5)
+    conv = base.get_layer("block2_conv").get_weights()[0]
+    assert not np.allclose(conv, pretrained.get_layer("block2_conv").get_weights()[0])
+    partial_model, partial_base = experiments.build_fair_model("partial", 5)
+    assert np.array_equal(partial_base.get_layer("block2_conv").get_weights()[0], pretrained.get_layer("block2_conv").get_weights()[0])
+    trainable = lambda b: [layer.name for layer in b.layers if layer.trainable and layer.weights]  # noqa: E731
+    assert trainable(base) == trainable(partial_base) == [models.FEATURE_LAYER]
+    assert model.get_layer("head_output") is not None  # built by heads.add_head
+
+
+def test_paired_interval_on_known_numbers():
+    interval = experiments.paired_interval([1.0, 2.0, 3.0])
+    assert interval["mean"] == 2.0 and interval["n"] == 3
+    # t(0.975, 2) = 4.302653; standard error 1 / sqrt(3)
+    assert interval["ci_low"] == pytest.approx(2.0 - 4.302653 / np.sqrt(3), abs=1e-5)
+    assert interval["ci_high"] == pytest.approx(2.0 + 4.302653 / np.sqrt(3), abs=1e-5)
+    with pytest.raises(Exception):
+        experiments.paired_interval([1.0])
+
+
+def test_summary_pairs_transfer_chosen_on_validation_with_scratch(tiny_run):
+    entry = experiments.fair_summary(tiny_run)[2]
+    run = tiny_run["runs"][2][0]
+    picked = entry["transfer_picked"][0]
+    assert picked in ("partial", "fine_tune")
+    assert run[picked]["choice"]["validation_accuracy"] == max(run[s]["choice"]["validation_accuracy"] for s in ("partial", "fine_tune"))
+    assert entry["gain_per_seed_pts"][0] == pytest.approx(100 * (run[picked]["test"]["customer_photos"] - run["scratch"]["test"]["customer_photos"]), abs=0.01)
+    assert [point["epochs"] for point in run["scratch"]["curve"]] == [1, 2]
+
+
+def test_vary_is_seeded_and_the_identity_variation_changes_nothing(target):
+    images = target.test.images[:20]
+    assert np.array_equal(variation.vary(images, seed=3), variation.vary(images, seed=3))
+    assert not np.array_equal(variation.vary(images, seed=3), variation.vary(images, seed=4))
+    still = variation.Variation(shift=0, rotation_degrees=0, zoom=(1, 1), flip=0, brightness=(1, 1))
+    assert np.array_equal(variation.vary(images, still, seed=0), images)
