@@ -572,22 +572,18 @@ class Gradebook:
             Keys: student_id, assignment, question, score, max_score, message,
             flagged (bool), flags (list of str), graded_at.
         """
-        query = f"SELECT {', '.join(_GRADE_COLUMNS)} FROM grades"
-        parameters: tuple = ()
-        if assignment is not None:
-            query += " WHERE assignment = ?"
-            parameters = (str(assignment),)
-        records = []
-        for row in self._read(query + " ORDER BY graded_at, row_number", parameters):
-            record = dict(row)
+        records = self._rows_in_grading_order("grades", _GRADE_COLUMNS, assignment, json_columns=("flags",))
+        for record in records:
             record["flagged"] = bool(record["flagged"])
-            record["flags"] = json.loads(record["flags"])
-            records.append(record)
         return records
 
     def grading_runs(self, assignment: str | None = None) -> list[dict]:
         """Return the recorded grading runs (shards), oldest first; ``roster`` and ``students`` decoded."""
-        query = f"SELECT {', '.join(_RUN_COLUMNS)} FROM grading_runs"
+        return self._rows_in_grading_order("grading_runs", _RUN_COLUMNS, assignment, json_columns=("roster", "students"))
+
+    def _rows_in_grading_order(self, table: str, columns, assignment: str | None, json_columns=()) -> list[dict]:
+        """Rows of ``table`` (optionally of one assignment), oldest first, with ``json_columns`` decoded."""
+        query = f"SELECT {', '.join(columns)} FROM {table}"
         parameters: tuple = ()
         if assignment is not None:
             query += " WHERE assignment = ?"
@@ -595,8 +591,8 @@ class Gradebook:
         records = []
         for row in self._read(query + " ORDER BY graded_at, row_number", parameters):
             record = dict(row)
-            record["roster"] = json.loads(record["roster"])
-            record["students"] = json.loads(record["students"])
+            for column in json_columns:
+                record[column] = json.loads(record[column])
             records.append(record)
         return records
 

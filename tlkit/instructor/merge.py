@@ -44,26 +44,29 @@ def _short(digest: str) -> str:
     return digest[:12]
 
 
+def _refuse_different_digests(runs: list[dict], key: str, message) -> None:
+    """Raise MergeError when the runs disagree on ``key``; ``message(listed)`` words it, given the digests and their sources."""
+    sources_by_digest: dict[str, list] = {}
+    for run in runs:
+        sources_by_digest.setdefault(run[key], []).append(run["source"])
+    if len(sources_by_digest) > 1:
+        listed = "; ".join(f"{_short(digest)}: {', '.join(map(str, sources))}"
+                           for digest, sources in sources_by_digest.items())
+        raise MergeError(message(listed))
+
+
 def _check_runs(runs: list[dict], assignment: str) -> list[str]:
     """Check the shard records of one assignment; return the roster. ``runs`` items carry ``source``."""
-    hashes = {}
-    for run in runs:
-        hashes.setdefault(run["manifest_sha256"], []).append(run["source"])
-    if len(hashes) > 1:
-        listed = "; ".join(f"{_short(digest)}: {', '.join(map(str, sources))}" for digest, sources in hashes.items())
-        raise MergeError(f"{assignment}: the shards were graded against different manifests ({listed}); "
-                         "grade every shard with the same source notebook and --manifest")
+    _refuse_different_digests(runs, "manifest_sha256", lambda listed: (
+        f"{assignment}: the shards were graded against different manifests ({listed}); "
+        "grade every shard with the same source notebook and --manifest"))
     counts = {run["shard_count"] for run in runs}
     if len(counts) > 1:
         listed = ", ".join(f"{run['source']} ({run['shard_index']}/{run['shard_count']})" for run in runs)
         raise MergeError(f"{assignment}: the shards split the batch in different numbers of shards: {listed}")
-    rosters = {}
-    for run in runs:
-        rosters.setdefault(run["roster_sha256"], []).append(run["source"])
-    if len(rosters) > 1:
-        listed = "; ".join(f"{_short(digest)}: {', '.join(map(str, sources))}" for digest, sources in rosters.items())
-        raise MergeError(f"{assignment}: the shards saw different sets of submissions ({listed}); the submissions "
-                         "folder changed between shards: grade every shard from the same collected folder")
+    _refuse_different_digests(runs, "roster_sha256", lambda listed: (
+        f"{assignment}: the shards saw different sets of submissions ({listed}); the submissions "
+        "folder changed between shards: grade every shard from the same collected folder"))
     count = counts.pop()
     seen: dict[int, object] = {}
     for run in runs:
