@@ -10,8 +10,8 @@ import pytest
 from tlkit import data, experiments, models, variation
 
 TINY = experiments.FairProtocol(
-    learning_rates=(1e-3, 1e-2), augmentation=(False, True), max_epochs=2, check_every=1,
-    fine_tune_head_epochs=1, validation_per_class=4,
+    learning_rates=(1e-3, 1e-2), augmentation=(False, True), max_steps=2, check_every_steps=1,
+    fine_tune_head_steps=1, batch_size=10, validation_per_class=4,
 )
 
 
@@ -114,7 +114,22 @@ def test_summary_pairs_transfer_chosen_on_validation_with_scratch(tiny_run):
     assert picked in ("partial", "fine_tune")
     assert run[picked]["choice"]["validation_accuracy"] == max(run[s]["choice"]["validation_accuracy"] for s in ("partial", "fine_tune"))
     assert entry["gain_per_seed_pts"][0] == pytest.approx(100 * (run[picked]["test"]["customer_photos"] - run["scratch"]["test"]["customer_photos"]), abs=0.01)
+    # one check = 1 optimizer step = 1 epoch of 10 images in batches of 10
     assert [point["epochs"] for point in run["scratch"]["curve"]] == [1, 2]
+    assert [point["steps"] for point in run["scratch"]["curve"]] == [1, 2]
+
+
+def test_training_length_is_counted_in_optimizer_steps_whatever_the_number_of_labels():
+    protocol = experiments.FairProtocol()
+    for images in (10, 25, 50, 100):
+        epochs = protocol.epochs_per_check(images)
+        steps = -(-(epochs * images) // protocol.batch_size)  # one check trains its epochs as one stream of batches
+        assert abs(steps - protocol.check_every_steps) <= 0.1 * protocol.check_every_steps
+    assert protocol.checks * protocol.check_every_steps == protocol.max_steps
+    with pytest.raises(Exception, match="multiple of check_every_steps"):
+        experiments.FairProtocol(max_steps=150, check_every_steps=100)
+    with pytest.raises(Exception, match="fine_tune_head_steps"):
+        experiments.FairProtocol(max_steps=200, fine_tune_head_steps=200)
 
 
 def test_vary_is_seeded_and_the_identity_variation_changes_nothing(target):

@@ -284,12 +284,15 @@ CURVE_EVERY = 5
 class FairProtocol:
     """The selection budget every strategy of :func:`fair_comparison` gets, scratch included.
 
-    For every strategy and seed, every combination of ``learning_rates`` and
-    ``augmentation`` is trained for ``max_epochs``; the model is checked on the
-    validation split every ``check_every`` epochs, and the combination *and*
-    the checkpoint with the best validation accuracy are kept (early stopping
-    on validation).  Ties go to the earlier entry (smaller learning rate, no
-    augmentation, fewer epochs).
+    Training length is counted in **optimizer steps**, not epochs: with 25
+    labelled images and mini-batches of 16, an epoch is only 2 steps, so a cap
+    in epochs starves whichever strategy learns slowest (usually scratch).  For
+    every strategy and seed, every combination of ``learning_rates`` and
+    ``augmentation`` is trained for ``max_steps``; the model is checked on the
+    validation split every ``check_every_steps`` steps (rounded to whole
+    epochs), and the combination *and* the checkpoint with the best validation
+    accuracy are kept (early stopping on validation).  Ties go to the earlier
+    entry (smaller learning rate, no augmentation, fewer steps).
 
     Attributes
     ----------
@@ -299,16 +302,17 @@ class FairProtocol:
         Whether training may vary the images (a fresh :func:`tlkit.variation.vary`
         every epoch, the same pictures for every strategy of a seed);
         ``(False, True)`` lets every strategy choose.
-    max_epochs, check_every : int
-        Longest training, and how often the validation split is checked.
+    max_steps, check_every_steps : int
+        Longest training in optimizer steps, and how often the validation split
+        is checked.
     batch_size : int
         Mini-batch size.
     dropout : float
         Dropout before the new head's output layer (``heads.add_head``).
-    fine_tune_head_epochs : int
+    fine_tune_head_steps : int
         ``"fine_tune"`` trains the head on the frozen base this long, then
         unfreezes the base (``freezing.unfreeze``, BatchNormalization stays
-        frozen) at ``learning rate * fine_tune_factor`` up to ``max_epochs``;
+        frozen) at ``learning rate * fine_tune_factor`` up to ``max_steps``;
         checkpoints of both phases are candidates.
     fine_tune_factor : float
         How much smaller the fine-tuning learning rate is.
@@ -322,11 +326,11 @@ class FairProtocol:
 
     learning_rates: tuple = (1e-3, 3e-3, 1e-2)
     augmentation: tuple = (False, True)
-    max_epochs: int = 40
-    check_every: int = 10
+    max_steps: int = 2000
+    check_every_steps: int = 100
     batch_size: int = 16
     dropout: float = 0.3
-    fine_tune_head_epochs: int = 20
+    fine_tune_head_steps: int = 200
     fine_tune_factor: float = 0.1
     validation_per_class: int = 50
     condition: str = "customer_photos"
@@ -334,14 +338,30 @@ class FairProtocol:
     def __post_init__(self):
         if not self.learning_rates or not self.augmentation:
             raise TlkitError("FairProtocol: give at least one learning rate and one augmentation choice")
-        if self.check_every < 1 or self.max_epochs < self.check_every or self.max_epochs % self.check_every:
-            raise TlkitError("FairProtocol: max_epochs must be a positive multiple of check_every")
-        if not 0 < self.fine_tune_head_epochs < self.max_epochs or self.fine_tune_head_epochs % self.check_every:
-            raise TlkitError("FairProtocol: fine_tune_head_epochs must be a multiple of check_every below max_epochs")
+        if self.check_every_steps < 1 or self.max_steps < self.check_every_steps or self.max_steps % self.check_every_steps:
+            raise TlkitError("FairProtocol: max_steps must be a positive multiple of check_every_steps")
+        if not 0 < self.fine_tune_head_steps < self.max_steps or self.fine_tune_head_steps % self.check_every_steps:
+            raise TlkitError("FairProtocol: fine_tune_head_steps must be a multiple of check_every_steps below max_steps")
         if self.condition not in TEST_CONDITIONS:
             raise UnknownNameError(describe_name_choice("condition", self.condition, TEST_CONDITIONS))
         if self.validation_per_class < 1:
             raise TlkitError("FairProtocol: validation_per_class must be at least 1")
+
+    def epochs_per_check(self, num_examples: int) -> int:
+        """Whole epochs between two validation checks for ``num_examples`` labelled images (at least 1).
+
+        The epochs of one check are trained as one stream of mini-batches, so
+        ``check_every_steps`` steps hold ``check_every_steps * batch_size`` images.
+
+        >>> FairProtocol().epochs_per_check(25), FairProtocol().epochs_per_check(50)
+        (64, 32)
+        """
+        return max(1, round(self.check_every_steps * self.batch_size / int(num_examples)))
+
+    @property
+    def checks(self) -> int:
+        """How many validation checks one run makes."""
+        return self.max_steps // self.check_every_steps
 
     def describe(self) -> str:
         """One paragraph saying how the hyperparameters are chosen (written into result files)."""
@@ -349,14 +369,14 @@ class FairProtocol:
             f"Every strategy, scratch included, gets the same selection budget: Adam learning rate from "
             f"{list(self.learning_rates)}, augmentation {list(self.augmentation)} (a fresh random variation of the "
             f"labelled images every epoch, tlkit.variation), and training length by early stopping: up to "
-            f"{self.max_epochs} epochs, checked every {self.check_every} (fine_tune: {self.fine_tune_head_epochs} "
-            f"head epochs, then the base unfrozen at lr x {self.fine_tune_factor}). The combination and checkpoint "
-            f"with the best accuracy on a validation split of {self.validation_per_class} images per class, drawn "
-            f"from the target training pool (disjoint from the labelled examples) and shown in the "
-            f"'{self.condition}' condition with its own seed, are kept; the test split is read only afterwards. "
-            f"'transfer' is the pre-trained strategy (frozen, partial, fine_tune) with the best validation "
-            f"accuracy on that seed; gains are paired differences on the same seed and examples with a 95% "
-            f"t-interval over seeds."
+            f"{self.max_steps} optimizer steps (batches of {self.batch_size}), checked every {self.check_every_steps} "
+            f"steps rounded to whole epochs (fine_tune: {self.fine_tune_head_steps} head steps, then the base "
+            f"unfrozen at lr x {self.fine_tune_factor}). The combination and checkpoint with the best accuracy on a "
+            f"validation split of {self.validation_per_class} images per class, drawn from the target training pool "
+            f"(disjoint from the labelled examples) and shown in the '{self.condition}' condition with its own "
+            f"seed, are kept; the test split is read only afterwards. 'transfer' is the pre-trained strategy "
+            f"(frozen, partial, fine_tune) with the best validation accuracy on that seed; gains are paired "
+            f"differences on the same seed and examples with a 95% t-interval over seeds."
         )
 
 
@@ -494,22 +514,24 @@ def _checkpoints(strategy, examples, validation, learning_rate, augment, seed, w
         _pretrained_weights(weights)  # load (once) before seeding: loading draws from the global random generators
     set_seed(seed)
     model, base = build_fair_model(strategy, examples.num_classes, weights, protocol.dropout)
-    phases = [(0, protocol.max_epochs, learning_rate)]
+    per_check = protocol.epochs_per_check(len(examples))
+    head_checks = protocol.fine_tune_head_steps // protocol.check_every_steps
+    phases = [(0, protocol.checks, learning_rate)]
     if strategy == "fine_tune":
-        phases = [(0, protocol.fine_tune_head_epochs, learning_rate),
-                  (protocol.fine_tune_head_epochs, protocol.max_epochs, learning_rate * protocol.fine_tune_factor)]
+        phases = [(0, head_checks, learning_rate), (head_checks, protocol.checks, learning_rate * protocol.fine_tune_factor)]
     checkpoints, steps = [], 0
     for phase, (start, stop, rate) in enumerate(phases):
         if phase == 1:
             freezing.unfreeze(base)
         trainer = trainers.get(model, rate)
         keras.utils.set_random_seed(seed * 1000 + phase)
-        for first in range(start, stop, protocol.check_every):
-            x, y = _epoch_images(examples, augment, seed, range(first, first + protocol.check_every))
+        for check in range(start, stop):
+            first = check * per_check
+            x, y = _epoch_images(examples, augment, seed, range(first, first + per_check))
             trainer.fit(x, y, epochs=1, batch_size=protocol.batch_size, shuffle=False, verbose=0)
             steps += -(-len(x) // protocol.batch_size)
             checkpoints.append({
-                "epochs": first + protocol.check_every,
+                "epochs": first + per_check,
                 "steps": steps,
                 "validation_accuracy": accuracy(trainer, validation),
                 "weights": [np.array(variable) for variable in trainer.variables],
