@@ -44,7 +44,7 @@ def test_verdicts_follow_the_interval():
 
 def test_a_verdict_needs_the_interval_to_clear_zero_by_the_margin():
     def estimate(low, high):
-        return nt.GapEstimate((low + high) / 2, low, high, 0.95, (low, high))
+        return nt.GapEstimate((low + high) / 2, low, high, 0.95, (low, (low + high) / 2, high))
 
     margin = nt.VERDICT_MARGIN
     assert estimate(margin + 0.001, 0.2).verdict == "negative transfer"
@@ -53,6 +53,14 @@ def test_a_verdict_needs_the_interval_to_clear_zero_by_the_margin():
     assert estimate(-0.2, -margin + 0.001).verdict == "too close to call"
     assert estimate(-0.2, 0.2).verdict == "no clear difference"
     assert estimate(-0.005, 0.2).verdict == "too close to call"
+
+
+def test_two_seeds_earn_no_verdict_however_clear_the_interval_looks():
+    estimate = nt.gap_with_interval([0.50, 0.52], [0.10, 0.11])
+    assert estimate.low > 0.05  # the interval is all above 0 ...
+    assert estimate.verdict == "evidence too thin: 2 seeds (a verdict needs at least 3)"  # ... but rests on two numbers
+    assert "evidence too thin" in str(estimate)
+    assert nt.gap_with_interval([0.50, 0.52, 0.51], [0.10, 0.11, 0.10]).verdict == "negative transfer"
 
 
 def test_identical_differences_give_a_zero_width_interval():

@@ -93,6 +93,8 @@ def negative_transfer_gap(error_with_source, error_without_source):
 
 #: How far (in error rate) an interval must clear 0 before a verdict is printed: 0.01 is one point.
 VERDICT_MARGIN = 0.01
+#: Fewest seeds whose interval earns a verdict (:attr:`GapEstimate.verdict`).
+MIN_SEEDS_FOR_VERDICT = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +134,14 @@ class GapEstimate:
         of the interval falls inside the margin around 0. The margin keeps a
         verdict from flipping with the last digits of a measurement, which
         change from one CPU to another.
+
+        With fewer than :data:`MIN_SEEDS_FOR_VERDICT` seeds there is no verdict
+        at all: a t-interval from two seeds multiplies the standard error by
+        12.7 and rests on a spread estimated from two numbers, so it says
+        ``"evidence too thin: 2 seeds (a verdict needs at least 3)"``.
         """
+        if self.seeds < MIN_SEEDS_FOR_VERDICT:
+            return f"evidence too thin: {self.seeds} seeds (a verdict needs at least {MIN_SEEDS_FOR_VERDICT})"
         if self.low > VERDICT_MARGIN:
             return "negative transfer"
         if self.high < -VERDICT_MARGIN:

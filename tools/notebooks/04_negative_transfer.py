@@ -73,7 +73,9 @@ print(f"{negative_transfer.negative_transfer_gap(0.18, 0.15):+.3f}")
 # mean gap. Only when the whole interval is above zero, and clears it by a margin of one point
 # (0.01), do we call it negative transfer; when an end of the interval lies within that margin of
 # zero, the last digits of the measurement could tip the verdict either way, so it reads "too close
-# to call".
+# to call". With fewer than three seeds there is no verdict at all: a t-interval from two seeds
+# multiplies the standard error by 12.7 and estimates the spread from just two numbers, so it reads
+# "evidence too thin". Three seeds are the least that earns a verdict; five are better.
 
 # %%
 print(negative_transfer.gap_with_interval([0.22, 0.25, 0.24], [0.15, 0.16, 0.17]))
@@ -129,7 +131,9 @@ negative_transfer.plot_gap_heatmap(grid)
 
 # %% [markdown]
 # The same numbers, printed, with their intervals. Read the rows (ε grows downwards in the list)
-# and the columns (more labels per class):
+# and the columns (more labels per class). The default run has only two seeds, so every line says
+# "evidence too thin": the means are a first look, not a finding. `FULL = True` runs five seeds and
+# prints verdicts.
 
 # %% tags=["nbval-ignore-output"]
 for strategy in grid.strategies:
