@@ -73,3 +73,62 @@ def test_same_classes_is_not_called_no_new_task():
     explanation = _option(_question("00_welcome", "when-it-helps"), "d").explanation
     assert "there is no new task" not in explanation
     assert "domain adaptation" in explanation
+
+
+# --- figures a quiz quotes come from a results file in the repository -------------------------
+
+RESULTS_FOLDER = QUIZ_FOLDER.parent / "benchmarks" / "results"
+CITED_RESULTS = re.compile(r"benchmarks/results/([\w.-]+\.json)")
+FIGURE = re.compile(r"(?<![\d.])0\.\d{3}(?!\d)")
+
+
+def _figures_in(value) -> set:
+    """Every number of a results file, and the mean of every list of numbers, to 3 decimals."""
+    found = set()
+    if isinstance(value, dict):
+        for item in value.values():
+            found |= _figures_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _figures_in(item)
+        numbers = [item for item in value if isinstance(item, (int, float)) and not isinstance(item, bool)]
+        if numbers:
+            found.add(f"{sum(numbers) / len(numbers):.3f}")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        found.add(f"{value:.3f}")
+    return found
+
+
+def _questions_citing_results():
+    for quiz in _all_quizzes():
+        for question in quiz.questions:
+            match = CITED_RESULTS.search(question.text)
+            if match:
+                yield quiz, question, match.group(1)
+
+
+def test_quizzes_quote_measurements_only_from_a_results_file_they_name():
+    import json
+
+    cited = list(_questions_citing_results())
+    assert {question.id for _, question, _ in cited} >= {"tlkit-gap", "tlkit-freeze-choice"}
+    for quiz, question, file_name in cited:
+        figures = _figures_in(json.loads((RESULTS_FOLDER / file_name).read_text()))
+        quoted = FIGURE.findall(question.text)
+        assert quoted, f"{quiz.id}/{question.id} names {file_name} but quotes no figure"
+        missing = [figure for figure in quoted if figure not in figures]
+        assert not missing, f"{quiz.id}/{question.id} quotes {missing}, which {file_name} does not hold"
+
+
+def test_no_quiz_quotes_a_measurement_without_naming_its_results_file():
+    for quiz in _all_quizzes():
+        for question in quiz.questions:
+            if "tlkit's" in question.text and FIGURE.search(question.text):
+                assert CITED_RESULTS.search(question.text), f"{quiz.id}/{question.id} quotes tlkit figures without a results file"
+
+
+def test_the_negative_transfer_gap_question_computes_from_the_quoted_figures():
+    question = _question("04_negative_transfer", "tlkit-gap")
+    scratch, frozen = (float(figure) for figure in FIGURE.findall(question.text))
+    assert question.answer == pytest.approx((1 - frozen) - (1 - scratch), abs=1e-9)
+    assert question.answer > 0  # the frozen, shuffled-source base is negative transfer
