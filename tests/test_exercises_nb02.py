@@ -15,13 +15,6 @@ from tlkit.exercises.core import PLACEHOLDER
 warnings.filterwarnings("ignore", message=".*trainable.*")
 
 
-@pytest.fixture
-def namespace():
-    variables = {}
-    ex.bind(variables)
-    return variables
-
-
 def classifier():
     """conv, bn, flatten, features (from the tiny base) + a 5-unit head: 5 layers, 4 with weights."""
     base = tiny_base()

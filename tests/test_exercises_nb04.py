@@ -16,13 +16,6 @@ from tlkit.exercises.core import PLACEHOLDER
 warnings.filterwarnings("ignore", message=".*trainable.*")
 
 
-@pytest.fixture
-def namespace():
-    variables = {}
-    ex.bind(variables)
-    return variables
-
-
 # -- q1: the gap from two error rates --------------------------------------------------------------
 def test_q1_gap_and_verdict(namespace):
     namespace.update(frozen_error=0.30, scratch_error=0.20, ntg=PLACEHOLDER, is_negative_transfer=PLACEHOLDER)

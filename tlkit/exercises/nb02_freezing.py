@@ -13,8 +13,6 @@ BatchNormalization layers frozen), ``weights_unchanged``, ``base`` and
 
 from __future__ import annotations
 
-import numpy as np
-
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
@@ -41,11 +39,10 @@ class FreezeAllButLast(Question):
         not_a_model = check.is_keras_model(model, "model")
         if not_a_model is not None:
             return not_a_model
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 < k <= len(getattr(model, "layers", [])):
+        if not check.is_whole_number(k) or not 0 < k <= len(getattr(model, "layers", [])):
             return Failure(f"`k` should be a whole number between 1 and the number of layers, got {k!r}.", "context")
         return first_failure(
-            lambda: check.is_keras_model(model, "model"),
-            lambda: check.is_built(model, "model"),
+            lambda: check.is_built_keras_model(model, "model"),
             lambda: check.frozen_layers_match(model, slice(None, -k), "model", f"model.layers[:-{k}]"),
         )
 
@@ -86,13 +83,12 @@ class BatchNormInInferenceMode(Question):
 
     def check_value(self, base) -> Failure | None:
         failure = first_failure(
-            lambda: check.is_keras_model(base, "base"),
-            lambda: check.is_built(base, "base"),
+            lambda: check.is_built_keras_model(base, "base"),
             lambda: check.batchnorm_frozen(base, "base"),
             lambda: check.all_frozen(base, "base", hint_key="batchnorm"),
         )
         if failure is None:  # q4's own trustworthy reference, should the student's snapshot be unusable
-            self.exercise.memory["base_weights"] = check._weight_snapshot(base)
+            check.remember_weights(self.exercise.memory, "base_weights", base)
         return failure
 
 
