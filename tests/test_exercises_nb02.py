@@ -6,7 +6,6 @@ import warnings
 
 import keras
 import numpy as np
-import pytest
 
 from exercise_helpers import assert_incorrect, tiny_base, tiny_images
 from tlkit.exercises import nb02_freezing as ex

@@ -6,7 +6,6 @@ import warnings
 
 import keras
 import numpy as np
-import pytest
 
 from exercise_helpers import assert_incorrect
 from tlkit import negative_transfer
