@@ -59,7 +59,7 @@ REPO_ROOT = pathlib.Path(tlkit.__file__).resolve().parents[1]
 GRADER_CELL_TAG = "tlkit-grader"
 CORE_WATCHED_MODULES = (
     "tlkit.exercises", "tlkit.exercises.core", "tlkit.exercises.predicates", "tlkit.exercises.compile_state",
-    "tlkit.gradebook",
+    "tlkit.gradebook", "tlkit.gradebook_spool",
 )
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 _VERDICT = re.compile(r"^(Correct|Incorrect|Not attempted) \((q\d+)\)", re.MULTILINE)

@@ -18,6 +18,30 @@ from tlkit.errors import UnknownNameError, describe_name_choice
 from tlkit.quiz.grading import Grade, normalise_text, parse_number, verdict, within
 
 
+def find_by_id(items, wanted: str, what: str):
+    """Return the item of ``items`` whose ``id`` is ``wanted``.
+
+    Parameters
+    ----------
+    items : iterable
+        Objects with an ``id`` attribute (options, questions).
+    wanted : str
+        The id to look for.
+    what : str
+        What an item is, for the error message (``"option of question 'q1'"``).
+
+    Raises
+    ------
+    UnknownNameError
+        If no item has that id; the message lists the ids there are.
+    """
+    for item in items:
+        if item.id == wanted:
+            return item
+    known = [item.id for item in items]
+    raise UnknownNameError(describe_name_choice(what, wanted, known))
+
+
 @dataclass(frozen=True)
 class Option:
     """One option of a choice question.
@@ -85,11 +109,7 @@ class ChoiceQuestion(Question):
         UnknownNameError
             If the question has no such option.
         """
-        for option in self.options:
-            if option.id == option_id:
-                return option
-        known = [option.id for option in self.options]
-        raise UnknownNameError(describe_name_choice(f"option of question {self.id!r}", option_id, known))
+        return find_by_id(self.options, option_id, f"option of question {self.id!r}")
 
     def display_order(self, seed: str | int = 0) -> tuple[Option, ...]:
         """Return the options in the order they are shown.
@@ -269,8 +289,4 @@ class Quiz:
         UnknownNameError
             If the quiz has no such question.
         """
-        for question in self.questions:
-            if question.id == question_id:
-                return question
-        known = [question.id for question in self.questions]
-        raise UnknownNameError(describe_name_choice(f"question of quiz {self.id!r}", question_id, known))
+        return find_by_id(self.questions, question_id, f"question of quiz {self.id!r}")
