@@ -137,6 +137,11 @@ def _utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
+def _new_record(time_column: str, **values) -> dict:
+    """A row to store: a fresh unique ``record_id``, ``values`` in order, and the time now (UTC) in ``time_column``."""
+    return {"record_id": uuid.uuid4().hex, **values, time_column: _utc_now()}
+
+
 class Gradebook:
     """Quiz answers and exercise check results, stored in one SQLite file.
 
@@ -265,15 +270,14 @@ class Gradebook:
             ) from error
         if correct is not None and not isinstance(correct, bool):
             correct = bool(correct)
-        row = {
-            "record_id": uuid.uuid4().hex,
-            "student_id": str(student_id),
-            "quiz_id": str(quiz_id),
-            "question_id": str(question_id),
-            "answer": answer_text,
-            "correct": None if correct is None else int(correct),
-            "recorded_at": _utc_now(),
-        }
+        row = _new_record(
+            "recorded_at",
+            student_id=str(student_id),
+            quiz_id=str(quiz_id),
+            question_id=str(question_id),
+            answer=answer_text,
+            correct=None if correct is None else int(correct),
+        )
         self._write("quiz_answers", row)
 
     def record_check(self, student_id: str, notebook: str, question: str, outcome: str, message: str) -> None:
@@ -296,15 +300,14 @@ class Gradebook:
         """
         if outcome not in CHECK_OUTCOMES:
             raise GradebookError(f"record_check: unknown outcome {outcome!r}; choose one of {CHECK_OUTCOMES}")
-        row = {
-            "record_id": uuid.uuid4().hex,
-            "student_id": str(student_id),
-            "notebook": str(notebook),
-            "question": str(question),
-            "outcome": outcome,
-            "message": str(message),
-            "recorded_at": _utc_now(),
-        }
+        row = _new_record(
+            "recorded_at",
+            student_id=str(student_id),
+            notebook=str(notebook),
+            question=str(question),
+            outcome=outcome,
+            message=str(message),
+        )
         self._write("checks", row)
 
     def record_grade(self, student_id: str, assignment: str, question: str, score: float, max_score: float,
@@ -335,18 +338,17 @@ class Gradebook:
         if not 0 <= score <= max_score:
             raise GradebookError(f"record_grade: score {score:g} is outside 0..{max_score:g} for {assignment}/{question}")
         flags = [str(flag) for flag in flags]
-        row = {
-            "record_id": uuid.uuid4().hex,
-            "student_id": str(student_id),
-            "assignment": str(assignment),
-            "question": str(question),
-            "score": score,
-            "max_score": max_score,
-            "message": str(message),
-            "flagged": int(bool(flags)),
-            "flags": json.dumps(flags, ensure_ascii=False),
-            "graded_at": _utc_now(),
-        }
+        row = _new_record(
+            "graded_at",
+            student_id=str(student_id),
+            assignment=str(assignment),
+            question=str(question),
+            score=score,
+            max_score=max_score,
+            message=str(message),
+            flagged=int(bool(flags)),
+            flags=json.dumps(flags, ensure_ascii=False),
+        )
         self._write("grades", row)
 
     def record_grading_run(self, assignment: str, manifest_sha256: str, shard_index: int, shard_count: int,
@@ -368,17 +370,16 @@ class Gradebook:
             The student ids this run graded.
         """
         roster = sorted(set(map(str, roster)))
-        row = {
-            "record_id": uuid.uuid4().hex,
-            "assignment": str(assignment),
-            "manifest_sha256": str(manifest_sha256),
-            "shard_index": int(shard_index),
-            "shard_count": int(shard_count),
-            "roster_sha256": hashlib.sha256("\n".join(roster).encode("utf-8")).hexdigest(),
-            "roster": json.dumps(roster, ensure_ascii=False),
-            "students": json.dumps(sorted(map(str, students)), ensure_ascii=False),
-            "graded_at": _utc_now(),
-        }
+        row = _new_record(
+            "graded_at",
+            assignment=str(assignment),
+            manifest_sha256=str(manifest_sha256),
+            shard_index=int(shard_index),
+            shard_count=int(shard_count),
+            roster_sha256=hashlib.sha256("\n".join(roster).encode("utf-8")).hexdigest(),
+            roster=json.dumps(roster, ensure_ascii=False),
+            students=json.dumps(sorted(map(str, students)), ensure_ascii=False),
+        )
         self._write("grading_runs", row)
 
     # -- reading --------------------------------------------------------------------------------

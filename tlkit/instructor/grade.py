@@ -36,7 +36,6 @@ import pathlib
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import warnings
@@ -51,6 +50,7 @@ from tlkit.instructor.sandbox import NO_SANDBOX_WARNING, Limits, Sandbox, Sandbo
 from tlkit.instructor.manifest import build_manifest, compare_locked_cells
 from tlkit.instructor.parallel import thread_environment, threads_per_kernel
 from tlkit.instructor.notebooks import cell_source, ensure_cell_ids, read_notebook
+from tlkit.instructor.sqlite_files import count_rows
 
 __all__ = ["GradingError", "Grader", "QuestionGrade", "SandboxUnavailableError", "SubmissionGrade",
            "collect_submissions"]
@@ -145,22 +145,6 @@ def collect_submissions(folder, notebook_name: str) -> dict:
 def _safe_student_id(student_id: str) -> str:
     cleaned = _SAFE_ID.sub("-", str(student_id)).strip("-.") or "student"
     return cleaned[:64]
-
-
-def _count_rows(path: pathlib.Path) -> dict:
-    """Rows per table of an SQLite gradebook (empty when there is no readable file)."""
-    if not path.is_file():
-        return {}
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            return {table: connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
-                    for table in tables if not table.startswith("sqlite_")}
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return {"unreadable": 1}
 
 
 def _kill_group(pid: int) -> None:
@@ -706,10 +690,10 @@ class Grader:
 
         def execute(run):
             grade, folder, notebook, _, _ = run
-            before = [_count_rows(book) for book in self.watch_gradebooks]
+            before = [count_rows(book) for book in self.watch_gradebooks]
             status, executed = self._run(notebook, folder, grade.student_id)
             for book, counts in zip(self.watch_gradebooks, before):
-                if _count_rows(book) != counts:
+                if count_rows(book) != counts:
                     grade.flags.append(f"the gradebook {book.name} changed while this notebook ran")
             evidence_root, findings = self._extract_evidence(executed, folder)
             results = self._check(grade, evidence_root, folder / "box" / "decoy" / "gradebook.sqlite3")
