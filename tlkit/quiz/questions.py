@@ -1,6 +1,6 @@
 """The dataclasses a loaded quiz is made of, each able to grade an answer.
 
-A :class:`Quiz` holds :class:`Question` objects of four kinds:
+A :class:`Quiz` holds :class:`QuizQuestion` objects of four kinds:
 :class:`SingleChoiceQuestion`, :class:`MultipleChoiceQuestion`,
 :class:`NumericQuestion` and :class:`TextQuestion`. ``question.grade(answer)``
 returns ``(correct, feedback)`` with Markdown feedback, so grading is
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from tlkit.errors import UnknownNameError, describe_name_choice
-from tlkit.quiz.grading import Grade, normalise_text, parse_number, verdict, within
+from tlkit.quiz.answer_matching import Grade, normalise_text, parse_number, verdict, within
 
 
 def find_by_id(items, wanted: str, what: str):
@@ -65,7 +65,7 @@ class Option:
 
 
 @dataclass(frozen=True)
-class Question:
+class QuizQuestion:
     """What every question has: an id, a topic and Markdown text."""
 
     id: str
@@ -89,8 +89,13 @@ class Question:
         raise NotImplementedError
 
 
+
+#: The name :class:`QuizQuestion` had before it was renamed (to tell it from
+#: :class:`tlkit.exercises.Question`, the base of notebook exercises); kept so old code still imports.
+Question = QuizQuestion
+
 @dataclass(frozen=True)
-class ChoiceQuestion(Question):
+class ChoiceQuestion(QuizQuestion):
     """A question answered by choosing among options."""
 
     options: tuple[Option, ...] = ()
@@ -183,7 +188,7 @@ class MultipleChoiceQuestion(ChoiceQuestion):
 
 
 @dataclass(frozen=True)
-class NumericQuestion(Question):
+class NumericQuestion(QuizQuestion):
     """A number is right if it lies in ``[low, high]``.
 
     The file gives either ``answer`` with a ``tolerance`` (then
@@ -226,7 +231,7 @@ class NumericQuestion(Question):
 
 
 @dataclass(frozen=True)
-class TextQuestion(Question):
+class TextQuestion(QuizQuestion):
     """A short text answer, compared with accepted variants after normalisation."""
 
     accepted: tuple[str, ...] = ()
@@ -263,7 +268,7 @@ class Quiz:
         The quiz id (equal to the file name without ``.yaml``).
     title : str
         Shown above the questions.
-    questions : tuple of Question
+    questions : tuple of QuizQuestion
         In file order.
     description : str
         Optional Markdown introduction.
@@ -276,12 +281,12 @@ class Quiz:
 
     id: str
     title: str
-    questions: tuple[Question, ...]
+    questions: tuple[QuizQuestion, ...]
     description: str = ""
     path: pathlib.Path | None = field(default=None, compare=False)
     mode: str = "self-check"
 
-    def question(self, question_id: str) -> Question:
+    def question(self, question_id: str) -> QuizQuestion:
         """Return the question called ``question_id``.
 
         Raises

@@ -8,7 +8,7 @@ Three modes:
     one Submit for the whole quiz, feedback only afterwards, ``max_attempts`` tries;
 ``"instructor"``
     the key, every explanation and a histogram of the class's answers
-    (see :mod:`tlkit.quiz.instructor`).
+    (see :mod:`tlkit.quiz.instructor_view`).
 
 The answer key stays in the kernel. The browser only receives option
 labels (in a seeded random order), never which one is right, and no
@@ -27,10 +27,11 @@ import html
 import ipywidgets as widgets
 
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
-from tlkit.quiz.grading import AnswerFormatError, Grade, parse_number
+from tlkit.quiz.answer_matching import AnswerFormatError, Grade, parse_number
 from tlkit.quiz.loader import resolve_quiz
 from tlkit.quiz.markdown import markdown_to_html
-from tlkit.quiz.questions import ChoiceQuestion, MultipleChoiceQuestion, NumericQuestion, Question, Quiz, SingleChoiceQuestion
+from tlkit.quiz.questions import (ChoiceQuestion, MultipleChoiceQuestion, NumericQuestion, Quiz, QuizQuestion,
+                                  SingleChoiceQuestion)
 from tlkit.quiz.recording import AnswerRecorder
 
 MODES = ("self-check", "exam", "instructor")
@@ -68,7 +69,7 @@ class QuestionView:
 
     Parameters
     ----------
-    question : Question
+    question : QuizQuestion
         The question shown.
     number : int
         Its 1-based position, shown in the heading.
@@ -78,7 +79,7 @@ class QuestionView:
         Whether the question has its own Submit and Retry buttons.
     """
 
-    def __init__(self, question: Question, number: int, seed: str, with_buttons: bool):
+    def __init__(self, question: QuizQuestion, number: int, seed: str, with_buttons: bool):
         self.question = question
         self.number = number
         self.text = _html(f"<h4>Question {number}</h4>{markdown_to_html(question.text)}", "tlkit-quiz-text")
@@ -266,7 +267,7 @@ class QuizWidget:
         self.score = _html("", "tlkit-quiz-score")
         self.message = _html("", "tlkit-quiz-message")
         if mode == "instructor":
-            from tlkit.quiz.instructor import build_instructor_view
+            from tlkit.quiz.instructor_view import build_instructor_view
 
             self.questions = []
             body = build_instructor_view(self.quiz, gradebook)
