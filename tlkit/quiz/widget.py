@@ -33,6 +33,7 @@ from tlkit.quiz.markdown import markdown_to_html
 from tlkit.quiz.questions import (ChoiceQuestion, MultipleChoiceQuestion, NumericQuestion, Quiz, QuizQuestion,
                                   SingleChoiceQuestion)
 from tlkit.quiz.recording import AnswerRecorder
+from tlkit.widget_display import ContainerDisplay
 
 MODES = ("self-check", "exam", "instructor")
 
@@ -215,7 +216,7 @@ class QuestionView:
         self.warning.value = f'<div role="alert">⚠ {html.escape(message)}</div>' if message else ""
 
 
-class QuizWidget:
+class QuizWidget(ContainerDisplay):
     """A quiz rendered with ipywidgets; display it or put it last in a cell.
 
     Parameters
@@ -414,11 +415,9 @@ class QuizWidget:
             f"({self.answered_count} of {total} answered)</p>"
         )
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.container._repr_mimebundle_(**kwargs)
-        # A short, stable text form: the default repr would list every child widget.
-        bundle["text/plain"] = f"<tlkit quiz {self.quiz.id!r}: {len(self.quiz.questions)} questions, {self.mode} mode>"
-        return bundle
+    def plain_text(self) -> str:
+        """The quiz in one line, for where widgets cannot be shown."""
+        return f"<tlkit quiz {self.quiz.id!r}: {len(self.quiz.questions)} questions, {self.mode} mode>"
 
     def __repr__(self) -> str:
         return f"QuizWidget(quiz={self.quiz.id!r}, mode={self.mode!r})"
