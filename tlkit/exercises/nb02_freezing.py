@@ -36,14 +36,9 @@ class FreezeAllButLast(Question):
     correct_message = "every layer but the last k is frozen."
 
     def check_value(self, model, k) -> Failure | None:
-        not_a_model = check.is_keras_model(model, "model")
-        if not_a_model is not None:
-            return not_a_model
-        if not check.is_whole_number(k) or not 0 < k <= len(getattr(model, "layers", [])):
-            return Failure(f"`k` should be a whole number between 1 and the number of layers, got {k!r}.", "context")
-        return first_failure(
-            lambda: check.is_built_keras_model(model, "model"),
-            lambda: check.frozen_layers_match(model, slice(None, -k), "model", f"model.layers[:-{k}]"),
+        return check.all_but_top_frozen(
+            model, k, "model",
+            lambda layer_count: f"`k` should be a whole number between 1 and the number of layers, got {k!r}.",
         )
 
 

@@ -47,17 +47,12 @@ class UnfreezeTop(Question):
     correct_message = "only the top layers of the base will be fine-tuned, and BatchNormalization stays frozen."
 
     def check_value(self, base, n_unfrozen) -> Failure | None:
-        not_a_model = check.is_keras_model(base, "base")
-        if not_a_model is not None:
-            return not_a_model
-        layer_count = len(getattr(base, "layers", []))
-        if not check.is_whole_number(n_unfrozen) or not 0 < n_unfrozen <= layer_count:
-            return Failure(f"`n_unfrozen` should be a whole number between 1 and {layer_count}, got {n_unfrozen!r}.",
-                           "context")
         return first_failure(
-            lambda: check.is_built_keras_model(base, "base"),
-            lambda: check.frozen_layers_match(
-                base, slice(None, -n_unfrozen), "base", f"base.layers[:-{n_unfrozen}]", skip=check.is_batchnorm
+            lambda: check.all_but_top_frozen(
+                base, n_unfrozen, "base",
+                lambda layer_count: f"`n_unfrozen` should be a whole number between 1 and {layer_count}, "
+                                    f"got {n_unfrozen!r}.",
+                skip=check.is_batchnorm,
             ),
             lambda: check.batchnorm_frozen(base, "base"),
         )

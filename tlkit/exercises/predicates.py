@@ -23,6 +23,7 @@ from tlkit.exercises.core import Failure
 __all__ = [
     "accuracy_at_least",
     "activation_matches_loss",
+    "all_but_top_frozen",
     "all_frozen",
     "array_shape_is",
     "arrays_close",
@@ -279,6 +280,32 @@ def frozen_layers_match(
                 too_few_key,
             )
     return None
+
+
+def all_but_top_frozen(model, count, name: str, count_message, skip=None) -> Failure | None:
+    """Fail unless every layer of ``model`` but the top ``count`` is frozen, and those ``count`` train.
+
+    Checks, in order: ``model`` is a Keras model; ``count`` is a whole number
+    from 1 to the number of layers (else ``Failure(count_message(layers), "context")``);
+    the model is built; :func:`frozen_layers_match` on ``model.layers[:-count]``.
+
+    Parameters
+    ----------
+    count_message : callable
+        Called with the number of layers; returns the message for a bad ``count``.
+    skip : callable, optional
+        Layers to leave out of the comparison, as in :func:`frozen_layers_match`.
+    """
+    not_a_model = is_keras_model(model, name)
+    if not_a_model is not None:
+        return not_a_model
+    layer_count = len(getattr(model, "layers", []))
+    if not is_whole_number(count) or not 0 < count <= layer_count:
+        return Failure(count_message(layer_count), "context")
+    failure = is_built_keras_model(model, name)
+    if failure is not None:
+        return failure
+    return frozen_layers_match(model, slice(None, -count), name, f"{name}.layers[:-{count}]", skip=skip)
 
 
 def _layers_by_index(layers, indices) -> str:
