@@ -23,6 +23,7 @@ import nbformat
 import tlkit
 from tlkit.instructor.parallel import thread_environment
 from tlkit.instructor.sandbox import Sandbox, kill_tree
+from tlkit.instructor.sqlite_files import journal_files
 
 if TYPE_CHECKING:
     from tlkit.instructor.scoring import SubmissionGrade
@@ -70,8 +71,7 @@ class SubmissionProcesses:
             folder = path.parent.resolve() if path.parent.exists() else None
             if folder_too and folder is not None and not any(_inside(n, folder) for n in needed):
                 hidden.append(str(folder))
-            for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
-                              path.with_name(path.name + ".spool.jsonl")):
+            for candidate in (path, *journal_files(path), path.with_name(path.name + ".spool.jsonl")):
                 if candidate.is_file():
                     hidden.append(str(candidate.resolve()))
 
