@@ -15,13 +15,6 @@ from tlkit.exercises.core import PLACEHOLDER
 warnings.filterwarnings("ignore", message=".*trainable.*")
 
 
-@pytest.fixture
-def namespace():
-    variables = {}
-    ex.bind(variables)
-    return variables
-
-
 def softmax_model(base, units=5):
     return keras.Sequential([base, keras.layers.Dense(units, activation="softmax", name="head")])
 

@@ -6,20 +6,12 @@ import warnings
 
 import keras
 import numpy as np
-import pytest
 
 from exercise_helpers import assert_incorrect, tiny_base, tiny_images
 from tlkit.exercises import nb02_freezing as ex
 from tlkit.exercises.core import PLACEHOLDER
 
 warnings.filterwarnings("ignore", message=".*trainable.*")
-
-
-@pytest.fixture
-def namespace():
-    variables = {}
-    ex.bind(variables)
-    return variables
 
 
 def classifier():

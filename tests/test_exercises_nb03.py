@@ -14,13 +14,6 @@ from tlkit.exercises.core import PLACEHOLDER
 warnings.filterwarnings("ignore", message=".*trainable.*")
 
 
-@pytest.fixture
-def namespace():
-    variables = {}
-    ex.bind(variables)
-    return variables
-
-
 def unfreeze_top(base, count):
     base.trainable = True
     for layer in base.layers[:-count]:

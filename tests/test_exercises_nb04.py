@@ -6,7 +6,6 @@ import warnings
 
 import keras
 import numpy as np
-import pytest
 
 from exercise_helpers import assert_incorrect
 from tlkit import negative_transfer
@@ -14,13 +13,6 @@ from tlkit.exercises import nb04_negative_transfer as ex
 from tlkit.exercises.core import PLACEHOLDER
 
 warnings.filterwarnings("ignore", message=".*trainable.*")
-
-
-@pytest.fixture
-def namespace():
-    variables = {}
-    ex.bind(variables)
-    return variables
 
 
 # -- q1: the gap from two error rates --------------------------------------------------------------

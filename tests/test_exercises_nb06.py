@@ -20,13 +20,6 @@ IMAGE_SIZE = (32, 32)
 PER_CLASS = 10
 
 
-@pytest.fixture
-def namespace():
-    variables = {}
-    ex.bind(variables)
-    return variables
-
-
 # -- q1: read the folder -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def photo_folder(tmp_path_factory):

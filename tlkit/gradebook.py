@@ -8,10 +8,9 @@ too long, read-only, missing folder), the record is appended to a JSON-lines
 replayed into the database by the next successful write. No answer is ever
 dropped silently.
 
-Appending to the spool and claiming it for a replay (renaming it aside, then
-reading it) both hold an exclusive ``flock`` on ``<spool>.lock``, so a record
-acknowledged as spooled can never be appended to a file a replayer has already
-read. Records carry unique ids, so replaying a record twice stores it once.
+The spool is :class:`tlkit.gradebook_spool.Spool`: appending to it and
+claiming it for a replay are serialised by a file lock, and records carry
+unique ids, so replaying a record twice stores it once.
 
 The gradebook lives, in order of preference, at the path given to
 :class:`Gradebook`, at the path in the environment variable
@@ -21,10 +20,8 @@ The gradebook lives, in order of preference, at the path given to
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime
-import glob
 import hashlib
 import json
 import os
@@ -35,12 +32,8 @@ import uuid
 
 import platformdirs
 
-try:  # POSIX: an advisory file lock serialises appending to and claiming a spool
-    import fcntl
-except ImportError:  # pragma: no cover - Windows has no fcntl; see _spool_lock
-    fcntl = None
-
 from tlkit.errors import TlkitError
+from tlkit.gradebook_spool import Spool
 
 __all__ = [
     "Gradebook",
@@ -144,24 +137,9 @@ def _utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
-def _fallback_spool_path(gradebook_path: pathlib.Path) -> pathlib.Path:
-    """A spool in the user's data folder, named after the gradebook it belongs to."""
-    digest = hashlib.sha256(str(gradebook_path.resolve()).encode("utf-8")).hexdigest()[:12]
-    return pathlib.Path(platformdirs.user_data_dir("tlkit")) / "spool" / f"gradebook-{digest}.jsonl"
-
-
-def _spooled_records(text: str) -> list[tuple[str, dict]]:
-    """The ``(table, row)`` records of a spool file's text; lines cut short by a crash are skipped."""
-    records = []
-    for line in text.split("\n"):  # not splitlines(): U+2028 or U+0085 inside a record is not a line break
-        try:
-            entry = json.loads(line)
-            table, row = entry["table"], entry["row"]
-            if all(column in row for column in ("record_id",) + _COLUMNS_BY_TABLE[table]):
-                records.append((table, row))
-        except (ValueError, KeyError, TypeError):
-            continue  # a line cut short by a crash was never acknowledged
-    return records
+def _new_record(time_column: str, **values) -> dict:
+    """A row to store: a fresh unique ``record_id``, ``values`` in order, and the time now (UTC) in ``time_column``."""
+    return {"record_id": uuid.uuid4().hex, **values, time_column: _utc_now()}
 
 
 class Gradebook:
@@ -187,7 +165,7 @@ class Gradebook:
     def __init__(self, path=None, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS, spool_path=None):
         self.path = pathlib.Path(path).expanduser() if path is not None else default_gradebook_path()
         self.busy_timeout = float(busy_timeout)
-        self._explicit_spool_path = pathlib.Path(spool_path) if spool_path is not None else None
+        self.spool = Spool(self.path, _COLUMNS_BY_TABLE, pathlib.Path(spool_path) if spool_path is not None else None)
         self._schema_ready = False
 
     def __repr__(self) -> str:
@@ -196,95 +174,11 @@ class Gradebook:
     # -- where records go when the database refuses them -------------------------------------
     @property
     def spool_path(self) -> pathlib.Path:
-        """The JSON-lines file that holds records the database refused."""
-        if self._explicit_spool_path is not None:
-            return self._explicit_spool_path
-        beside = self.path.with_name(self.path.name + ".spool.jsonl")
-        if beside.parent.is_dir() and os.access(beside.parent, os.W_OK):
-            return beside
-        return _fallback_spool_path(self.path)
-
-    def _spool_candidates(self) -> list[pathlib.Path]:
-        """Every spool file that may hold records for this gradebook."""
-        candidates = [self.spool_path]
-        if self._explicit_spool_path is None:
-            candidates.append(_fallback_spool_path(self.path))
-        unique = []
-        for candidate in candidates:
-            if candidate not in unique:
-                unique.append(candidate)
-        return unique
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _spool_lock(spool: pathlib.Path):
-        """Hold an exclusive lock on ``<spool>.lock`` for the duration of the ``with`` block.
-
-        Every append to a spool and every claim (rename aside, then read) of it
-        happens under this lock, so a record is either wholly in the file when
-        it is claimed or is written to a new spool file after the claim: it
-        can never land in a file that a replayer has already read. The lock is
-        a separate file because the spool itself is renamed. ``flock`` locks
-        are released by the kernel when their holder dies, so a writer killed
-        with ``kill -9`` never leaves the spool locked. Without ``fcntl``
-        (Windows) the block runs unlocked.
-        """
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        lock_path = spool.with_name(spool.name + ".lock")
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(descriptor)  # closing the descriptor releases the lock
+        """The JSON-lines file that holds records the database refused (see :class:`Spool`)."""
+        return self.spool.path
 
     def _append_to_spool(self, table: str, row: dict) -> pathlib.Path:
-        spool = self.spool_path
-        spool.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps({"table": table, "row": row}, ensure_ascii=False) + "\n").encode("utf-8")
-        with self._spool_lock(spool):
-            with open(spool, "a+b") as handle:
-                if handle.seek(0, os.SEEK_END) > 0:
-                    handle.seek(-1, os.SEEK_END)
-                    if handle.read(1) != b"\n":  # a writer died mid-line: do not glue this record to it
-                        line = b"\n" + line
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-        return spool
-
-    def _claim_spooled_records(self) -> tuple[list[pathlib.Path], list[tuple[str, dict]]]:
-        """Move spool files aside (atomically) and read their records.
-
-        The rename and the read of a spool happen under :meth:`_spool_lock`, so
-        no appender can add to the file once it has been moved aside. Files
-        left by a replay that did not finish (its writer crashed or gave up)
-        are read too; reading a file another writer is replaying at the same
-        time is harmless, because record ids are unique in the database.
-        """
-        claimed: list[pathlib.Path] = []
-        records: list[tuple[str, dict]] = []
-        for spool in self._spool_candidates():
-            if not spool.parent.is_dir():
-                continue
-            try:
-                with self._spool_lock(spool):
-                    if spool.exists():
-                        target = spool.with_name(f"{spool.name}.{uuid.uuid4().hex}.replaying")
-                        os.replace(spool, target)
-                    leftovers = sorted(glob.glob(glob.escape(str(spool)) + ".*.replaying"))
-                    for claimed_file in map(pathlib.Path, leftovers):
-                        try:
-                            text = claimed_file.read_text(encoding="utf-8", errors="replace")
-                        except OSError:
-                            continue  # another writer finished replaying it and removed it
-                        claimed.append(claimed_file)
-                        records.extend(_spooled_records(text))
-            except OSError:
-                continue  # this spool cannot be claimed now; it stays for a later write
-        return claimed, records
+        return self.spool.append(table, row)
 
     # -- database access ---------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -322,7 +216,7 @@ class Gradebook:
         try:
             connection = self._connect()
             try:
-                claimed_files, spooled = self._claim_spooled_records()
+                claimed_files, spooled = self.spool.claim()
                 connection.execute("BEGIN IMMEDIATE")
                 try:
                     for spooled_table, spooled_row in spooled:
@@ -336,9 +230,9 @@ class Gradebook:
             finally:
                 connection.close()
         except (sqlite3.Error, OSError) as error:
-            self._give_back(claimed_files, spooled)
+            self.spool.give_back(claimed_files, spooled)
             try:
-                spool = self._append_to_spool(table, row)
+                spool = self.spool.append(table, row)
             except OSError as spool_error:
                 raise GradebookError(
                     f"could not record to the gradebook {self.path} ({error}) nor to the spool "
@@ -348,26 +242,7 @@ class Gradebook:
                 f"could not record to the gradebook {self.path} ({error}); the record was saved "
                 f"in {spool} and will be added to the gradebook on the next successful write"
             ) from error
-        for claimed_file in claimed_files:
-            try:
-                claimed_file.unlink()
-            except OSError:
-                pass  # replaying is idempotent (record ids are unique), so a leftover is harmless
-
-    def _give_back(self, claimed_files: list[pathlib.Path], spooled: list[tuple[str, dict]]) -> None:
-        """Return claimed spool records to the spool after a failed write."""
-        if not claimed_files:
-            return
-        try:
-            for spooled_table, spooled_row in spooled:
-                self._append_to_spool(spooled_table, spooled_row)
-        except OSError:
-            return  # the claimed files stay on disk and are picked up next time
-        for claimed_file in claimed_files:
-            try:
-                claimed_file.unlink()
-            except OSError:
-                pass
+        self.spool.discard(claimed_files)
 
     # -- public recording API -----------------------------------------------------------------
     def record_quiz_answer(self, student_id: str, quiz_id: str, question_id: str, answer, correct) -> None:
@@ -395,15 +270,14 @@ class Gradebook:
             ) from error
         if correct is not None and not isinstance(correct, bool):
             correct = bool(correct)
-        row = {
-            "record_id": uuid.uuid4().hex,
-            "student_id": str(student_id),
-            "quiz_id": str(quiz_id),
-            "question_id": str(question_id),
-            "answer": answer_text,
-            "correct": None if correct is None else int(correct),
-            "recorded_at": _utc_now(),
-        }
+        row = _new_record(
+            "recorded_at",
+            student_id=str(student_id),
+            quiz_id=str(quiz_id),
+            question_id=str(question_id),
+            answer=answer_text,
+            correct=None if correct is None else int(correct),
+        )
         self._write("quiz_answers", row)
 
     def record_check(self, student_id: str, notebook: str, question: str, outcome: str, message: str) -> None:
@@ -426,15 +300,14 @@ class Gradebook:
         """
         if outcome not in CHECK_OUTCOMES:
             raise GradebookError(f"record_check: unknown outcome {outcome!r}; choose one of {CHECK_OUTCOMES}")
-        row = {
-            "record_id": uuid.uuid4().hex,
-            "student_id": str(student_id),
-            "notebook": str(notebook),
-            "question": str(question),
-            "outcome": outcome,
-            "message": str(message),
-            "recorded_at": _utc_now(),
-        }
+        row = _new_record(
+            "recorded_at",
+            student_id=str(student_id),
+            notebook=str(notebook),
+            question=str(question),
+            outcome=outcome,
+            message=str(message),
+        )
         self._write("checks", row)
 
     def record_grade(self, student_id: str, assignment: str, question: str, score: float, max_score: float,
@@ -465,18 +338,17 @@ class Gradebook:
         if not 0 <= score <= max_score:
             raise GradebookError(f"record_grade: score {score:g} is outside 0..{max_score:g} for {assignment}/{question}")
         flags = [str(flag) for flag in flags]
-        row = {
-            "record_id": uuid.uuid4().hex,
-            "student_id": str(student_id),
-            "assignment": str(assignment),
-            "question": str(question),
-            "score": score,
-            "max_score": max_score,
-            "message": str(message),
-            "flagged": int(bool(flags)),
-            "flags": json.dumps(flags, ensure_ascii=False),
-            "graded_at": _utc_now(),
-        }
+        row = _new_record(
+            "graded_at",
+            student_id=str(student_id),
+            assignment=str(assignment),
+            question=str(question),
+            score=score,
+            max_score=max_score,
+            message=str(message),
+            flagged=int(bool(flags)),
+            flags=json.dumps(flags, ensure_ascii=False),
+        )
         self._write("grades", row)
 
     def record_grading_run(self, assignment: str, manifest_sha256: str, shard_index: int, shard_count: int,
@@ -498,17 +370,16 @@ class Gradebook:
             The student ids this run graded.
         """
         roster = sorted(set(map(str, roster)))
-        row = {
-            "record_id": uuid.uuid4().hex,
-            "assignment": str(assignment),
-            "manifest_sha256": str(manifest_sha256),
-            "shard_index": int(shard_index),
-            "shard_count": int(shard_count),
-            "roster_sha256": hashlib.sha256("\n".join(roster).encode("utf-8")).hexdigest(),
-            "roster": json.dumps(roster, ensure_ascii=False),
-            "students": json.dumps(sorted(map(str, students)), ensure_ascii=False),
-            "graded_at": _utc_now(),
-        }
+        row = _new_record(
+            "graded_at",
+            assignment=str(assignment),
+            manifest_sha256=str(manifest_sha256),
+            shard_index=int(shard_index),
+            shard_count=int(shard_count),
+            roster_sha256=hashlib.sha256("\n".join(roster).encode("utf-8")).hexdigest(),
+            roster=json.dumps(roster, ensure_ascii=False),
+            students=json.dumps(sorted(map(str, students)), ensure_ascii=False),
+        )
         self._write("grading_runs", row)
 
     # -- reading --------------------------------------------------------------------------------
@@ -534,18 +405,9 @@ class Gradebook:
             Keys: student_id, quiz_id, question_id, answer (decoded from JSON),
             correct (bool or None), recorded_at (UTC, ISO 8601).
         """
-        query = f"SELECT {', '.join(_QUIZ_COLUMNS)} FROM quiz_answers"
-        parameters: tuple = ()
-        if quiz_id is not None:
-            query += " WHERE quiz_id = ?"
-            parameters = (str(quiz_id),)
-        rows = self._read(query + " ORDER BY recorded_at, row_number", parameters)
-        answers = []
-        for row in rows:
-            record = dict(row)
-            record["answer"] = json.loads(record["answer"])
+        answers = self._select("quiz_answers", _QUIZ_COLUMNS, "quiz_id", quiz_id, "recorded_at", json_columns=("answer",))
+        for record in answers:
             record["correct"] = None if record["correct"] is None else bool(record["correct"])
-            answers.append(record)
         return answers
 
     def check_results(self, notebook: str | None = None) -> list[dict]:
@@ -556,12 +418,7 @@ class Gradebook:
         list of dict
             Keys: student_id, notebook, question, outcome, message, recorded_at.
         """
-        query = f"SELECT {', '.join(_CHECK_COLUMNS)} FROM checks"
-        parameters: tuple = ()
-        if notebook is not None:
-            query += " WHERE notebook = ?"
-            parameters = (str(notebook),)
-        return [dict(row) for row in self._read(query + " ORDER BY recorded_at, row_number", parameters)]
+        return self._select("checks", _CHECK_COLUMNS, "notebook", notebook, "recorded_at")
 
     def grades(self, assignment: str | None = None) -> list[dict]:
         """Return the recorded grades of one assignment (every assignment when None), oldest first.
@@ -572,24 +429,30 @@ class Gradebook:
             Keys: student_id, assignment, question, score, max_score, message,
             flagged (bool), flags (list of str), graded_at.
         """
-        records = self._rows_in_grading_order("grades", _GRADE_COLUMNS, assignment, json_columns=("flags",))
+        records = self._select("grades", _GRADE_COLUMNS, "assignment", assignment, "graded_at", json_columns=("flags",))
         for record in records:
             record["flagged"] = bool(record["flagged"])
         return records
 
     def grading_runs(self, assignment: str | None = None) -> list[dict]:
         """Return the recorded grading runs (shards), oldest first; ``roster`` and ``students`` decoded."""
-        return self._rows_in_grading_order("grading_runs", _RUN_COLUMNS, assignment, json_columns=("roster", "students"))
+        return self._select("grading_runs", _RUN_COLUMNS, "assignment", assignment, "graded_at",
+                            json_columns=("roster", "students"))
 
-    def _rows_in_grading_order(self, table: str, columns, assignment: str | None, json_columns=()) -> list[dict]:
-        """Rows of ``table`` (optionally of one assignment), oldest first, with ``json_columns`` decoded."""
+    def _select(self, table: str, columns, only_column: str, only_value, time_column: str,
+                json_columns=()) -> list[dict]:
+        """Rows of ``table`` (those whose ``only_column`` is ``only_value``, or all when it is None).
+
+        Oldest first (by ``time_column``, then insertion order), as dicts of
+        ``columns``, with ``json_columns`` decoded.
+        """
         query = f"SELECT {', '.join(columns)} FROM {table}"
         parameters: tuple = ()
-        if assignment is not None:
-            query += " WHERE assignment = ?"
-            parameters = (str(assignment),)
+        if only_value is not None:
+            query += f" WHERE {only_column} = ?"
+            parameters = (str(only_value),)
         records = []
-        for row in self._read(query + " ORDER BY graded_at, row_number", parameters):
+        for row in self._read(query + f" ORDER BY {time_column}, row_number", parameters):
             record = dict(row)
             for column in json_columns:
                 record[column] = json.loads(record[column])

@@ -25,10 +25,6 @@ ACCURACY_THRESHOLD = 0.80
 FEATURE_ROWS_COMPARED = 256
 
 
-def _remember_base_weights(question: Question, base) -> None:
-    question.exercise.memory["base_weights"] = check._weight_snapshot(base)
-
-
 class FreezeBase(Question):
     variable = "base"
     hints = [
@@ -42,12 +38,11 @@ class FreezeBase(Question):
 
     def check_value(self, base) -> Failure | None:
         failure = first_failure(
-            lambda: check.is_keras_model(base, "base"),
-            lambda: check.is_built(base, "base"),
+            lambda: check.is_built_keras_model(base, "base"),
             lambda: check.all_frozen(base, "base"),
         )
         if failure is None:
-            _remember_base_weights(self, base)
+            check.remember_weights(self.exercise.memory, "base_weights", base)
         return failure
 
 
@@ -75,8 +70,7 @@ class BuildClassifier(Question):
 
     def check_value(self, model, base) -> Failure | None:
         failure = first_failure(
-            lambda: check.is_keras_model(model, "model"),
-            lambda: check.is_built(model, "model"),
+            lambda: check.is_built_keras_model(model, "model"),
             lambda: check.contains_layer(model, base, "model", "base"),
             lambda: check.all_frozen(base, "base", context_model=model),
             lambda: check.head_matches_classes(model, TARGET_CLASSES, "model"),

@@ -13,8 +13,6 @@ BatchNormalization layers frozen), ``weights_unchanged``, ``base`` and
 
 from __future__ import annotations
 
-import numpy as np
-
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
@@ -38,15 +36,9 @@ class FreezeAllButLast(Question):
     correct_message = "every layer but the last k is frozen."
 
     def check_value(self, model, k) -> Failure | None:
-        not_a_model = check.is_keras_model(model, "model")
-        if not_a_model is not None:
-            return not_a_model
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 < k <= len(getattr(model, "layers", [])):
-            return Failure(f"`k` should be a whole number between 1 and the number of layers, got {k!r}.", "context")
-        return first_failure(
-            lambda: check.is_keras_model(model, "model"),
-            lambda: check.is_built(model, "model"),
-            lambda: check.frozen_layers_match(model, slice(None, -k), "model", f"model.layers[:-{k}]"),
+        return check.all_but_top_frozen(
+            model, k, "model",
+            lambda layer_count: f"`k` should be a whole number between 1 and the number of layers, got {k!r}.",
         )
 
 
@@ -86,13 +78,12 @@ class BatchNormInInferenceMode(Question):
 
     def check_value(self, base) -> Failure | None:
         failure = first_failure(
-            lambda: check.is_keras_model(base, "base"),
-            lambda: check.is_built(base, "base"),
+            lambda: check.is_built_keras_model(base, "base"),
             lambda: check.batchnorm_frozen(base, "base"),
             lambda: check.all_frozen(base, "base", hint_key="batchnorm"),
         )
         if failure is None:  # q4's own trustworthy reference, should the student's snapshot be unusable
-            self.exercise.memory["base_weights"] = check._weight_snapshot(base)
+            check.remember_weights(self.exercise.memory, "base_weights", base)
         return failure
 
 

@@ -15,20 +15,12 @@ the epoch count of phase 1).
 
 from __future__ import annotations
 
-import numpy as np
-
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
 DEFAULT_PHASE1_LEARNING_RATE = 1e-3
 SMALLEST_REDUCTION = 10
 LARGEST_REDUCTION = 100
-
-
-def _is_batchnorm(layer) -> bool:
-    import keras
-
-    return isinstance(layer, keras.layers.BatchNormalization)
 
 
 class UnfreezeTop(Question):
@@ -55,18 +47,12 @@ class UnfreezeTop(Question):
     correct_message = "only the top layers of the base will be fine-tuned, and BatchNormalization stays frozen."
 
     def check_value(self, base, n_unfrozen) -> Failure | None:
-        not_a_model = check.is_keras_model(base, "base")
-        if not_a_model is not None:
-            return not_a_model
-        layer_count = len(getattr(base, "layers", []))
-        if isinstance(n_unfrozen, bool) or not isinstance(n_unfrozen, (int, np.integer)) or not 0 < n_unfrozen <= layer_count:
-            return Failure(f"`n_unfrozen` should be a whole number between 1 and {layer_count}, got {n_unfrozen!r}.",
-                           "context")
         return first_failure(
-            lambda: check.is_keras_model(base, "base"),
-            lambda: check.is_built(base, "base"),
-            lambda: check.frozen_layers_match(
-                base, slice(None, -n_unfrozen), "base", f"base.layers[:-{n_unfrozen}]", skip=_is_batchnorm
+            lambda: check.all_but_top_frozen(
+                base, n_unfrozen, "base",
+                lambda layer_count: f"`n_unfrozen` should be a whole number between 1 and {layer_count}, "
+                                    f"got {n_unfrozen!r}.",
+                skip=check.is_batchnorm,
             ),
             lambda: check.batchnorm_frozen(base, "base"),
         )

@@ -156,12 +156,6 @@ class ChooseByValidation(Question):
         )
 
 
-def _is_batchnorm(layer) -> bool:
-    import keras
-
-    return isinstance(layer, keras.layers.BatchNormalization)
-
-
 class FreezeConvolutionsOnly(Question):
     variable = "base"
     hints = [
@@ -181,8 +175,7 @@ class FreezeConvolutionsOnly(Question):
 
     def check_value(self, base) -> Failure | None:
         return first_failure(
-            lambda: check.is_keras_model(base, "base"),
-            lambda: check.is_built(base, "base"),
+            lambda: check.is_built_keras_model(base, "base"),
             lambda: check.frozen_layers_match(base, slice(None, -1), "base", "the layers below 'features'"),
             lambda: check.batchnorm_frozen(base, "base"),
         )

@@ -36,7 +36,7 @@ def _same_weights(first, second) -> bool:
 
 def _check_n(n, model) -> Failure | None:
     limit = len(_weight_layers(model)) - 1
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= limit:
+    if not check.is_whole_number(n) or not 1 <= n <= limit:
         return Failure(f"`n` should be a whole number from 1 to {limit}, got {n!r}; run the cell that sets it.", "context")
     return None
 
@@ -63,8 +63,7 @@ class CopyFirstLayers(Question):
 
     def check_value(self, anb, base_a, n) -> Failure | None:
         failure = first_failure(
-            lambda: check.is_keras_model(anb, "anb"),
-            lambda: check.is_built(anb, "anb"),
+            lambda: check.is_built_keras_model(anb, "anb"),
             lambda: _check_n(n, base_a),
         )
         if failure is not None:
@@ -111,8 +110,7 @@ class FreezeFirstLayers(Question):
 
     def check_value(self, anb, n) -> Failure | None:
         failure = first_failure(
-            lambda: check.is_keras_model(anb, "anb"),
-            lambda: check.is_built(anb, "anb"),
+            lambda: check.is_built_keras_model(anb, "anb"),
             lambda: _check_n(n, anb),
         )
         if failure is not None:
@@ -165,7 +163,7 @@ class SafeDepth(Question):
     def check_value(self, safe_depth, results, tolerance) -> Failure | None:
         from tlkit.layer_transfer import freezing_advice
 
-        if isinstance(safe_depth, bool) or not isinstance(safe_depth, (int, np.integer)):
+        if not check.is_whole_number(safe_depth):
             return Failure(f"`safe_depth` should be a whole number, but it is a {type(safe_depth).__name__}.", "type")
         expected = freezing_advice(results, tolerance)["deepest_safe_frozen_n"]
         if safe_depth == expected:

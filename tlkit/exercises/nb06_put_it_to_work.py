@@ -133,8 +133,7 @@ class BuildModel(Question):
 
     def check_value(self, model, base, head, x_val) -> Failure | None:
         failure = first_failure(
-            lambda: check.is_keras_model(model, "model"),
-            lambda: check.is_built(model, "model"),
+            lambda: check.is_built_keras_model(model, "model"),
             lambda: check.contains_layer(model, base, "model", "base"),
             lambda: check.contains_layer(model, head, "model", "head", hint_key="reuse_head"),
             lambda: check.all_frozen(base, "base"),
@@ -145,8 +144,8 @@ class BuildModel(Question):
             lambda: self._preprocesses_like_vgg16(model, base, x_val),
         )
         if failure is None:
-            self.exercise.memory["base_weights"] = check._weight_snapshot(base)
-            self.exercise.memory["head_weights"] = check._weight_snapshot(head)
+            check.remember_weights(self.exercise.memory, "base_weights", base)
+            check.remember_weights(self.exercise.memory, "head_weights", head)
         return failure
 
     @staticmethod

@@ -23,6 +23,7 @@ from tlkit.exercises.core import Failure
 __all__ = [
     "accuracy_at_least",
     "activation_matches_loss",
+    "all_but_top_frozen",
     "all_frozen",
     "array_shape_is",
     "arrays_close",
@@ -33,16 +34,20 @@ __all__ = [
     "has_trainable_weights",
     "head_matches_classes",
     "history_continues_from",
+    "is_batchnorm",
     "is_bool",
     "is_built",
+    "is_built_keras_model",
     "is_compiled",
     "is_keras_model",
     "is_live_snapshot",
+    "is_whole_number",
     "live_snapshot_failure",
     "layer_trains",
     "learning_rate_of",
     "learning_rate_within",
     "output_activation",
+    "remember_weights",
     "steps_moving",
     "loss_expectation",
     "weights_unchanged",
@@ -80,6 +85,21 @@ def is_built(model, name: str, hint_key: str = "build") -> Failure | None:
         "or call it on a batch of data.",
         hint_key,
     )
+
+
+def is_built_keras_model(value, name: str) -> Failure | None:
+    """Fail unless ``value`` is a Keras model that has weights.
+
+    The first failure of :func:`is_keras_model` (hint ``"type"``) and
+    :func:`is_built` (hint ``"build"``), in that order.
+    """
+    failure = is_keras_model(value, name)
+    return failure if failure is not None else is_built(value, name)
+
+
+def is_whole_number(value) -> bool:
+    """True for a Python or NumPy integer; False for a bool, a float or anything else."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def is_compiled(model, name: str, hint_key: str = "compile") -> Failure | None:
@@ -126,7 +146,8 @@ def _leaf_layers(model) -> list:
             if not list(layer._flatten_layers(include_self=False))]
 
 
-def _is_batchnorm(layer) -> bool:
+def is_batchnorm(layer) -> bool:
+    """True when ``layer`` is a Keras BatchNormalization layer."""
     return isinstance(layer, _keras().layers.BatchNormalization)
 
 
@@ -145,7 +166,7 @@ def steps_moving(model, judged=None, sample=None) -> list:
 def _describe_moving(layers, effects_name: str) -> str:
     """Explain why layers that no flag lists as trainable still change in a training step."""
     names = ", ".join(layer.name for layer in layers)
-    batchnorms = [layer for layer in layers if _is_batchnorm(layer)]
+    batchnorms = [layer for layer in layers if is_batchnorm(layer)]
     if batchnorms and len(batchnorms) == len(layers):
         return (
             f"one training step still changes the moving mean and variance of {names}: a BatchNormalization "
@@ -233,17 +254,15 @@ def frozen_layers_match(
             parent_key,
         )
     if still_training:
-        listed = ", ".join(f"'{layers[i].name}' (index {i})" for i in still_training)
         return Failure(
             f"{description} ({_plural(len(should_freeze), 'layer')} with weights) should all be frozen, "
-            f"but {len(still_training)} still train: {listed}.",
+            f"but {len(still_training)} still train: {_layers_by_index(layers, still_training)}.",
             too_few_key,
         )
     if wrongly_frozen:
-        listed = ", ".join(f"'{layers[i].name}' (index {i})" for i in wrongly_frozen)
         return Failure(
             f"only {description} should be frozen; the other {_plural(len(should_train), 'layer')} with weights "
-            f"should train, but {len(wrongly_frozen)} of them are frozen: {listed}.",
+            f"should train, but {len(wrongly_frozen)} of them are frozen: {_layers_by_index(layers, wrongly_frozen)}.",
             too_many_key,
         )
     # behaviour: one training step must leave every layer that should be frozen exactly as it was
@@ -261,6 +280,37 @@ def frozen_layers_match(
                 too_few_key,
             )
     return None
+
+
+def all_but_top_frozen(model, count, name: str, count_message, skip=None) -> Failure | None:
+    """Fail unless every layer of ``model`` but the top ``count`` is frozen, and those ``count`` train.
+
+    Checks, in order: ``model`` is a Keras model; ``count`` is a whole number
+    from 1 to the number of layers (else ``Failure(count_message(layers), "context")``);
+    the model is built; :func:`frozen_layers_match` on ``model.layers[:-count]``.
+
+    Parameters
+    ----------
+    count_message : callable
+        Called with the number of layers; returns the message for a bad ``count``.
+    skip : callable, optional
+        Layers to leave out of the comparison, as in :func:`frozen_layers_match`.
+    """
+    not_a_model = is_keras_model(model, name)
+    if not_a_model is not None:
+        return not_a_model
+    layer_count = len(getattr(model, "layers", []))
+    if not is_whole_number(count) or not 0 < count <= layer_count:
+        return Failure(count_message(layer_count), "context")
+    failure = is_built_keras_model(model, name)
+    if failure is not None:
+        return failure
+    return frozen_layers_match(model, slice(None, -count), name, f"{name}.layers[:-{count}]", skip=skip)
+
+
+def _layers_by_index(layers, indices) -> str:
+    """``'conv1' (index 0), 'conv2' (index 1)``: the layers at ``indices``, named for a message."""
+    return ", ".join(f"'{layers[i].name}' (index {i})" for i in indices)
 
 
 def _layer_moved(effects, layer) -> bool:
@@ -608,6 +658,15 @@ def is_bool(value, name: str, hint_key: str = "type") -> Failure | None:
 def _weight_snapshot(layer) -> dict:
     """Copies of a layer's weights by path (a private stand-in for tlkit.freezing's snapshot)."""
     return {variable.path: np.array(variable.numpy(), copy=True) for variable in layer.weights}
+
+
+def remember_weights(memory: dict, key: str, layer) -> None:
+    """Keep a copy of ``layer``'s weights in an exercise's ``memory`` under ``key``.
+
+    A later question compares the layer with this copy, which the student
+    cannot alias (unlike their own ``base_weights_before``).
+    """
+    memory[key] = _weight_snapshot(layer)
 
 
 def _as_path_dict(layer, snapshot) -> dict | None:

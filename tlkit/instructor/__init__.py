@@ -11,7 +11,16 @@ validate
 manifest, release
     The student version of a notebook, its locked-cell checksums, sealed quizzes.
 grade
-    Running submissions in fresh, sandboxed kernels and scoring verified evidence.
+    Running submissions in fresh, sandboxed kernels and scoring verified evidence
+    (the batch; its parts are preparation, processes, evidence_intake and scoring).
+preparation
+    The notebook a submission is run as: locked cells restored, grader cells added.
+processes
+    The sandboxed runner and checker processes of one submission.
+evidence_intake
+    Reading the executed notebook: evidence, decoy gradebook, errors, verdicts shown.
+scoring
+    Question and submission grades, and how one is decided.
 sandbox
     The bubblewrap sandbox every submission and checker runs in.
 runner, kernel_side, checker
@@ -20,6 +29,8 @@ tamper
     Signs of attempts to fake a grade.
 report
     Gradebook records, CSV and feedback files.
+sqlite_files
+    Gradebook files on disk: row counts, journals, new files written aside.
 parallel, merge
     Workers on one machine (``--workers``), shards across machines (``--shard I/N``)
     and ``gradebook merge``, which combines the shards' gradebooks or CSV files.

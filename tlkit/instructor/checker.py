@@ -278,25 +278,6 @@ def check_question(exercise, question_name: str, folder: pathlib.Path, expected_
     return outcome
 
 
-def count_rows(path) -> dict:
-    """Rows per table of an SQLite gradebook (empty when there is no file; ``{"unreadable": 1}`` if damaged)."""
-    import sqlite3
-
-    path = pathlib.Path(path)
-    if not path.is_file():
-        return {}
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=5)
-        try:
-            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-            return {table: connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
-                    for table in tables if not table.startswith("sqlite_")}
-        finally:
-            connection.close()
-    except sqlite3.Error:
-        return {"unreadable": 1}
-
-
 def run_job(job: dict, emit) -> None:
     """Check every submission of the job, calling ``emit(record)`` once per submission."""
     for path in reversed(job.get("module_paths", [])):
@@ -334,7 +315,9 @@ def run_job(job: dict, emit) -> None:
                                           "problems": [traceback.format_exc()[-500:]]}
         record = {"key": submission["key"], "questions": results}
         if submission.get("decoy"):
-            record["decoy_rows"] = count_rows(submission["decoy"])
+            from tlkit.instructor.sqlite_files import count_rows  # the decoy is read-only here: immutable
+
+            record["decoy_rows"] = count_rows(submission["decoy"], immutable=True)
         emit(record)
 
 

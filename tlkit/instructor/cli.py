@@ -59,13 +59,13 @@ def _shard_gradebook_target(path: pathlib.Path, assignment: str, shard) -> None:
 def _write_shard_gradebook(grades, path: pathlib.Path, run) -> None:
     """Record a shard's grades in a new file beside ``path``, then rename it into place (a retry replaces it)."""
     import os
-    import uuid
 
     from tlkit.gradebook import Gradebook
     from tlkit.instructor.report import record_grades
+    from tlkit.instructor.sqlite_files import journal_files, partial_path, remove_existing
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    partial = partial_path(path)
     try:
         book = record_grades(grades, Gradebook(partial, spool_path=partial.with_name(partial.name + ".spool")), run)
         connection = book._connect()
@@ -73,15 +73,10 @@ def _write_shard_gradebook(grades, path: pathlib.Path, run) -> None:
             connection.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, safe to copy
         finally:
             connection.close()
-        for suffix in ("-wal", "-shm"):
-            stale = path.with_name(path.name + suffix)
-            if stale.exists():
-                stale.unlink()
+        remove_existing(journal_files(path))
         os.replace(partial, path)
     finally:
-        for leftover in (partial, partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
-            if leftover.exists():
-                leftover.unlink()
+        remove_existing([partial, *journal_files(partial)])
 
 
 def _grade(arguments) -> int:

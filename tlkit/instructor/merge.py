@@ -26,12 +26,12 @@ import json
 import os
 import pathlib
 import sqlite3
-import uuid
 
 from tlkit.errors import TlkitError
 from tlkit.gradebook import _COLUMNS_BY_TABLE, Gradebook
 from tlkit.instructor.parallel import ShardError, parse_shard, roster_digest
 from tlkit.instructor.report import RUN_COLUMNS
+from tlkit.instructor.sqlite_files import journal_files, partial_path, remove_existing
 
 __all__ = ["MergeError", "merge_csvs", "merge_gradebooks", "merge_files"]
 
@@ -105,7 +105,7 @@ def _prepare_output(out) -> tuple[pathlib.Path, pathlib.Path]:
     if out.exists():
         raise MergeError(f"{out} already exists: the merge writes a new file (remove it or choose another name)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    return out, out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
+    return out, partial_path(out)
 
 
 # -- gradebooks ---------------------------------------------------------------------------------
@@ -203,9 +203,7 @@ def merge_gradebooks(paths, out) -> dict:
             connection.close()
         os.replace(partial, out)
     finally:
-        for leftover in (partial, partial.with_name(partial.name + "-wal"), partial.with_name(partial.name + "-shm")):
-            if leftover.exists():
-                leftover.unlink()
+        remove_existing([partial, *journal_files(partial)])
     return summary
 
 

@@ -6,13 +6,15 @@ load_quiz(path) -> Quiz
     Load and validate a quiz file; raises :class:`QuizFileError`.
 show_quiz(quiz, mode="self-check", ...) -> QuizWidget
     Render a quiz (object, id such as ``"02_freezing"``, or path) with ipywidgets.
-Question.grade(answer) -> (correct, feedback)
+QuizQuestion.grade(answer) -> (correct, feedback)
     Pure-Python grading, no widgets needed.
+
+``Question`` is the former name of :class:`QuizQuestion`, kept for old code.
 
 The file format is documented in ``docs/quiz-format.md``.
 """
 
-from tlkit.quiz.grading import AnswerFormatError, Grade, normalise_text
+from tlkit.quiz.answer_matching import AnswerFormatError, Grade, normalise_text
 from tlkit.quiz.loader import QuizFileError, available_quizzes, load_quiz, resolve_quiz
 from tlkit.quiz.questions import (
     ChoiceQuestion,
@@ -21,6 +23,7 @@ from tlkit.quiz.questions import (
     Option,
     Question,
     Quiz,
+    QuizQuestion,
     SingleChoiceQuestion,
     TextQuestion,
 )
@@ -37,6 +40,7 @@ __all__ = [
     "QUIZ_SCHEMA",
     "Question",
     "Quiz",
+    "QuizQuestion",
     "QuizFileError",
     "QuizSetupError",
     "QuizWidget",

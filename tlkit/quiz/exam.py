@@ -38,14 +38,14 @@ from typing import ClassVar
 import jsonschema
 
 from tlkit.errors import TlkitError
-from tlkit.quiz.grading import AnswerFormatError, Grade, normalise_text
+from tlkit.quiz.answer_matching import AnswerFormatError, Grade, normalise_text
 from tlkit.quiz.questions import (
     ChoiceQuestion,
     MultipleChoiceQuestion,
     NumericQuestion,
     Option,
-    Question,
     Quiz,
+    QuizQuestion,
     SingleChoiceQuestion,
     TextQuestion,
 )
@@ -280,7 +280,7 @@ def _option_id(question: ChoiceQuestion, given) -> str:
     raise AnswerFormatError(f"{given!r} is none of the options of {question.id!r}")
 
 
-def _source_answer(question: Question, answer):
+def _source_answer(question: QuizQuestion, answer):
     if isinstance(question, SingleChoiceQuestion):
         return None if answer in (None, "") else _option_id(question, answer)
     if isinstance(question, MultipleChoiceQuestion):
@@ -318,7 +318,7 @@ def grade_recorded_answers(rows, key) -> list[GradedAnswer]:
     return graded
 
 
-def _source_question(quiz: Quiz, recorded_id: str) -> Question:
+def _source_question(quiz: Quiz, recorded_id: str) -> QuizQuestion:
     """The source question a recorded id names: ``qN`` from an exam release is the N-th, else the id itself."""
     known = {question.id for question in quiz.questions}
     if recorded_id in known:

@@ -29,15 +29,15 @@ import urllib.parse
 import jsonschema
 
 from tlkit.errors import MissingFileError, TlkitError, UnknownNameError, describe_name_choice
-from tlkit.quiz.grading import is_invisible, normalise_text
+from tlkit.quiz.answer_matching import is_invisible, normalise_text
 from tlkit.quiz.markdown import link_targets
 from tlkit.quiz.questions import (
     ChoiceQuestion,
     MultipleChoiceQuestion,
     NumericQuestion,
     Option,
-    Question,
     Quiz,
+    QuizQuestion,
     SingleChoiceQuestion,
     TextQuestion,
 )
@@ -461,7 +461,7 @@ _BUILDERS = {"single": _build_choice, "multiple": _build_choice, "numeric": _bui
 def _build_quiz(path: pathlib.Path, data: dict) -> Quiz:
     if data["id"] != path.stem:
         raise QuizFileError(path, f"quiz id {data['id']!r} differs from the file name {path.name!r}; make them equal")
-    questions: list[Question] = []
+    questions: list[QuizQuestion] = []
     first_number: dict[str, int] = {}
     for number, raw in enumerate(data["questions"], start=1):
         question_id = raw["id"]

@@ -1,6 +1,6 @@
 """The dataclasses a loaded quiz is made of, each able to grade an answer.
 
-A :class:`Quiz` holds :class:`Question` objects of four kinds:
+A :class:`Quiz` holds :class:`QuizQuestion` objects of four kinds:
 :class:`SingleChoiceQuestion`, :class:`MultipleChoiceQuestion`,
 :class:`NumericQuestion` and :class:`TextQuestion`. ``question.grade(answer)``
 returns ``(correct, feedback)`` with Markdown feedback, so grading is
@@ -15,7 +15,31 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from tlkit.errors import UnknownNameError, describe_name_choice
-from tlkit.quiz.grading import Grade, normalise_text, parse_number, verdict, within
+from tlkit.quiz.answer_matching import Grade, normalise_text, parse_number, verdict, within
+
+
+def find_by_id(items, wanted: str, what: str):
+    """Return the item of ``items`` whose ``id`` is ``wanted``.
+
+    Parameters
+    ----------
+    items : iterable
+        Objects with an ``id`` attribute (options, questions).
+    wanted : str
+        The id to look for.
+    what : str
+        What an item is, for the error message (``"option of question 'q1'"``).
+
+    Raises
+    ------
+    UnknownNameError
+        If no item has that id; the message lists the ids there are.
+    """
+    for item in items:
+        if item.id == wanted:
+            return item
+    known = [item.id for item in items]
+    raise UnknownNameError(describe_name_choice(what, wanted, known))
 
 
 @dataclass(frozen=True)
@@ -41,7 +65,7 @@ class Option:
 
 
 @dataclass(frozen=True)
-class Question:
+class QuizQuestion:
     """What every question has: an id, a topic and Markdown text."""
 
     id: str
@@ -65,8 +89,13 @@ class Question:
         raise NotImplementedError
 
 
+
+#: The name :class:`QuizQuestion` had before it was renamed (to tell it from
+#: :class:`tlkit.exercises.Question`, the base of notebook exercises); kept so old code still imports.
+Question = QuizQuestion
+
 @dataclass(frozen=True)
-class ChoiceQuestion(Question):
+class ChoiceQuestion(QuizQuestion):
     """A question answered by choosing among options."""
 
     options: tuple[Option, ...] = ()
@@ -85,11 +114,7 @@ class ChoiceQuestion(Question):
         UnknownNameError
             If the question has no such option.
         """
-        for option in self.options:
-            if option.id == option_id:
-                return option
-        known = [option.id for option in self.options]
-        raise UnknownNameError(describe_name_choice(f"option of question {self.id!r}", option_id, known))
+        return find_by_id(self.options, option_id, f"option of question {self.id!r}")
 
     def display_order(self, seed: str | int = 0) -> tuple[Option, ...]:
         """Return the options in the order they are shown.
@@ -163,7 +188,7 @@ class MultipleChoiceQuestion(ChoiceQuestion):
 
 
 @dataclass(frozen=True)
-class NumericQuestion(Question):
+class NumericQuestion(QuizQuestion):
     """A number is right if it lies in ``[low, high]``.
 
     The file gives either ``answer`` with a ``tolerance`` (then
@@ -206,7 +231,7 @@ class NumericQuestion(Question):
 
 
 @dataclass(frozen=True)
-class TextQuestion(Question):
+class TextQuestion(QuizQuestion):
     """A short text answer, compared with accepted variants after normalisation."""
 
     accepted: tuple[str, ...] = ()
@@ -243,7 +268,7 @@ class Quiz:
         The quiz id (equal to the file name without ``.yaml``).
     title : str
         Shown above the questions.
-    questions : tuple of Question
+    questions : tuple of QuizQuestion
         In file order.
     description : str
         Optional Markdown introduction.
@@ -256,12 +281,12 @@ class Quiz:
 
     id: str
     title: str
-    questions: tuple[Question, ...]
+    questions: tuple[QuizQuestion, ...]
     description: str = ""
     path: pathlib.Path | None = field(default=None, compare=False)
     mode: str = "self-check"
 
-    def question(self, question_id: str) -> Question:
+    def question(self, question_id: str) -> QuizQuestion:
         """Return the question called ``question_id``.
 
         Raises
@@ -269,8 +294,4 @@ class Quiz:
         UnknownNameError
             If the quiz has no such question.
         """
-        for question in self.questions:
-            if question.id == question_id:
-                return question
-        known = [question.id for question in self.questions]
-        raise UnknownNameError(describe_name_choice(f"question of quiz {self.id!r}", question_id, known))
+        return find_by_id(self.questions, question_id, f"question of quiz {self.id!r}")

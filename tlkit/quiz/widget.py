@@ -8,7 +8,7 @@ Three modes:
     one Submit for the whole quiz, feedback only afterwards, ``max_attempts`` tries;
 ``"instructor"``
     the key, every explanation and a histogram of the class's answers
-    (see :mod:`tlkit.quiz.instructor`).
+    (see :mod:`tlkit.quiz.instructor_view`).
 
 The answer key stays in the kernel. The browser only receives option
 labels (in a seeded random order), never which one is right, and no
@@ -27,11 +27,13 @@ import html
 import ipywidgets as widgets
 
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
-from tlkit.quiz.grading import AnswerFormatError, Grade, parse_number
+from tlkit.quiz.answer_matching import AnswerFormatError, Grade, parse_number
 from tlkit.quiz.loader import resolve_quiz
 from tlkit.quiz.markdown import markdown_to_html
-from tlkit.quiz.questions import ChoiceQuestion, MultipleChoiceQuestion, NumericQuestion, Question, Quiz, SingleChoiceQuestion
+from tlkit.quiz.questions import (ChoiceQuestion, MultipleChoiceQuestion, NumericQuestion, Quiz, QuizQuestion,
+                                  SingleChoiceQuestion)
 from tlkit.quiz.recording import AnswerRecorder
+from tlkit.widget_display import ContainerDisplay
 
 MODES = ("self-check", "exam", "instructor")
 
@@ -68,7 +70,7 @@ class QuestionView:
 
     Parameters
     ----------
-    question : Question
+    question : QuizQuestion
         The question shown.
     number : int
         Its 1-based position, shown in the heading.
@@ -78,7 +80,7 @@ class QuestionView:
         Whether the question has its own Submit and Retry buttons.
     """
 
-    def __init__(self, question: Question, number: int, seed: str, with_buttons: bool):
+    def __init__(self, question: QuizQuestion, number: int, seed: str, with_buttons: bool):
         self.question = question
         self.number = number
         self.text = _html(f"<h4>Question {number}</h4>{markdown_to_html(question.text)}", "tlkit-quiz-text")
@@ -214,7 +216,7 @@ class QuestionView:
         self.warning.value = f'<div role="alert">⚠ {html.escape(message)}</div>' if message else ""
 
 
-class QuizWidget:
+class QuizWidget(ContainerDisplay):
     """A quiz rendered with ipywidgets; display it or put it last in a cell.
 
     Parameters
@@ -266,7 +268,7 @@ class QuizWidget:
         self.score = _html("", "tlkit-quiz-score")
         self.message = _html("", "tlkit-quiz-message")
         if mode == "instructor":
-            from tlkit.quiz.instructor import build_instructor_view
+            from tlkit.quiz.instructor_view import build_instructor_view
 
             self.questions = []
             body = build_instructor_view(self.quiz, gradebook)
@@ -413,11 +415,9 @@ class QuizWidget:
             f"({self.answered_count} of {total} answered)</p>"
         )
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.container._repr_mimebundle_(**kwargs)
-        # A short, stable text form: the default repr would list every child widget.
-        bundle["text/plain"] = f"<tlkit quiz {self.quiz.id!r}: {len(self.quiz.questions)} questions, {self.mode} mode>"
-        return bundle
+    def plain_text(self) -> str:
+        """The quiz in one line, for where widgets cannot be shown."""
+        return f"<tlkit quiz {self.quiz.id!r}: {len(self.quiz.questions)} questions, {self.mode} mode>"
 
     def __repr__(self) -> str:
         return f"QuizWidget(quiz={self.quiz.id!r}, mode={self.mode!r})"

@@ -16,9 +16,9 @@ import json
 
 import ipywidgets as widgets
 
-from tlkit.quiz.grading import AnswerFormatError, normalise_text, parse_number
+from tlkit.quiz.answer_matching import AnswerFormatError, normalise_text, parse_number
 from tlkit.quiz.markdown import markdown_to_html
-from tlkit.quiz.questions import ChoiceQuestion, NumericQuestion, Question, Quiz
+from tlkit.quiz.questions import ChoiceQuestion, NumericQuestion, Quiz, QuizQuestion
 
 
 def latest_answers(rows) -> dict[str, list]:
@@ -57,7 +57,7 @@ def _decode(answer):
     return answer
 
 
-def answer_counts(question: Question, answers: list) -> tuple[list[str], list[int], list[bool]]:
+def answer_counts(question: QuizQuestion, answers: list) -> tuple[list[str], list[int], list[bool]]:
     """Count answers for a bar chart: labels, counts and which bars are right answers."""
     if isinstance(question, ChoiceQuestion):
         counts = collections.Counter()
@@ -86,7 +86,7 @@ def _numeric_values(answers: list) -> list[float]:
     return values
 
 
-def histogram_png(question: Question, answers: list) -> bytes:
+def histogram_png(question: QuizQuestion, answers: list) -> bytes:
     """Draw the class's answers to ``question`` and return the PNG bytes."""
     from matplotlib.figure import Figure
 
@@ -111,7 +111,7 @@ def histogram_png(question: Question, answers: list) -> bytes:
     return buffer.getvalue()
 
 
-def _key_html(question: Question) -> str:
+def _key_html(question: QuizQuestion) -> str:
     if isinstance(question, ChoiceQuestion):
         items = []
         for option in question.options:

@@ -1,0 +1,172 @@
+"""What a run left behind: the evidence the grader cells emitted, the decoy gradebook, errors and verdicts shown.
+
+:class:`EvidenceIntake` is the part of :class:`tlkit.instructor.grade.Grader`
+that reads the executed notebook after its sandbox has exited: it writes the
+evidence of each question to a folder only the grader can write (validating
+every file name and the total size), compares the kernel's code snapshots,
+and collects what the run says about tampering and failures.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import pathlib
+import re
+import shutil
+
+from tlkit.instructor import kernel_side, tamper
+from tlkit.instructor.notebooks import cell_source
+from tlkit.instructor.preparation import GRADER_CELL_TAG
+
+__all__ = ["EvidenceIntake", "MAX_EVIDENCE_BYTES"]
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,120}$")
+#: The most evidence (decoded bytes, all questions together) one submission may hand the grader.
+MAX_EVIDENCE_BYTES = 512 * 1024 ** 2
+
+
+class EvidenceIntake:
+    """Read an executed submission (a part of :class:`~tlkit.instructor.grade.Grader`).
+
+    Uses the grader's ``_points`` (the questions graded), ``manifest`` and
+    ``cell_timeout``.
+    """
+
+    def _extract_evidence(self, executed, folder: pathlib.Path) -> tuple[pathlib.Path, dict]:
+        """Write the evidence the grader cells emitted into ``folder/evidence``; return it and findings per question.
+
+        Findings: ``{"flags": {question: [...]}, "problems": {question: message}, "emitted": {question: bool}}``.
+        """
+        evidence_root = folder / "evidence"
+        if evidence_root.exists():
+            shutil.rmtree(evidence_root)
+        evidence_root.mkdir(parents=True)
+        findings = {"flags": {}, "problems": {}, "emitted": {}, "baseline_missing": True}
+        if executed is None:
+            return evidence_root, findings
+        baseline = None
+        total = 0
+        for cell in executed.cells:
+            marker = cell.metadata.get("tlkit_grader") if GRADER_CELL_TAG in cell.metadata.get("tags", []) else None
+            if not isinstance(marker, dict):
+                continue
+            mime = kernel_side.BASELINE_MIME if marker.get("kind") == "baseline" else kernel_side.EVIDENCE_MIME
+            payloads = [output.get("data", {}).get(mime) for output in cell.get("outputs", [])
+                        if output.get("output_type") == "display_data" and mime in output.get("data", {})]
+            if marker.get("kind") == "baseline":
+                if len(payloads) == 1 and isinstance(payloads[0], dict) and isinstance(payloads[0].get("integrity"), dict):
+                    baseline = payloads[0]["integrity"]
+                    findings["baseline_missing"] = False
+                elif len(payloads) > 1:
+                    findings["flags"].setdefault(None, []).append(
+                        "the grader's first cell showed more than one code snapshot: something else wrote into it")
+                continue
+            question = marker.get("question")
+            if question not in self._points:
+                continue
+            flags = findings["flags"].setdefault(question, [])
+            if len(payloads) > 1 or findings["emitted"].get(question):
+                flags.append("more than one evidence output for this check: something else wrote into the grader's cell")
+                continue
+            if not payloads:
+                continue
+            payload = payloads[0]
+            findings["emitted"][question] = True
+            try:
+                if not isinstance(payload, dict) or payload.get("question") != question:
+                    raise ValueError("the evidence output does not belong to this question")
+                evidence, files = payload.get("evidence"), payload.get("files")
+                if not isinstance(evidence, dict) or not isinstance(files, dict):
+                    raise ValueError("the evidence output is malformed")
+                target = evidence_root / question
+                target.mkdir()
+                for name, encoded in files.items():
+                    if not isinstance(name, str) or not _FILE_NAME.match(name) or name == kernel_side.EVIDENCE_FILE_NAME \
+                            or not isinstance(encoded, str):
+                        raise ValueError(f"the evidence names a file {str(name)[:40]!r} the grader does not accept")
+                    data = base64.b64decode(encoded.encode("ascii"), validate=True)
+                    total += len(data)
+                    if total > MAX_EVIDENCE_BYTES:
+                        raise ValueError("the evidence is larger than the grader accepts")
+                    (target / name).write_bytes(data)
+                (target / kernel_side.EVIDENCE_FILE_NAME).write_text(json.dumps(evidence), encoding="utf-8")
+            except (ValueError, TypeError, UnicodeError, binascii.Error) as error:
+                findings["problems"][question] = f"the evidence output is unusable: {error}"
+                shutil.rmtree(evidence_root / question, ignore_errors=True)
+                continue
+            current = payload.get("integrity")
+            if baseline is None:
+                flags.append("the grader's snapshot of the kernel's code at start-up is missing, so this check "
+                             "cannot be trusted")
+            elif not isinstance(current, dict):
+                flags.append("the evidence has no snapshot of the kernel's code")
+            else:
+                changed = sorted(name for name, digest in baseline.items() if current.get(name) != digest)
+                if changed:
+                    shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
+                    flags.append(f"code in the kernel was changed after the notebook started ({shown})")
+        return evidence_root, findings
+
+    def _inspect_decoy(self, rows: dict, executed_notebook) -> list[str]:
+        flags = []
+        rows = {name: value for name, value in rows.items() if isinstance(value, int)}
+        if rows.get("unreadable"):
+            flags.append("the gradebook given to the notebook was damaged")
+        for table in ("quiz_answers", "grades"):
+            if rows.get(table):
+                flags.append(f"the notebook wrote {rows[table]} row(s) to the gradebook table {table}")
+        alias = self.manifest["exercise_alias"] or "ex"
+        calls = 0
+        if executed_notebook is not None:
+            pattern = re.compile(rf"\b{re.escape(alias)}\.q\d+\.check\s*\(")
+            calls = sum(len(pattern.findall(cell_source(cell))) for cell in executed_notebook.cells
+                        if cell.get("cell_type") == "code" and GRADER_CELL_TAG not in cell.metadata.get("tags", []))
+        if rows.get("checks", 0) > calls:
+            flags.append(f"the gradebook received {rows['checks']} check records but the notebook has only "
+                         f"{calls} check call(s): something else wrote to it")
+        return flags
+
+    def _execution_notes(self, status: dict, executed_notebook) -> list[str]:
+        notes = []
+        if status["status"] == "kernel_died":
+            cell = status.get("cell")
+            notes.append(f"the kernel died while running cell {cell + 1 if cell is not None else '?'}; "
+                         "later cells did not run")
+        elif status["status"] == "timeout":
+            notes.append(status.get("message") or "the notebook timed out")
+        elif status["status"] != "completed":
+            notes.append(f"the notebook could not be run: {status.get('message', '')}")
+        if executed_notebook is not None:
+            for cell in executed_notebook.cells:
+                student = cell.metadata.get("tlkit_student_cell")
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error" and student is not None:
+                        name = output.get("ename", "")
+                        if name == "KeyboardInterrupt":
+                            notes.append(f"cell {student['index'] + 1} ran longer than {self.cell_timeout:g} s "
+                                         "and was interrupted")
+                        elif name != "NotImplementedError":
+                            notes.append(f"cell {student['index'] + 1} raised {name}: {output.get('evalue', '')[:120]}")
+        return notes
+
+    def _executed_findings(self, executed_notebook, check_cells) -> tuple[dict, dict, dict]:
+        """Outputs imitating a verdict, hidden tests that failed, and what each check cell displayed."""
+        fake, hidden_failures, displayed = {}, {}, {}
+        if executed_notebook is None:
+            return fake, hidden_failures, displayed
+        for position, cell in enumerate(executed_notebook.cells):
+            student = cell.metadata.get("tlkit_student_cell")
+            if student is not None:
+                for finding in tamper.scan_outputs(student["index"], cell):
+                    fake.setdefault(student["question"], []).append(finding.describe())
+            entry = check_cells.get(position)
+            if entry is not None:
+                text = tamper.output_text(cell)
+                for question in entry["questions"]:
+                    displayed[question] = text
+                    for output in cell.get("outputs", []):
+                        if output.get("output_type") == "error":
+                            hidden_failures[question] = f"{output.get('ename', '')}: {output.get('evalue', '')}"[:200]
+        return fake, hidden_failures, displayed

@@ -1,0 +1,226 @@
+"""The processes grading one submission starts: the notebook runner, then the checker, sandboxed.
+
+:class:`SubmissionProcesses` is the part of :class:`tlkit.instructor.grade.Grader`
+that decides what a sandbox may see (:meth:`~SubmissionProcesses._hide_paths`),
+which environment its processes get, and runs :mod:`tlkit.instructor.runner`
+(the notebook, in a fresh kernel) and :mod:`tlkit.instructor.checker` (the
+re-check of the evidence) with their timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import nbformat
+
+import tlkit
+from tlkit.instructor.parallel import thread_environment
+from tlkit.instructor.sandbox import Sandbox, kill_tree
+from tlkit.instructor.sqlite_files import journal_files
+
+if TYPE_CHECKING:
+    from tlkit.instructor.scoring import SubmissionGrade
+
+__all__ = ["REPO_ROOT", "SubmissionProcesses"]
+
+#: The folder holding the ``tlkit`` package (readable inside every sandbox).
+REPO_ROOT = pathlib.Path(tlkit.__file__).resolve().parents[1]
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _inside(path: pathlib.Path, folder: pathlib.Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+class SubmissionProcesses:
+    """Run a submission's notebook and its checker (a part of :class:`~tlkit.instructor.grade.Grader`).
+
+    Uses the grader's ``work_folder``, ``source_path``, ``watch_gradebooks``,
+    ``module_paths``, ``use_sandbox``, ``limits``, ``timeout``,
+    ``cell_timeout``, ``manifest``, ``watched_modules``, ``_points``,
+    ``_hidden`` (what no sandbox may see) and ``_threads``.
+    """
+
+    # -- sandboxes -------------------------------------------------------------------------------
+    def _hide_paths(self, submissions: dict) -> list[str]:
+        """What no sandbox may see: the work folder, gradebooks and spools, submissions, the source notebook."""
+        from tlkit.gradebook import Gradebook
+
+        needed = [REPO_ROOT.resolve(), pathlib.Path(sys.prefix).resolve(), self.source_path.parent]
+        hidden: list[str] = [str(self.work_folder), str(self.source_path)]
+
+        def hide(path: pathlib.Path, folder_too: bool = True) -> None:
+            path = pathlib.Path(path).expanduser()
+            folder = path.parent.resolve() if path.parent.exists() else None
+            if folder_too and folder is not None and not any(_inside(n, folder) for n in needed):
+                hidden.append(str(folder))
+            for candidate in (path, *journal_files(path), path.with_name(path.name + ".spool.jsonl")):
+                if candidate.is_file():
+                    hidden.append(str(candidate.resolve()))
+
+        books = list(self.watch_gradebooks)
+        if os.environ.get("TLKIT_GRADEBOOK"):
+            books.append(pathlib.Path(os.environ["TLKIT_GRADEBOOK"]))
+        for book in books:
+            hide(book)
+            try:
+                hide(Gradebook(book).spool_path)
+            except Exception:
+                pass
+        try:
+            import platformdirs
+
+            hidden.append(platformdirs.user_data_dir("tlkit"))
+        except Exception:
+            pass
+        for path in submissions.values():
+            hide(pathlib.Path(path))
+        return hidden
+
+    def _sandbox(self) -> Sandbox:
+        extra = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
+        data = os.environ.get("TLKIT_FASHION_MNIST_DIR")
+        return Sandbox(readable=list(self.module_paths) + extra + ([data] if data else []),
+                       hidden=self._hidden, limits=self.limits)
+
+    def _environment(self, extra: dict) -> dict:
+        python_path = os.pathsep.join(self.module_paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                                                           if p])
+        if not self.use_sandbox:
+            environment = dict(os.environ)
+            environment.update(thread_environment(self._threads))
+            environment.update(extra)
+            environment["PYTHONPATH"] = python_path
+            return environment
+        environment = {
+            "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONPATH": python_path,
+            "TLKIT_CACHE_DIR": "/tmp/tlkit-cache", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+        for name in ("TF_CPP_MIN_LOG_LEVEL", "TLKIT_FASHION_MNIST_DIR", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES"):
+            if name in os.environ:
+                environment[name] = os.environ[name]
+        environment.update(thread_environment(self._threads))
+        environment.update(extra)
+        return environment
+
+    # -- running one submission ------------------------------------------------------------------
+    def _run(self, notebook, folder: pathlib.Path, student_id: str) -> tuple[dict, object]:
+        """Execute ``notebook``; return its status and the executed notebook (None if the runner failed).
+
+        Only ``folder/box`` is writable by the sandbox: the kernel's working
+        folder, the decoy gradebook and the runner's log.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        box = folder / "box"
+        if box.exists():
+            shutil.rmtree(box)
+        (box / "work").mkdir(parents=True)
+        (box / "decoy").mkdir()
+        job = {"notebook": notebook, "cwd": str(box / "work"), "cell_timeout": self.cell_timeout,
+               "log": str(box / "runner.log")}
+        extra = {"TLKIT_GRADEBOOK": str(box / "decoy" / "gradebook.sqlite3"), "TLKIT_STUDENT_ID": student_id,
+                 "MPLBACKEND": "Agg"}
+        command = [sys.executable, "-m", "tlkit.instructor.runner"]
+        if self.use_sandbox:
+            sandbox = self._sandbox()
+            sandbox.prepare_writable(box)
+            process = sandbox.popen(command, writable=[box], cwd=box / "work", environment=self._environment(extra),
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        else:
+            job["kernel_pid"] = str(folder / "kernel.pid")
+            process = subprocess.Popen(command, cwd=str(box / "work"), env=self._environment(extra),
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       start_new_session=True)
+        status = None
+        try:
+            output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            kill_tree(process)
+            process.communicate()
+            output, error_text = b"", b""
+            status = {"status": "timeout", "cell": None,
+                      "message": f"the whole notebook ran longer than {self.timeout:g} s and was stopped"}
+        finally:
+            kill_tree(process)
+            pid_file = folder / "kernel.pid"
+            if pid_file.is_file():
+                try:
+                    _kill_group(int(pid_file.read_text()))
+                except ValueError:
+                    pass
+        executed = None
+        if status is None:
+            try:
+                result = json.loads(output.decode("utf-8"))
+                status = result["status"]
+                if not isinstance(status, dict) or not isinstance(status.get("status"), str):
+                    raise ValueError("malformed status")
+                if result.get("notebook") is not None:
+                    executed = nbformat.from_dict(result["notebook"])
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                last = (error_text.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
+                status = {"status": "error", "cell": None, "message": f"the notebook runner failed: {last[:300]}"}
+        if executed is not None:
+            try:
+                nbformat.write(executed, str(folder / "executed.ipynb"))
+            except Exception:
+                pass
+        return status, executed
+
+    def _check(self, grade: SubmissionGrade, evidence_root: pathlib.Path, decoy: pathlib.Path) -> dict:
+        """Run the checker (sandboxed: it reads only this submission's evidence) and return its record."""
+        job = {"exercise_module": self.manifest["exercise_module"], "module_paths": self.module_paths,
+               "watched_modules": self.watched_modules,
+               "submissions": [{"key": grade.student_id, "artifacts": str(evidence_root),
+                                "questions": list(self._points), "decoy": str(decoy)}]}
+        command = [sys.executable, "-m", "tlkit.instructor.checker"]
+        environment = self._environment({"PYTHONSAFEPATH": "1"})
+        if self.use_sandbox:
+            sandbox = self._sandbox()
+            process = sandbox.popen(command, cwd="/tmp", environment=environment, readonly=[evidence_root, decoy.parent],
+                                    stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        else:
+            checker_folder = self.work_folder / "checker"
+            checker_folder.mkdir(exist_ok=True)
+            process = subprocess.Popen(command, cwd=str(checker_folder), env=environment, stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=300)
+        except subprocess.TimeoutExpired:
+            kill_tree(process)
+            process.communicate()
+            return {"__checker_failure__": "the checker ran out of time"}
+        finally:
+            kill_tree(process)
+        for line in output.decode("utf-8", "replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("key") == grade.student_id and isinstance(record.get("questions"), dict):
+                questions = {name: value for name, value in record["questions"].items()
+                             if name in self._points and isinstance(value, dict)}
+                rows = record.get("decoy_rows")
+                questions["__decoy_rows__"] = rows if isinstance(rows, dict) else {}
+                return questions
+        last = (error_text.decode("utf-8", "replace").strip().splitlines() or [f"exit {process.returncode}"])[-1]
+        return {"__checker_failure__": last[:300]}
