@@ -90,6 +90,44 @@ def _mean_curve(runs: dict, strategy: str, condition: str) -> list:
     ]
 
 
+FIGURE = ROOT / "docs" / "images" / "transfer_gain_steps.png"
+LABELS = {"scratch": "from scratch", "partial": "pre-trained, convolutions frozen (partial)",
+          "random_partial": "random weights, convolutions frozen", "frozen": "pre-trained, whole base frozen",
+          "fine_tune": "pre-trained, fine-tuned"}
+
+
+def plot_accuracy_vs_steps(report: dict, path: pathlib.Path = FIGURE) -> pathlib.Path:
+    """Draw customer-photo test accuracy against optimizer steps, one panel per k, and save it as a PNG.
+
+    Each line is the mean over seeds of the run each strategy chose on validation
+    data; the marker shows where validation stopped it (median over seeds).
+    """
+    import numpy as np
+
+    from tlkit import plots
+
+    results = report["results"]
+    figure = plots.new_figure(figsize=(5.2 * len(results), 4.2), layout="constrained")
+    axes = figure.subplots(1, len(results), sharey=True, squeeze=False)[0]
+    for axis, (k, entry) in zip(axes, results.items()):
+        for strategy, curve in entry["accuracy_vs_steps"].items():
+            steps = [point["steps"] for point in curve]
+            line, = axis.plot(steps, [100 * point["test_accuracy"] for point in curve], label=LABELS.get(strategy, strategy))
+            stopped = float(np.median([choice["steps"] for choice in entry["strategies"][strategy]["chosen"]]))
+            at = int(np.argmin([abs(step - stopped) for step in steps]))
+            axis.plot([steps[at]], [100 * curve[at]["test_accuracy"]], "o", color=line.get_color())
+        axis.axhline(20, color="grey", linestyle=":", linewidth=1)
+        axis.set_title(f"{k} labelled images per class")
+        axis.set_xlabel("optimizer steps (batches of 16)")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("test accuracy on customer photos (%)")
+    axes[0].legend(loc="lower right", fontsize="small")
+    figure.suptitle("Accuracy against training steps (mean over seeds; dot: where validation stopped, median)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    return path
+
+
 def markdown_table(results: dict) -> str:
     strategies = list(next(iter(results.values()))["strategies"])
     lines = ["| k | " + " | ".join(strategies) + " | transfer − scratch (95% CI) |", "|---" * (len(strategies) + 2) + "|"]
@@ -113,7 +151,12 @@ def main(argv=None) -> int:
     parser.add_argument("--strategies", nargs="+", default=list(MAIN_STRATEGIES), help="arms of the main base")
     parser.add_argument("--relatedness-strategies", nargs="+", default=["partial"], help="transfer arms of the other bases")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    parser.add_argument("--no-figure", dest="figure", action="store_false", help=f"do not redraw {FIGURE.relative_to(ROOT)}")
+    parser.add_argument("--figure-only", action="store_true", help="redraw the figure from --out and stop")
     args = parser.parse_args(argv)
+    if args.figure_only:
+        print("figure:", plot_accuracy_vs_steps(json.loads(args.out.read_text())))
+        return 0
 
     from tlkit import data, experiments, models
 
@@ -193,6 +236,8 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown_table(results))
+    if args.figure:
+        print("figure:", plot_accuracy_vs_steps(report))
     for weights, per_k in relatedness.items():
         print(weights, {k: (v["gain_pts"], v["ci_low"], v["ci_high"]) for k, v in per_k.items()})
     print(f"{seconds:.0f} s; wrote {args.out}")
