@@ -62,24 +62,40 @@ def render_transfer_gain(report: dict) -> str:
 
 def render_transfer_gain_fair(report: dict) -> str:
     """Fair protocol: tuned accuracy (percent) per strategy and k, paired gain of transfer over scratch with its CI."""
+    import statistics
+
     results = report["results"]
     strategies = list(next(iter(results.values()))["strategies"])
+    max_steps = report["protocol_settings"].get("max_steps")
     lines = [
-        "| labels per class | " + " | ".join(strategies) + " | transfer − scratch (95% CI) | plain test: transfer − scratch |",
-        "|---" * (len(strategies) + 3) + "|",
+        "| labels per class | " + " | ".join(strategies)
+        + " | transfer − scratch (95% CI) | plain test: transfer − scratch | steps chosen: scratch / transfer (median) |",
+        "|---" * (len(strategies) + 4) + "|",
     ]
     for k, entry in results.items():
         cells = [f"{_pct(entry['strategies'][name]['mean'])}" for name in strategies]
         plain = entry["plain_test"]
+        scratch_steps = statistics.median(choice["steps"] for choice in entry["strategies"]["scratch"]["chosen"])
+        picked_steps = statistics.median(
+            entry["strategies"][name]["chosen"][i]["steps"] for i, name in enumerate(entry["transfer_picked"])
+        )
         lines.append(
             f"| {k} | " + " | ".join(cells)
             + f" | **{entry['gain_pts']:+.1f}** ({entry['ci_low']:+.1f} to {entry['ci_high']:+.1f})"
-            + f" | {plain['gain_pts']:+.1f} ({plain['ci_low']:+.1f} to {plain['ci_high']:+.1f}) |"
+            + f" | {plain['gain_pts']:+.1f} ({plain['ci_low']:+.1f} to {plain['ci_high']:+.1f})"
+            + f" | {scratch_steps:.0f} / {picked_steps:.0f} of {max_steps} |"
         )
     for weights, per_k in report.get("relatedness", {}).items():
-        cells = ", ".join(f"k = {k}: {e['gain_pts']:+.1f} ({e['ci_low']:+.1f} to {e['ci_high']:+.1f})" for k, e in per_k.items())
+        accuracy = report["relatedness_bases"][weights]["source_test_accuracy"]
+        cells = "; ".join(
+            f"k = {k}: {100 * e['strategies'][e['transfer_picked'][0]]['mean']:.1f}, "
+            f"{e['gain_pts']:+.1f} ({e['ci_low']:+.1f} to {e['ci_high']:+.1f}) against scratch, "
+            f"{e['minus_main_base_pts']['mean']:+.1f} ({e['minus_main_base_pts']['ci_low']:+.1f} to "
+            f"{e['minus_main_base_pts']['ci_high']:+.1f}) against `{report['base']['weights']}`"
+            for k, e in per_k.items()
+        )
         lines.append("")
-        lines.append(f"Same protocol, transfer from `{weights}` instead: transfer − scratch {cells}.")
+        lines.append(f"Same protocol, partial transfer from `{weights}` (source accuracy {100 * accuracy:.1f}%): {cells}.")
     lines.append("")
     lines.append(
         f"Customer-photo test condition (a fixed varied copy of the {report['target_test_images']} target test images), "

@@ -128,6 +128,64 @@ def plot_accuracy_vs_steps(report: dict, path: pathlib.Path = FIGURE) -> pathlib
     return path
 
 
+def relatedness_entry(other_runs: dict, scratch_by_seed: dict, main_transfer_runs: list) -> dict:
+    """Another base's tuned transfer arms against the same tuned scratch, and against the main base's transfer.
+
+    ``other_runs`` maps seed to that base's strategies (as in ``fair_comparison``'s runs);
+    ``scratch_by_seed`` holds the scratch run of each seed; ``main_transfer_runs`` the main
+    base's transfer test accuracies in the same seed order.  Both comparisons are paired by seed.
+    """
+    import numpy as np
+
+    from tlkit import experiments
+
+    seeds = list(other_runs)
+    merged = {"runs": {0: {seed: {**other_runs[seed], "scratch": scratch_by_seed[seed]} for seed in seeds}}}
+    summary = experiments.fair_summary(merged, "customer_photos")[0]
+    difference = experiments.paired_interval(100 * (np.array(summary["transfer_runs"]) - np.array(main_transfer_runs))) if len(seeds) > 1 else None
+    return {
+        "strategies": {s: {"mean": round(v["mean"], 4), "runs": v["runs"], "chosen": v["chosen"]}
+                       for s, v in summary["strategies"].items() if s != "scratch"},
+        "transfer_picked": summary["transfer_picked"],
+        "gain_pts": summary["gain_pts"], "ci_low": summary["ci_low"], "ci_high": summary["ci_high"],
+        "gain_per_seed_pts": summary["gain_per_seed_pts"],
+        "minus_main_base_pts": None if difference is None else {key: round(value, 2) for key, value in difference.items() if key != "n"},
+    }
+
+
+def add_relatedness(path: pathlib.Path, bases: list, strategies: list, jobs: int) -> dict:
+    """Run more bases under the protocol recorded in ``path`` and pair them with its scratch runs."""
+    from tlkit import models
+
+    report = json.loads(path.read_text())
+    seeds, ks = report["seeds"], [int(k) for k in report["results"]]
+    fields = {"learning_rates", "augmentation", "max_steps", "check_every_steps", "batch_size", "dropout",
+              "fine_tune_head_steps", "fine_tune_factor", "validation_per_class", "condition"}
+    settings = {key: tuple(value) if isinstance(value, list) else value
+                for key, value in report["protocol_settings"].items() if key in fields}
+    work = [(k, seed, weights, strategies, settings) for weights in bases for k in ks for seed in seeds]
+    done = {}
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for k, seed, weights, comparison, seconds in pool.map(_job, *zip(*work)):
+            done.setdefault((k, weights), {})[seed] = comparison["runs"][k][seed]
+            report["job_seconds"][f"{k}/{seed}/{weights}"] = round(seconds, 1)
+            print(f"k={k} seed={seed} {weights}: {seconds:.0f} s", flush=True)
+    for weights in bases:
+        card = models.model_card(weights)
+        report["relatedness_bases"][weights] = {"weights": card["name"], "sha256": card["sha256"],
+                                                "source_test_accuracy": card["source_test_accuracy"], "command": card["command"]}
+        for k in ks:
+            entry = report["results"][str(k)]
+            scratch = entry["strategies"]["scratch"]
+            scratch_by_seed = {seed: {"choice": choice, "test": {"customer_photos": accuracy}}
+                               for seed, accuracy, choice in zip(seeds, scratch["runs"], scratch["chosen"])}
+            other_runs = {seed: done[(k, weights)][seed] for seed in seeds}
+            report["relatedness"].setdefault(weights, {})[str(k)] = relatedness_entry(other_runs, scratch_by_seed, entry["transfer_runs"])
+    report["command"] += f" && python benchmarks/transfer_gain_fair.py --add-relatedness {' '.join(bases)}"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 def markdown_table(results: dict) -> str:
     strategies = list(next(iter(results.values()))["strategies"])
     lines = ["| k | " + " | ".join(strategies) + " | transfer − scratch (95% CI) |", "|---" * (len(strategies) + 2) + "|"]
@@ -152,8 +210,15 @@ def main(argv=None) -> int:
     parser.add_argument("--relatedness-strategies", nargs="+", default=["partial"], help="transfer arms of the other bases")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     parser.add_argument("--no-figure", dest="figure", action="store_false", help=f"do not redraw {FIGURE.relative_to(ROOT)}")
+    parser.add_argument("--add-relatedness", nargs="+", metavar="WEIGHTS",
+                        help="run these bases under the protocol recorded in --out, pair them with its scratch runs, and add them")
     parser.add_argument("--figure-only", action="store_true", help="redraw the figure from --out and stop")
     args = parser.parse_args(argv)
+    if args.add_relatedness:
+        report = add_relatedness(args.out, args.add_relatedness, args.relatedness_strategies, args.jobs)
+        for weights, per_k in report["relatedness"].items():
+            print(weights, {k: (v["gain_pts"], v["ci_low"], v["ci_high"]) for k, v in per_k.items()})
+        return 0
     if args.figure_only:
         print("figure:", plot_accuracy_vs_steps(json.loads(args.out.read_text())))
         return 0
@@ -193,22 +258,8 @@ def main(argv=None) -> int:
         summary["accuracy_vs_steps"] = {s: _mean_curve(runs, s, "customer_photos") for s in summary["strategies"]}
         results[str(k)] = summary
         for weights in args.relatedness:
-            other = done[(k, weights)]
-            merged = {"runs": {k: {seed: {**other["runs"][k][seed], "scratch": runs[seed]["scratch"]} for seed in args.seeds}}}
-            other_summary = experiments.fair_summary(merged, "customer_photos")[k]
-            # paired: related-base transfer minus this base's transfer, same seed
-            import numpy as np
-
-            related = np.array(summary["transfer_runs"])
-            difference = experiments.paired_interval(100 * (np.array(other_summary["transfer_runs"]) - related)) if len(args.seeds) > 1 else None
-            relatedness.setdefault(weights, {})[str(k)] = {
-                "strategies": {s: {"mean": round(v["mean"], 4), "runs": v["runs"], "chosen": v["chosen"]}
-                               for s, v in other_summary["strategies"].items() if s != "scratch"},
-                "transfer_picked": other_summary["transfer_picked"],
-                "gain_pts": other_summary["gain_pts"], "ci_low": other_summary["ci_low"], "ci_high": other_summary["ci_high"],
-                "gain_per_seed_pts": other_summary["gain_per_seed_pts"],
-                "minus_main_base_pts": None if difference is None else {key: round(value, 2) for key, value in difference.items() if key != "n"},
-            }
+            scratch_by_seed = {seed: runs[seed]["scratch"] for seed in args.seeds}
+            relatedness.setdefault(weights, {})[str(k)] = relatedness_entry(done[(k, weights)]["runs"][k], scratch_by_seed, summary["transfer_runs"])
 
     def base_entry(weights):
         card = models.model_card(weights)
