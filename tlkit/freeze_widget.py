@@ -22,13 +22,13 @@ Stable CSS classes, for styling and browser tests:
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 
 from tlkit.errors import UnknownNameError
-from tlkit.freezing import LayerSelectionError, ModelNotBuiltError, trainable_report
+from tlkit.freezing import LayerSelectionError, ModelNotBuiltError, make_container_trainable, trainable_report
+from tlkit.model_structure import parameter_count, sublayers
 
 __all__ = ["FreezeWidget", "LayerEntry", "freeze_widget"]
 
@@ -47,14 +47,6 @@ _STYLE = """<style>
 .tlkit-freeze .tlkit-freeze-number { text-align: right; }
 .tlkit-freeze .tlkit-freeze-reminder-pending { background: #fbf4e4; }
 </style>"""
-
-
-def _parameter_count(weights) -> int:
-    return int(sum(math.prod(tuple(weight.shape)) for weight in weights))
-
-
-def _sublayers(layer) -> list:
-    return list(getattr(layer, "layers", None) or [])
 
 
 @dataclass
@@ -80,7 +72,7 @@ class LayerEntry:
     @property
     def parameter_count(self) -> int:
         """Every weight value of the layer, trainable or not."""
-        return _parameter_count(self.layer.weights)
+        return parameter_count(self.layer.weights)
 
     @property
     def effectively_trainable(self) -> bool:
@@ -96,33 +88,13 @@ def _entries(model, expand_nested: bool) -> list[LayerEntry]:
             if not layer.weights:
                 continue
             label = f"{prefix}{layer.name}"
-            if expand_nested and _sublayers(layer):
+            if expand_nested and sublayers(layer):
                 visit(layer, containers + (layer,), f"{label} / ")
             else:
                 found.append(LayerEntry(label, layer, containers))
 
     visit(model, (), "")
     return found
-
-
-def _walk(layer):
-    for inner in _sublayers(layer):
-        yield inner
-        yield from _walk(inner)
-
-
-def _make_trainable_keeping_inner_flags(container) -> None:
-    """Set ``container.trainable = True`` without touching the flags of the layers inside it.
-
-    Keras copies a new ``trainable`` value onto every nested layer, so the
-    current flags are read first and written back afterwards.
-    """
-    if container.trainable:
-        return
-    remembered = [(inner, inner.trainable) for inner in _walk(container)]
-    container.trainable = True
-    for inner, flag in remembered:
-        inner.trainable = flag
 
 
 class FreezeWidget:
@@ -251,9 +223,9 @@ class FreezeWidget:
     def _apply(self, entry: LayerEntry, trainable: bool) -> None:
         if trainable:
             if not self.model.trainable:
-                _make_trainable_keeping_inner_flags(self.model)
+                make_container_trainable(self.model)
             for outer in entry.containers:
-                _make_trainable_keeping_inner_flags(outer)
+                make_container_trainable(outer)
         entry.layer.trainable = bool(trainable)
 
     def _changed(self) -> None:

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from tlkit.errors import TlkitError
+from tlkit.keras_internals import learning_rate_variable
 
 
 def set_seed(seed: int = 0, deterministic: bool = True) -> None:
@@ -97,7 +98,7 @@ class CompiledTrainers:
             self._trainers[pattern] = trainer
         elif trainer.optimizer is not None and trainer.optimizer.built:
             for variable in trainer.optimizer.variables:
-                if variable is not trainer.optimizer._learning_rate:
+                if variable is not learning_rate_variable(trainer.optimizer):
                     variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
         return trainer
 
