@@ -191,6 +191,15 @@ def train_on_target(
     return model, {**merged, "fine_tune_start": head_epochs}
 
 
+def with_progress(items: list, show: bool, description: str, unit: str):
+    """``items`` itself, or wrapped in a tqdm progress bar when ``show`` is true."""
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=description, unit=unit)
+
+
 def transfer_grid(
     target: data.Dataset,
     strategies: Sequence[str] = STRATEGIES,
@@ -218,12 +227,7 @@ def transfer_grid(
         raise TlkitError("transfer_grid: give at least one labels-per-class value and one seed")
     runs = [(k, seed, strategy) for k in labels_per_class for seed in seeds for strategy in strategies]
     results = {strategy: {k: [] for k in labels_per_class} for strategy in strategies}
-    iterator = runs
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(runs, desc="training target models", unit="model")
-    for k, seed, strategy in iterator:
+    for k, seed, strategy in with_progress(runs, progress, "training target models", "model"):
         examples = data.few_shot(target.train, k, seed=seed)
         model, _ = train_on_target(strategy, examples, seed=seed, weights=weights, budget=budget)
         results[strategy][k].append(accuracy(model, target.test))
