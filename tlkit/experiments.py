@@ -191,6 +191,21 @@ def train_on_target(
     return model, {**merged, "fine_tune_start": head_epochs}
 
 
+def check_strategies(strategies: Iterable[str], known: Sequence[str]) -> None:
+    """Raise :class:`UnknownNameError` (with the choices) for the first of ``strategies`` not in ``known``."""
+    for strategy in strategies:
+        if strategy not in known:
+            raise UnknownNameError(describe_name_choice("strategy", strategy, known))
+
+
+def grid_axes(function_name: str, labels_per_class: Iterable[int], seeds: Iterable[int]) -> tuple[list, list]:
+    """``labels_per_class`` and ``seeds`` as lists; a grid needs at least one of each."""
+    labels_per_class, seeds = list(labels_per_class), list(seeds)
+    if not labels_per_class or not seeds:
+        raise TlkitError(f"{function_name}: give at least one labels-per-class value and one seed")
+    return labels_per_class, seeds
+
+
 def with_progress(items: list, show: bool, description: str, unit: str):
     """``items`` itself, or wrapped in a tqdm progress bar when ``show`` is true."""
     if not show:
@@ -219,12 +234,8 @@ def transfer_grid(
     dict
         ``{strategy: {k: [accuracy for each seed]}}``.
     """
-    for strategy in strategies:
-        if strategy not in STRATEGIES:
-            raise UnknownNameError(describe_name_choice("strategy", strategy, STRATEGIES))
-    labels_per_class, seeds = list(labels_per_class), list(seeds)
-    if not labels_per_class or not seeds:
-        raise TlkitError("transfer_grid: give at least one labels-per-class value and one seed")
+    check_strategies(strategies, STRATEGIES)
+    labels_per_class, seeds = grid_axes("transfer_grid", labels_per_class, seeds)
     runs = [(k, seed, strategy) for k in labels_per_class for seed in seeds for strategy in strategies]
     results = {strategy: {k: [] for k in labels_per_class} for strategy in strategies}
     for k, seed, strategy in with_progress(runs, progress, "training target models", "model"):

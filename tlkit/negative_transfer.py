@@ -437,7 +437,7 @@ def run_gap_grid(
     """
     from tlkit.training import CompiledTrainers
 
-    _check_strategies(strategies)
+    experiments.check_strategies(strategies, TRANSFER_STRATEGIES)
     labels_per_class, seeds = [int(k) for k in labels_per_class], list(seeds)
     corruptions = sorted(float(e) for e in sources)
     _check_grid_settings(labels_per_class, seeds, corruptions, budget)
@@ -464,12 +464,6 @@ def run_gap_grid(
     if bar is not None:
         bar.close()
     return GapGrid(corruptions, labels_per_class, seeds, scratch, transfer)
-
-
-def _check_strategies(strategies) -> None:
-    for strategy in strategies:
-        if strategy not in TRANSFER_STRATEGIES:
-            raise UnknownNameError(describe_name_choice("strategy", strategy, TRANSFER_STRATEGIES))
 
 
 def _check_grid_settings(labels_per_class, seeds, corruptions, budget) -> None:
