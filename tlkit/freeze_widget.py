@@ -143,6 +143,24 @@ class FreezeWidget:
         self._updating = False
         self.toggles: dict[str, widgets.Checkbox] = {}
         self._status_labels: dict[str, widgets.HTML] = {}
+        grid = self._layer_grid()
+        buttons = self._buttons()
+        self.count = widgets.HTML("")
+        self.count.add_class("tlkit-freeze-count")
+        self.reminder = widgets.HTML(f"<p>{REMINDER}</p>")
+        self.reminder.add_class("tlkit-freeze-reminder")
+        title = widgets.HTML(f"{_STYLE}<h4>Layers of {html.escape(model.name)}</h4>")
+        children = [title, grid]
+        if not self.entries:
+            children.append(widgets.HTML("<p>This model has no layer with weights.</p>"))
+        children += [buttons, self.count, self.reminder]
+        self.container = widgets.VBox(children)
+        self.container.add_class("tlkit-freeze")
+        self.refresh()
+
+    # -- building ----------------------------------------------------------------
+    def _layer_grid(self) -> widgets.GridBox:
+        """One row per entry: checkbox with the label, type, parameter count, status."""
         cells = [
             widgets.HTML("<b>trainable?&nbsp;layer</b>"),
             widgets.HTML("<b>type</b>"),
@@ -167,26 +185,17 @@ class FreezeWidget:
             cells += [toggle, widgets.HTML(html.escape(type(entry.layer).__name__)), number, status]
         grid = widgets.GridBox(cells)
         grid.add_class("tlkit-freeze-grid")
+        return grid
 
+    def _buttons(self) -> widgets.HBox:
+        """The "freeze all" and "unfreeze all" buttons."""
         self.freeze_all_button = widgets.Button(description="freeze all", tooltip="Make every layer frozen")
         self.freeze_all_button.add_class("tlkit-freeze-all")
         self.freeze_all_button.on_click(lambda _button: self.freeze_all())
         self.unfreeze_all_button = widgets.Button(description="unfreeze all", tooltip="Make every layer trainable")
         self.unfreeze_all_button.add_class("tlkit-unfreeze-all")
         self.unfreeze_all_button.on_click(lambda _button: self.unfreeze_all())
-
-        self.count = widgets.HTML("")
-        self.count.add_class("tlkit-freeze-count")
-        self.reminder = widgets.HTML(f"<p>{REMINDER}</p>")
-        self.reminder.add_class("tlkit-freeze-reminder")
-        title = widgets.HTML(f"{_STYLE}<h4>Layers of {html.escape(model.name)}</h4>")
-        children = [title, grid]
-        if not self.entries:
-            children.append(widgets.HTML("<p>This model has no layer with weights.</p>"))
-        children += [widgets.HBox([self.freeze_all_button, self.unfreeze_all_button]), self.count, self.reminder]
-        self.container = widgets.VBox(children)
-        self.container.add_class("tlkit-freeze")
-        self.refresh()
+        return widgets.HBox([self.freeze_all_button, self.unfreeze_all_button])
 
     # -- counts ------------------------------------------------------------------
     @property
