@@ -30,9 +30,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from tlkit import data, models
+from tlkit.compiling import compile_classifier
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
 from tlkit.evaluation import accuracy, predict_eagerly  # noqa: F401  (re-exported: notebooks call experiments.accuracy)
-from tlkit.compiling import compile_classifier
 
 STRATEGIES = ("scratch", "frozen", "partial", "fine_tune")
 
