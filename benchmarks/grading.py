@@ -39,7 +39,6 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 SOURCE = ROOT / "tests" / "fixtures" / "assignment" / "tiny_course.ipynb"
 RESULT = ROOT / "benchmarks" / "results" / "grading.json"
 

@@ -26,7 +26,6 @@ import pathlib
 import platform
 import sys
 import tempfile
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -65,18 +64,10 @@ def time_notebook(path: pathlib.Path, timeout: int = 3600) -> float:
         Seconds any one cell may take.
     """
     import nbformat
-    from nbclient import NotebookClient
 
-    notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    started = time.perf_counter()
-    client.execute()
-    return time.perf_counter() - started
+    from tlkit.notebook_timing import execute_timed
+
+    return execute_timed(nbformat.read(path, as_version=4), path.parent, timeout)
 
 
 def main(argv=None) -> dict:

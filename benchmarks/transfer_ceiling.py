@@ -36,8 +36,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
 
 from pretraining_recipes import linear_probe  # noqa: E402
 from render_readme import render_transfer_ceiling  # noqa: E402

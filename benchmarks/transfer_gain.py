@@ -26,7 +26,6 @@ import pathlib
 import sys
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from tlkit import data, experiments, models  # noqa: E402
 

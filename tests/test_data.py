@@ -196,3 +196,23 @@ def test_largest_available_falls_back_to_the_course_subset(tmp_path, monkeypatch
 def test_largest_available_prefers_the_full_files():
     dataset, description = data.load_largest_available()
     assert len(dataset.train) == 60000 and description == "full Fashion-MNIST"
+
+
+def test_few_shot_draws_the_positions_few_shot_indices_draws(course):
+    split = data.target_task(course).train
+    indices = data.few_shot_indices(split.labels, 4, seed=7)
+    drawn = data.few_shot(split, 4, seed=7)
+    np.testing.assert_array_equal(drawn.labels, split.labels[indices])
+    np.testing.assert_array_equal(drawn.images, split.images[indices])
+
+
+def test_few_shot_indices_names_the_class_that_is_too_small():
+    with pytest.raises(data.ClassTooSmallError, match="class 1 has only 1 examples") as raised:
+        data.few_shot_indices(np.array([0, 0, 1]), 2, seed=0)
+    assert (raised.value.label, raised.value.available, raised.value.k) == (1, 1, 2)
+    assert isinstance(raised.value, FewShotError)
+
+
+def test_old_names_of_the_class_label_tuples():
+    assert data.SOURCE_CLASSES == data.SOURCE_CLASS_LABELS == (0, 1, 2, 3, 4)
+    assert data.TARGET_CLASSES == data.TARGET_CLASS_LABELS == (5, 6, 7, 8, 9)

@@ -149,3 +149,17 @@ def test_unknown_activation_and_non_model_base():
 def test_a_single_int_is_one_hidden_layer():
     model = add_head(vector_base(), 3, hidden_units=10)
     assert model.get_layer("head_dense_1").units == 10
+
+
+def test_output_name_preprocessing_and_a_kept_dropout_layer():
+    shift = keras.layers.RandomTranslation(0.1, 0.1, name="shift")
+    model = add_head(vector_base(), 3, output_name="head", preprocessing=shift, keep_dropout_layer=True)
+    assert [layer.name for layer in model.layers] == ["image", "shift", "vector_base", "head_dropout", "head"]
+    assert model.get_layer("head_dropout").rate == 0.0
+    assert [layer.name for layer in add_head(vector_base(), 3).layers][-1] == "head_output"
+
+
+@pytest.mark.parametrize("arguments, words", [({"output_name": ""}, "output_name"), ({"preprocessing": "shift"}, "preprocessing")])
+def test_bad_output_name_or_preprocessing(arguments, words):
+    with pytest.raises(HeadArgumentError, match=words):
+        add_head(vector_base(), 3, **arguments)

@@ -125,3 +125,18 @@ def test_the_varied_recipe_is_seeded_and_says_so_in_its_card(tmp_path):
 def test_an_unknown_recipe_is_refused():
     with pytest.raises(TlkitError, match="unknown recipe"):
         pretrain.pretrain(recipe="magic")
+
+
+def test_recipe_notes_come_from_the_lab_log_and_are_in_the_shipped_card():
+    import json
+
+    notes = pretrain.read_recipe_notes()
+    assert len(notes) == 9 and all(note and not note.startswith("- ") for note in notes)
+    card = json.loads(models.model_path().with_suffix(".json").read_text())
+    assert card["recipe_notes"] == notes
+
+
+def test_read_recipe_notes_keeps_only_bullet_lines(tmp_path):
+    log = tmp_path / "notes.md"
+    log.write_text("# Title\n\nSome prose.\n\n- first note\n- second note, with - a dash\n")
+    assert pretrain.read_recipe_notes(log) == ["first note", "second note, with - a dash"]

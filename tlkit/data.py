@@ -55,8 +55,11 @@ CLASS_NAMES = (
     "Ankle boot",
 )
 
-SOURCE_CLASSES = (0, 1, 2, 3, 4)
-TARGET_CLASSES = (5, 6, 7, 8, 9)
+#: The labels (indices into CLASS_NAMES) of the source task's classes, and of the target task's.
+SOURCE_CLASS_LABELS = (0, 1, 2, 3, 4)
+TARGET_CLASS_LABELS = (5, 6, 7, 8, 9)
+#: Their first names, kept for code that uses them.
+SOURCE_CLASSES, TARGET_CLASSES = SOURCE_CLASS_LABELS, TARGET_CLASS_LABELS
 
 #: Where the repository keeps its data.
 DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "data"
@@ -174,10 +177,8 @@ def _read_idx(path: pathlib.Path, expected_sha256: str) -> np.ndarray:
             f"{path}: checksum mismatch (SHA-256 {actual[:12]}..., expected {expected_sha256[:12]}...); "
             "the file is damaged or is not the original Fashion-MNIST file"
         )
-    magic = int.from_bytes(raw[2:4], "big")
     dimensions = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dimensions))
-    del magic
     offset = 4 + 4 * dimensions
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
 
@@ -365,7 +366,7 @@ def _task(dataset: Dataset, classes: Sequence[int]) -> Dataset:
 
 def source_task(dataset: Dataset) -> Dataset:
     """The source task: classes 0-4 (clothes worn on the body), labels 0-4."""
-    return _task(dataset, SOURCE_CLASSES)
+    return _task(dataset, SOURCE_CLASS_LABELS)
 
 
 def target_task(dataset: Dataset) -> Dataset:
@@ -373,7 +374,73 @@ def target_task(dataset: Dataset) -> Dataset:
 
     Class names are kept, so ``target_task(ds).class_names[0] == "Sandal"``.
     """
-    return _task(dataset, TARGET_CLASSES)
+    return _task(dataset, TARGET_CLASS_LABELS)
+
+
+class ClassTooSmallError(FewShotError):
+    """A class has fewer examples than the labels per class asked for.
+
+    Attributes
+    ----------
+    label : int
+        The class.
+    available : int
+        How many examples it has.
+    k : int
+        How many were asked for.
+    """
+
+    def __init__(self, message: str, label: int, available: int, k: int):
+        super().__init__(message)
+        self.label, self.available, self.k = label, available, k
+
+
+def few_shot_indices(labels: np.ndarray, k: int, seed: int = 0, classes: Iterable[int] | None = None, class_names: Sequence[str] | None = None) -> np.ndarray:
+    """Positions of ``k`` examples of every class in ``labels``, drawn reproducibly.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        One integer label per example.
+    k : int
+        Labels per class, at least 1.
+    seed : int, default 0
+        The same seed always draws the same positions.
+    classes : iterable of int, optional
+        The classes to draw from, in drawing order; default every label
+        present in ``labels``, ascending.
+    class_names : sequence of str, optional
+        Names of the classes by label, used in the error message only.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``k * len(classes)`` positions into ``labels``, in a seeded random order.
+
+    Raises
+    ------
+    FewShotError
+        When ``k`` is not a positive integer.
+    ClassTooSmallError
+        When a class has fewer than ``k`` examples.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise FewShotError(f"few_shot: k must be a positive integer (labels per class), got {k!r}")
+    classes = np.unique(labels) if classes is None else classes
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in classes:
+        pool = np.flatnonzero(labels == label)
+        if len(pool) < k:
+            named = f" ({class_names[label]})" if class_names is not None else ""
+            raise ClassTooSmallError(
+                f"few_shot: asked for {k} labels per class but class {label}{named} has only {len(pool)} examples",
+                label, len(pool), k,
+            )
+        chosen.append(rng.choice(pool, size=int(k), replace=False))
+    indices = np.concatenate(chosen)
+    rng.shuffle(indices)
+    return indices
 
 
 def few_shot(split: LabelledImages, k: int, seed: int = 0) -> LabelledImages:
@@ -398,21 +465,7 @@ def few_shot(split: LabelledImages, k: int, seed: int = 0) -> LabelledImages:
     FewShotError
         When ``k`` is not a positive integer or a class has fewer than ``k`` examples.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise FewShotError(f"few_shot: k must be a positive integer (labels per class), got {k!r}")
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for label in range(split.num_classes):
-        pool = np.flatnonzero(split.labels == label)
-        if len(pool) < k:
-            raise FewShotError(
-                f"few_shot: asked for {k} labels per class but class {label} "
-                f"({split.class_names[label]}) has only {len(pool)} examples"
-            )
-        chosen.append(rng.choice(pool, size=int(k), replace=False))
-    indices = np.concatenate(chosen)
-    rng.shuffle(indices)
-    return split.take(indices)
+    return split.take(few_shot_indices(split.labels, k, seed, classes=range(split.num_classes), class_names=split.class_names))
 
 
 # ---------------------------------------------------------------------------

@@ -30,14 +30,19 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from tlkit import data, models
+from tlkit.compiling import compile_classifier
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
+from tlkit.evaluation import accuracy, predict_eagerly  # noqa: F401  (re-exported: notebooks call experiments.accuracy)
 
 STRATEGIES = ("scratch", "frozen", "partial", "fine_tune")
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingBudget:
+class TargetTrainingBudget:
     """How long and how fast every strategy trains on the target examples.
+
+    Also available under its first name, ``TrainingBudget``, which the
+    notebooks use.
 
     Attributes
     ----------
@@ -70,45 +75,59 @@ class TrainingBudget:
             raise TlkitError(f"TrainingBudget: translation must be a fraction in [0, 1), got {self.translation}")
 
 
-def _new_head(base, num_classes: int, dropout: float, translation: float = 0.0):
+#: The first name of :class:`TargetTrainingBudget`, kept for the notebooks and scripts that use it.
+TrainingBudget = TargetTrainingBudget
+
+
+#: Keras name of the old path's output layer (``heads.add_head`` calls it ``"head_output"`` by default).
+HEAD_OUTPUT_NAME = "head"
+
+# One compile for every target model: Adam, sparse cross-entropy, accuracy.
+_compile = compile_classifier
+
+
+def _shifted_images(translation: float):
+    """The augmentation layer put before the base when ``translation`` is set, else None."""
     import keras
 
-    inputs = keras.Input(models.INPUT_SHAPE, name="image")
-    images = inputs
-    if translation:
-        # active only while training; "constant" fills the uncovered border with black, like the background
-        images = keras.layers.RandomTranslation(translation, translation, fill_mode="constant", name="random_shift")(inputs)
-    # training=False keeps BatchNormalization in inference mode when the model is called directly
-    # (model(x), predict). Inside fit, Keras 3 overrides it with training=True; what keeps the
-    # moving statistics fixed there is trainable=False on the BatchNormalization layers, which every
-    # transfer strategy keeps (see unfreeze_for_fine_tuning); tests/test_keras_behaviour.py measures both.
-    features = base(images, training=False)
-    features = keras.layers.Dropout(dropout, name="head_dropout")(features)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(features)
-    return keras.Model(inputs, outputs, name="target_model")
+    if not translation:
+        return None
+    # active only while training; "constant" fills the uncovered border with black, like the background
+    return keras.layers.RandomTranslation(translation, translation, fill_mode="constant", name="random_shift")
 
 
-def _compile(model, learning_rate: float):
-    import keras
+def _freeze_for(strategy: str, base) -> None:
+    """Set the base's trainable flags for the first (or only) training phase of ``strategy``."""
+    from tlkit import freezing
 
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-
-
-def build_target_model(strategy: str, num_classes: int = 5, weights: str = models.DEFAULT_WEIGHTS, budget: TrainingBudget = TrainingBudget()):
-    """Return ``(model, base)`` prepared for ``strategy``, compiled for its first phase."""
-    if strategy not in STRATEGIES:
-        raise UnknownNameError(describe_name_choice("strategy", strategy, STRATEGIES))
-    base = models.load_base(include_top=False, weights=None if strategy == "scratch" else weights)
     if strategy in ("frozen", "fine_tune"):
         base.trainable = False
     elif strategy == "partial":
-        for layer in base.layers:
-            layer.trainable = layer.name == models.FEATURE_LAYER
-    model = _new_head(base, num_classes, budget.dropout, budget.translation)
+        freezing.freeze(base)
+        freezing.unfreeze(base, models.FEATURE_LAYER)
+
+
+def build_target_model(strategy: str, num_classes: int = 5, weights: str = models.DEFAULT_WEIGHTS, budget: TargetTrainingBudget = TargetTrainingBudget()):
+    """Return ``(model, base)`` prepared for ``strategy``, compiled for its first phase.
+
+    The model is :func:`tlkit.heads.add_head` on the base (output layer
+    ``"head"``), the same helper the notebooks use.  ``training=False`` keeps
+    BatchNormalization in inference mode when the model is called directly
+    (``model(x)``, ``predict``); inside ``fit``, Keras 3 overrides it with
+    ``training=True``, and what keeps the moving statistics fixed there is
+    ``trainable=False`` on the BatchNormalization layers, which every transfer
+    strategy keeps (``tests/test_keras_behaviour.py`` measures both).
+    """
+    from tlkit import heads
+
+    if strategy not in STRATEGIES:
+        raise UnknownNameError(describe_name_choice("strategy", strategy, STRATEGIES))
+    base = models.load_base(include_top=False, weights=None if strategy == "scratch" else weights)
+    _freeze_for(strategy, base)
+    model = heads.add_head(
+        base, num_classes, dropout=budget.dropout, name="target_model", output_name=HEAD_OUTPUT_NAME,
+        preprocessing=_shifted_images(budget.translation), keep_dropout_layer=True,
+    )
     _compile(model, budget.learning_rate)
     return model, base
 
@@ -129,7 +148,7 @@ def train_on_target(
     examples: data.LabelledImages,
     seed: int = 0,
     weights: str = models.DEFAULT_WEIGHTS,
-    budget: TrainingBudget = TrainingBudget(),
+    budget: TargetTrainingBudget = TargetTrainingBudget(),
 ):
     """Train a target model by ``strategy`` on ``examples``.
 
@@ -143,7 +162,7 @@ def train_on_target(
         Seeds weight initialisation, dropout and shuffling.
     weights : str
         Which shipped pre-trained weights the transfer strategies start from.
-    budget : TrainingBudget
+    budget : TargetTrainingBudget
         Epochs, batch size and learning rates, shared by all strategies.
 
     Returns
@@ -154,6 +173,7 @@ def train_on_target(
         Per-epoch metrics of both phases; ``history["fine_tune_start"]`` is the
         epoch where fine-tuning began (``None`` for one-phase strategies).
     """
+    from tlkit import freezing
     from tlkit.training import set_seed
 
     set_seed(seed)
@@ -164,26 +184,35 @@ def train_on_target(
         return model, {**history, "fine_tune_start": None}
     head_epochs = budget.epochs // 2
     first = model.fit(epochs=head_epochs, **fit_arguments).history
-    unfreeze_for_fine_tuning(base)
+    freezing.unfreeze(base)  # BatchNormalization stays frozen
     _compile(model, budget.learning_rate * budget.fine_tune_factor)  # recompile: trainable changed
     second = model.fit(epochs=budget.epochs, initial_epoch=head_epochs, **fit_arguments).history
     merged = {key: list(first[key]) + list(second.get(key, [])) for key in first}
     return model, {**merged, "fine_tune_start": head_epochs}
 
 
-def predict_eagerly(model, inputs: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Outputs of ``model`` in inference mode, batch by batch, without building a predict function.
-
-    A grid builds dozens of small models; calling each one directly avoids tracing a new
-    ``predict`` function per model (and TensorFlow's retracing warnings).
-    """
-    batches = [np.asarray(model(inputs[start : start + batch_size], training=False)) for start in range(0, len(inputs), batch_size)]
-    return np.concatenate(batches)
+def check_strategies(strategies: Iterable[str], known: Sequence[str]) -> None:
+    """Raise :class:`UnknownNameError` (with the choices) for the first of ``strategies`` not in ``known``."""
+    for strategy in strategies:
+        if strategy not in known:
+            raise UnknownNameError(describe_name_choice("strategy", strategy, known))
 
 
-def accuracy(model, split: data.LabelledImages) -> float:
-    """Classification accuracy of ``model`` on ``split``, evaluated quietly with :func:`predict_eagerly`."""
-    return float(np.mean(np.argmax(predict_eagerly(model, split.images), axis=1) == split.labels))
+def grid_axes(function_name: str, labels_per_class: Iterable[int], seeds: Iterable[int]) -> tuple[list, list]:
+    """``labels_per_class`` and ``seeds`` as lists; a grid needs at least one of each."""
+    labels_per_class, seeds = list(labels_per_class), list(seeds)
+    if not labels_per_class or not seeds:
+        raise TlkitError(f"{function_name}: give at least one labels-per-class value and one seed")
+    return labels_per_class, seeds
+
+
+def with_progress(items: list, show: bool, description: str, unit: str):
+    """``items`` itself, or wrapped in a tqdm progress bar when ``show`` is true."""
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=description, unit=unit)
 
 
 def transfer_grid(
@@ -192,7 +221,7 @@ def transfer_grid(
     labels_per_class: Iterable[int] = (5, 10, 50),
     seeds: Iterable[int] = range(5),
     weights: str = models.DEFAULT_WEIGHTS,
-    budget: TrainingBudget = TrainingBudget(),
+    budget: TargetTrainingBudget = TargetTrainingBudget(),
     progress: bool = True,
 ) -> dict:
     """Test accuracy of every strategy at every ``k`` for every seed.
@@ -205,20 +234,11 @@ def transfer_grid(
     dict
         ``{strategy: {k: [accuracy for each seed]}}``.
     """
-    for strategy in strategies:
-        if strategy not in STRATEGIES:
-            raise UnknownNameError(describe_name_choice("strategy", strategy, STRATEGIES))
-    labels_per_class, seeds = list(labels_per_class), list(seeds)
-    if not labels_per_class or not seeds:
-        raise TlkitError("transfer_grid: give at least one labels-per-class value and one seed")
+    check_strategies(strategies, STRATEGIES)
+    labels_per_class, seeds = grid_axes("transfer_grid", labels_per_class, seeds)
     runs = [(k, seed, strategy) for k in labels_per_class for seed in seeds for strategy in strategies]
     results = {strategy: {k: [] for k in labels_per_class} for strategy in strategies}
-    iterator = runs
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(runs, desc="training target models", unit="model")
-    for k, seed, strategy in iterator:
+    for k, seed, strategy in with_progress(runs, progress, "training target models", "model"):
         examples = data.few_shot(target.train, k, seed=seed)
         model, _ = train_on_target(strategy, examples, seed=seed, weights=weights, budget=budget)
         results[strategy][k].append(accuracy(model, target.test))
@@ -453,9 +473,9 @@ def _pretrained_weights(weights) -> list:
 
 
 def _all_layers(model):
-    for layer in model.layers:
-        yield layer
-        yield from _all_layers(layer) if hasattr(layer, "layers") else ()
+    from tlkit.model_structure import nested_layers
+
+    return nested_layers(model)
 
 
 class _Trainers:
@@ -471,6 +491,8 @@ class _Trainers:
     def get(self, model, learning_rate: float):
         import keras
 
+        from tlkit.keras_internals import learning_rate_variable
+
         layers = list(_all_layers(model))
         pattern = tuple((layer.name, type(layer).__name__, layer.trainable, tuple(tuple(w.shape) for w in layer.weights)) for layer in layers)
         trainer = self._trainers.get(pattern)
@@ -482,7 +504,7 @@ class _Trainers:
             self._trainers[pattern] = trainer
         elif trainer.optimizer.built:
             for variable in trainer.optimizer.variables:
-                if variable is not trainer.optimizer._learning_rate:
+                if variable is not learning_rate_variable(trainer.optimizer):
                     variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
         trainer.optimizer.learning_rate.assign(learning_rate)
         for target, source in zip(trainer.variables, model.variables):

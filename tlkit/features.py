@@ -26,6 +26,7 @@ import warnings
 import numpy as np
 
 from tlkit.errors import InputShapeError, TlkitError
+from tlkit.model_structure import declared_inputs, nested_layers
 
 __all__ = [
     "CACHE_ENVIRONMENT_VARIABLE",
@@ -69,12 +70,6 @@ def default_cache_dir() -> pathlib.Path:
 # ---------------------------------------------------------------------------
 
 
-def _all_layers(layer):
-    for inner in getattr(layer, "layers", ()) or ():
-        yield inner
-        yield from _all_layers(inner)
-
-
 def _input_layer_names(config) -> list[str]:
     """Names of the InputLayer entries of a config (Sequential hides them from ``.layers``)."""
     found = []
@@ -116,7 +111,7 @@ def _architecture_description(model) -> bytes:
         config = model.get_config()
     except (NotImplementedError, TypeError, ValueError):
         config = None
-    layers = list(_all_layers(model))
+    layers = list(nested_layers(model))
     names = {model.name: "<model>"}
     for position, name in enumerate([layer.name for layer in layers] + _input_layer_names(config)):
         names.setdefault(name, f"<layer {position}>")
@@ -178,10 +173,7 @@ def images_fingerprint(images: np.ndarray) -> str:
 
 
 def _expected_input_shape(base) -> tuple:
-    try:
-        inputs = base.inputs
-    except (AttributeError, ValueError):
-        inputs = None
+    inputs = declared_inputs(base)
     if not inputs:
         raise InputShapeError(
             f"extract_features: base {getattr(base, 'name', base)!r} has no known input shape; "

@@ -22,13 +22,13 @@ Stable CSS classes, for styling and browser tests:
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 
 import ipywidgets as widgets
 
 from tlkit.errors import UnknownNameError
-from tlkit.freezing import LayerSelectionError, ModelNotBuiltError, trainable_report
+from tlkit.freezing import LayerSelectionError, ModelNotBuiltError, make_container_trainable, trainable_report
+from tlkit.model_structure import parameter_count, sublayers
 
 __all__ = ["FreezeWidget", "LayerEntry", "freeze_widget"]
 
@@ -47,14 +47,6 @@ _STYLE = """<style>
 .tlkit-freeze .tlkit-freeze-number { text-align: right; }
 .tlkit-freeze .tlkit-freeze-reminder-pending { background: #fbf4e4; }
 </style>"""
-
-
-def _parameter_count(weights) -> int:
-    return int(sum(math.prod(tuple(weight.shape)) for weight in weights))
-
-
-def _sublayers(layer) -> list:
-    return list(getattr(layer, "layers", None) or [])
 
 
 @dataclass
@@ -80,7 +72,7 @@ class LayerEntry:
     @property
     def parameter_count(self) -> int:
         """Every weight value of the layer, trainable or not."""
-        return _parameter_count(self.layer.weights)
+        return parameter_count(self.layer.weights)
 
     @property
     def effectively_trainable(self) -> bool:
@@ -96,33 +88,13 @@ def _entries(model, expand_nested: bool) -> list[LayerEntry]:
             if not layer.weights:
                 continue
             label = f"{prefix}{layer.name}"
-            if expand_nested and _sublayers(layer):
+            if expand_nested and sublayers(layer):
                 visit(layer, containers + (layer,), f"{label} / ")
             else:
                 found.append(LayerEntry(label, layer, containers))
 
     visit(model, (), "")
     return found
-
-
-def _walk(layer):
-    for inner in _sublayers(layer):
-        yield inner
-        yield from _walk(inner)
-
-
-def _make_trainable_keeping_inner_flags(container) -> None:
-    """Set ``container.trainable = True`` without touching the flags of the layers inside it.
-
-    Keras copies a new ``trainable`` value onto every nested layer, so the
-    current flags are read first and written back afterwards.
-    """
-    if container.trainable:
-        return
-    remembered = [(inner, inner.trainable) for inner in _walk(container)]
-    container.trainable = True
-    for inner, flag in remembered:
-        inner.trainable = flag
 
 
 class FreezeWidget:
@@ -171,6 +143,24 @@ class FreezeWidget:
         self._updating = False
         self.toggles: dict[str, widgets.Checkbox] = {}
         self._status_labels: dict[str, widgets.HTML] = {}
+        grid = self._layer_grid()
+        buttons = self._buttons()
+        self.count = widgets.HTML("")
+        self.count.add_class("tlkit-freeze-count")
+        self.reminder = widgets.HTML(f"<p>{REMINDER}</p>")
+        self.reminder.add_class("tlkit-freeze-reminder")
+        title = widgets.HTML(f"{_STYLE}<h4>Layers of {html.escape(model.name)}</h4>")
+        children = [title, grid]
+        if not self.entries:
+            children.append(widgets.HTML("<p>This model has no layer with weights.</p>"))
+        children += [buttons, self.count, self.reminder]
+        self.container = widgets.VBox(children)
+        self.container.add_class("tlkit-freeze")
+        self.refresh()
+
+    # -- building ----------------------------------------------------------------
+    def _layer_grid(self) -> widgets.GridBox:
+        """One row per entry: checkbox with the label, type, parameter count, status."""
         cells = [
             widgets.HTML("<b>trainable?&nbsp;layer</b>"),
             widgets.HTML("<b>type</b>"),
@@ -195,26 +185,17 @@ class FreezeWidget:
             cells += [toggle, widgets.HTML(html.escape(type(entry.layer).__name__)), number, status]
         grid = widgets.GridBox(cells)
         grid.add_class("tlkit-freeze-grid")
+        return grid
 
+    def _buttons(self) -> widgets.HBox:
+        """The "freeze all" and "unfreeze all" buttons."""
         self.freeze_all_button = widgets.Button(description="freeze all", tooltip="Make every layer frozen")
         self.freeze_all_button.add_class("tlkit-freeze-all")
         self.freeze_all_button.on_click(lambda _button: self.freeze_all())
         self.unfreeze_all_button = widgets.Button(description="unfreeze all", tooltip="Make every layer trainable")
         self.unfreeze_all_button.add_class("tlkit-unfreeze-all")
         self.unfreeze_all_button.on_click(lambda _button: self.unfreeze_all())
-
-        self.count = widgets.HTML("")
-        self.count.add_class("tlkit-freeze-count")
-        self.reminder = widgets.HTML(f"<p>{REMINDER}</p>")
-        self.reminder.add_class("tlkit-freeze-reminder")
-        title = widgets.HTML(f"{_STYLE}<h4>Layers of {html.escape(model.name)}</h4>")
-        children = [title, grid]
-        if not self.entries:
-            children.append(widgets.HTML("<p>This model has no layer with weights.</p>"))
-        children += [widgets.HBox([self.freeze_all_button, self.unfreeze_all_button]), self.count, self.reminder]
-        self.container = widgets.VBox(children)
-        self.container.add_class("tlkit-freeze")
-        self.refresh()
+        return widgets.HBox([self.freeze_all_button, self.unfreeze_all_button])
 
     # -- counts ------------------------------------------------------------------
     @property
@@ -251,9 +232,9 @@ class FreezeWidget:
     def _apply(self, entry: LayerEntry, trainable: bool) -> None:
         if trainable:
             if not self.model.trainable:
-                _make_trainable_keeping_inner_flags(self.model)
+                make_container_trainable(self.model)
             for outer in entry.containers:
-                _make_trainable_keeping_inner_flags(outer)
+                make_container_trainable(outer)
         entry.layer.trainable = bool(trainable)
 
     def _changed(self) -> None:

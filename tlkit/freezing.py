@@ -26,13 +26,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from tlkit.arguments import is_integer
 from tlkit.errors import FreezeRangeError, InputShapeError, TlkitError, UnknownNameError
+from tlkit.model_structure import is_batchnorm, nested_layers, parameter_count
 
 __all__ = [
     "LayerSelectionError",
     "ModelNotBuiltError",
     "freeze",
     "unfreeze",
+    "make_container_trainable",
     "select_layers",
     "TrainableRow",
     "TrainableReport",
@@ -61,10 +64,6 @@ def _model_name(model) -> str:
     return getattr(model, "name", type(model).__name__)
 
 
-def _is_integer(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _check_index(model, index: int) -> int:
     count = len(model.layers)
     if not -count <= index < count:
@@ -82,7 +81,7 @@ def _check_slice(model, chosen: slice) -> list[int]:
     for bound in (chosen.start, chosen.stop):
         if bound is None:
             continue
-        if not _is_integer(bound):
+        if not is_integer(bound):
             raise LayerSelectionError(
                 f"slice bounds must be integers, got {bound!r} ({type(bound).__name__})"
             )
@@ -90,7 +89,7 @@ def _check_slice(model, chosen: slice) -> list[int]:
             raise FreezeRangeError(
                 f"model {_model_name(model)!r} has {count} layers; slice bound {bound} is out of range"
             )
-    if chosen.step is not None and not _is_integer(chosen.step):
+    if chosen.step is not None and not is_integer(chosen.step):
         raise LayerSelectionError(f"slice step must be an integer, got {chosen.step!r}")
     return list(range(count))[chosen]
 
@@ -157,7 +156,7 @@ def select_layers(model, layers=None, *, fraction_from_end: bool = False) -> lis
             "layers=True/False means nothing here; pass None for the whole model, "
             "an index, a slice, a name, a list or a fraction"
         )
-    if _is_integer(layers):
+    if is_integer(layers):
         return [all_layers[_check_index(model, int(layers))]]
     if isinstance(layers, slice):
         return [all_layers[i] for i in _check_slice(model, layers)]
@@ -174,7 +173,7 @@ def select_layers(model, layers=None, *, fraction_from_end: bool = False) -> lis
                     chosen.append(by_name[item])
                 else:
                     unknown.append(item)
-            elif _is_integer(item):
+            elif is_integer(item):
                 chosen.append(all_layers[_check_index(model, int(item))])
             else:
                 raise LayerSelectionError(
@@ -198,28 +197,16 @@ def select_layers(model, layers=None, *, fraction_from_end: bool = False) -> lis
     )
 
 
-def _walk(layer):
-    """Yield every layer nested inside ``layer`` (not ``layer`` itself), depth first."""
-    for inner in getattr(layer, "layers", ()) or ():
-        yield inner
-        yield from _walk(inner)
-
-
-def _is_batchnorm(layer) -> bool:
-    import keras
-
-    return isinstance(layer, keras.layers.BatchNormalization)
-
-
-def _make_container_trainable(model) -> None:
+def make_container_trainable(model) -> None:
     """Set ``model.trainable = True`` without changing the flags of its layers.
 
     Keras passes a new ``trainable`` value down to every nested layer, so the
-    current flags are remembered first and put back afterwards.
+    current flags are remembered first and put back afterwards.  Use it to
+    let one layer inside a frozen model train again.
     """
     if model.trainable:
         return
-    remembered = [(layer, layer.trainable) for layer in _walk(model)]
+    remembered = [(layer, layer.trainable) for layer in nested_layers(model)]
     model.trainable = True
     for layer, flag in remembered:
         layer.trainable = flag
@@ -292,16 +279,16 @@ def unfreeze(model, layers=None, *, keep_batchnorm_frozen: bool = True) -> list[
     it compiles, so without it the next ``fit`` still trains nothing new.
     """
     chosen = select_layers(model, layers, fraction_from_end=True)
-    _make_container_trainable(model)
+    make_container_trainable(model)
     affected = []
     for layer in chosen:
-        if keep_batchnorm_frozen and _is_batchnorm(layer):
+        if keep_batchnorm_frozen and is_batchnorm(layer):
             layer.trainable = False
             continue
         layer.trainable = True
         if keep_batchnorm_frozen:
-            for inner in _walk(layer):
-                if _is_batchnorm(inner):
+            for inner in nested_layers(layer):
+                if is_batchnorm(inner):
                     inner.trainable = False
         affected.append(layer.name)
     return affected
@@ -310,10 +297,6 @@ def unfreeze(model, layers=None, *, keep_batchnorm_frozen: bool = True) -> list[
 # ---------------------------------------------------------------------------
 # Trainable report
 # ---------------------------------------------------------------------------
-
-
-def _count(weights) -> int:
-    return int(sum(math.prod(tuple(w.shape)) for w in weights))
 
 
 @dataclass(frozen=True)
@@ -474,7 +457,7 @@ class TrainableReport:
 
 
 def _status(layer, effective_trainable: bool) -> str:
-    inner_with_weights = [inner for inner in _walk(layer) if inner.weights and not list(_walk(inner))]
+    inner_with_weights = [inner for inner in nested_layers(layer) if inner.weights and not list(nested_layers(inner))]
     if not effective_trainable:
         return "frozen"
     if inner_with_weights:
@@ -489,7 +472,7 @@ def _rows_for(parent, parent_trainable: bool, depth: int, expand_nested: bool) -
     rows = []
     for index, layer in enumerate(parent.layers):
         effective = bool(parent_trainable and layer.trainable)
-        trainable_count = _count(layer.trainable_weights) if effective else 0
+        trainable_count = parameter_count(layer.trainable_weights) if effective else 0
         rows.append(
             TrainableRow(
                 index=index,
@@ -498,7 +481,7 @@ def _rows_for(parent, parent_trainable: bool, depth: int, expand_nested: bool) -
                 trainable=effective,
                 status=_status(layer, effective),
                 trainable_params=trainable_count,
-                non_trainable_params=_count(layer.weights) - trainable_count,
+                non_trainable_params=parameter_count(layer.weights) - trainable_count,
                 depth=depth,
             )
         )
@@ -538,9 +521,9 @@ def trainable_report(model, *, expand_nested: bool = False) -> TrainableReport:
             "give it a keras.Input or call it on a batch first"
         )
     rows = _rows_for(model, bool(model.trainable), 0, expand_nested)
-    trainable = _count(model.trainable_weights)
+    trainable = parameter_count(model.trainable_weights)
     return TrainableReport(
-        _model_name(model), rows, trainable, _count(model.weights) - trainable
+        _model_name(model), rows, trainable, parameter_count(model.weights) - trainable
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numbers
 
+from tlkit.arguments import is_integer
 from tlkit.errors import InputShapeError, TlkitError, UnknownNameError
+from tlkit.model_structure import declared_inputs
 
 __all__ = ["HeadArgumentError", "add_head"]
 
@@ -13,14 +15,10 @@ class HeadArgumentError(TlkitError, ValueError):
     """An argument of :func:`add_head` has a value that cannot build a head."""
 
 
-def _is_integer(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _check_hidden_units(hidden_units) -> tuple[int, ...]:
     if hidden_units is None:
         return ()
-    if _is_integer(hidden_units):
+    if is_integer(hidden_units):
         hidden_units = (hidden_units,)
     if not isinstance(hidden_units, (list, tuple)):
         raise HeadArgumentError(
@@ -28,7 +26,7 @@ def _check_hidden_units(hidden_units) -> tuple[int, ...]:
             f"got {type(hidden_units).__name__}"
         )
     for units in hidden_units:
-        if not _is_integer(units) or units < 1:
+        if not is_integer(units) or units < 1:
             raise HeadArgumentError(
                 f"add_head: every entry of hidden_units must be a positive int, got {units!r}"
             )
@@ -57,10 +55,7 @@ def _check_activation(activation):
 
 def _base_input_shape(base, input_shape):
     known = None
-    try:
-        inputs = base.inputs
-    except (AttributeError, ValueError):
-        inputs = None
+    inputs = declared_inputs(base)
     if inputs:
         if len(inputs) != 1:
             raise InputShapeError(
@@ -102,6 +97,9 @@ def add_head(
     name: str | None = None,
     input_shape=None,
     base_training: bool | None = False,
+    output_name: str = "head_output",
+    preprocessing=None,
+    keep_dropout_layer: bool = False,
 ):
     """Build a classifier: the base, then a small new head that maps features to classes.
 
@@ -151,6 +149,14 @@ def add_head(
         batches would otherwise replace the source statistics the base's
         weights were trained with, and fine-tuning would start by damaging
         the features it was meant to adjust.
+    output_name : str, default "head_output"
+        Name of the output Dense layer.
+    preprocessing : keras.layers.Layer, optional
+        A layer applied to the images before the base, for example
+        ``keras.layers.RandomTranslation`` to shift the images while training.
+    keep_dropout_layer : bool, default False
+        Add the Dropout layer even when ``dropout`` is 0 (it then changes
+        nothing), so that models built with any dropout have the same layers.
 
     Returns
     -------
@@ -172,7 +178,7 @@ def add_head(
 
     if not isinstance(base, keras.layers.Layer):
         raise HeadArgumentError(f"add_head: base must be a Keras model, got {type(base).__name__}")
-    if not _is_integer(num_classes) or num_classes < 2:
+    if not is_integer(num_classes) or num_classes < 2:
         raise HeadArgumentError(
             f"add_head: num_classes must be an int >= 2, got {num_classes!r}"
         )
@@ -190,12 +196,19 @@ def add_head(
         )
     if name is not None and not isinstance(name, str):
         raise HeadArgumentError(f"add_head: name must be a str, got {type(name).__name__}")
+    if not isinstance(output_name, str) or not output_name:
+        raise HeadArgumentError(f"add_head: output_name must be a non-empty str, got {output_name!r}")
+    if preprocessing is not None and not isinstance(preprocessing, keras.layers.Layer):
+        raise HeadArgumentError(
+            f"add_head: preprocessing must be a Keras layer or None, got {type(preprocessing).__name__}"
+        )
 
     inputs = keras.Input(shape=_base_input_shape(base, input_shape), name="image")
+    images = inputs if preprocessing is None else preprocessing(inputs)
     if base_training is None:
-        features = base(inputs)
+        features = base(images)
     else:
-        features = base(inputs, training=base_training)
+        features = base(images, training=base_training)
     if len(features.shape) == 4:
         features = keras.layers.GlobalAveragePooling2D(name="head_pool")(features)
     elif len(features.shape) != 2:
@@ -205,7 +218,7 @@ def add_head(
         )
     for number, units in enumerate(hidden_units, start=1):
         features = keras.layers.Dense(units, activation="relu", name=f"head_dense_{number}")(features)
-    if dropout > 0:
+    if dropout > 0 or keep_dropout_layer:
         features = keras.layers.Dropout(float(dropout), name="head_dropout")(features)
-    outputs = keras.layers.Dense(num_classes, activation=activation, name="head_output")(features)
+    outputs = keras.layers.Dense(num_classes, activation=activation, name=output_name)(features)
     return keras.Model(inputs, outputs, name=name or f"{base.name}_classifier")

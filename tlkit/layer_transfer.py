@@ -29,7 +29,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from tlkit import data
-from tlkit.experiments import accuracy
+from tlkit.compiling import compile_classifier
+from tlkit.evaluation import accuracy
 from tlkit.errors import FreezeRangeError, InputShapeError, TlkitError, UnknownNameError, describe_name_choice
 
 #: The four kinds of transferred network, in the paper's notation.
@@ -177,16 +178,10 @@ def _limit(split: data.LabelledImages, per_class: int | None, seed: int) -> data
 
 
 def _compile(model, learning_rate: float):
-    import keras
-
     # Each network trains for only a few hundred steps, so Keras' per-call cost
     # matters: several batches per call, and no metrics to update (accuracy()
     # measures on the test images afterwards).  The updates are the same.
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="sparse_categorical_crossentropy",
-        steps_per_execution=16,
-    )
+    compile_classifier(model, learning_rate, metrics=None, steps_per_execution=16)
 
 
 def train(model, split: data.LabelledImages, epochs: int, budget: LayerTransferBudget, seed: int):

@@ -56,14 +56,17 @@ DEFAULT_WEIGHTS = "fashion_source"
 #: Name of the layer whose output is the feature vector (the top is what follows it).
 FEATURE_LAYER = "features"
 INPUT_SHAPE = (28, 28, 1)
-SOURCE_CLASSES = 5
+#: How many classes the source task has (the shipped base's class head has this many units).
+SOURCE_CLASS_COUNT = 5
+#: The first name of SOURCE_CLASS_COUNT, kept for code that uses it.
+SOURCE_CLASSES = SOURCE_CLASS_COUNT
 #: Keras' default (0.99) needs thousands of steps before the moving statistics are
 #: right; a few-shot model trained from scratch takes only a few hundred, and then
 #: predicts near chance in inference mode.  0.9 settles within ~50 steps.
 BATCHNORM_MOMENTUM = 0.9
 
 
-def build_fashion_cnn(num_classes: int = SOURCE_CLASSES, include_top: bool = True, name: str = KIT_ARCHITECTURE):
+def build_fashion_cnn(num_classes: int = SOURCE_CLASS_COUNT, include_top: bool = True, name: str = KIT_ARCHITECTURE):
     """Build the kit's architecture with freshly initialised weights.
 
     Three convolution blocks (Conv2D, BatchNormalization, ReLU; max pooling

@@ -32,7 +32,9 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from tlkit import data, experiments, models
-from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
+from tlkit.compiling import compile_classifier
+from tlkit.errors import FewShotError, TlkitError, UnknownNameError, describe_name_choice
+from tlkit.evaluation import accuracy, accuracy_of_outputs, predict_eagerly
 
 #: Source corruption rate epsilon -> shipped weights name of the base pre-trained with it.
 CORRUPTED_SOURCES = {
@@ -120,10 +122,6 @@ class GapEstimate:
     differences: tuple
 
     @property
-    def seeds(self) -> int:
-        return len(self.differences)
-
-    @property
     def verdict(self) -> str:
         """What the interval allows us to say, with a margin of :data:`VERDICT_MARGIN`.
 
@@ -149,6 +147,11 @@ class GapEstimate:
         if self.low < -VERDICT_MARGIN and self.high > VERDICT_MARGIN:
             return "no clear difference"
         return "too close to call"
+
+    @property
+    def seeds(self) -> int:
+        """How many seeds the gap was measured over."""
+        return len(self.differences)
 
     def to_dict(self, digits: int | None = None) -> dict:
         """JSON-friendly form; ``digits`` rounds the numbers (None: exact)."""
@@ -205,19 +208,13 @@ def gap_with_interval(errors_with_source, errors_without_source, confidence: flo
 
 
 def few_shot_indices(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Indices of ``k`` examples of every label, drawn like :func:`tlkit.data.few_shot`."""
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise NegativeTransferError(f"labels per class must be a positive integer, got {k!r}")
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for label in np.unique(labels):
-        pool = np.flatnonzero(labels == label)
-        if len(pool) < k:
-            raise NegativeTransferError(f"class {label} has only {len(pool)} examples, fewer than k = {k}")
-        chosen.append(rng.choice(pool, size=int(k), replace=False))
-    indices = np.concatenate(chosen)
-    rng.shuffle(indices)
-    return indices
+    """Indices of ``k`` examples of every label, drawn by :func:`tlkit.data.few_shot_indices`."""
+    try:
+        return data.few_shot_indices(labels, k, seed)
+    except data.ClassTooSmallError as error:
+        raise NegativeTransferError(f"class {error.label} has only {error.available} examples, fewer than k = {k}") from None
+    except FewShotError:
+        raise NegativeTransferError(f"labels per class must be a positive integer, got {k!r}") from None
 
 
 def split_validation(split: data.LabelledImages, per_class: int, seed: int = 0):
@@ -254,7 +251,7 @@ class _CachedBase:
 
     def conv_features(self, name: str, images: np.ndarray) -> np.ndarray:
         if name not in self._cache:
-            self._cache[name] = experiments.predict_eagerly(self.convolutions, images, batch_size=500)
+            self._cache[name] = predict_eagerly(self.convolutions, images, batch_size=500)
         return self._cache[name]
 
     def dense_features(self, conv_features: np.ndarray) -> np.ndarray:
@@ -290,10 +287,6 @@ def _quiet_tensorflow_warnings():
         yield
     finally:
         logger.setLevel(previous)
-
-
-def _accuracy(probabilities, labels) -> float:
-    return float(np.mean(np.argmax(probabilities, axis=1) == labels))
 
 
 # ---------------------------------------------------------------------------
@@ -411,7 +404,7 @@ def run_gap_grid(
     seeds: Iterable[int] = (0, 1, 2),
     strategies: Sequence[str] = CACHED_STRATEGIES,
     only_at: Mapping[str, Sequence[int]] | None = None,
-    budget: experiments.TrainingBudget = experiments.TrainingBudget(epochs=30, batch_size=16),
+    budget: experiments.TargetTrainingBudget = experiments.TargetTrainingBudget(epochs=30, batch_size=16),
     validation_per_class: int = 50,
     test_per_class: int | None = None,
     baseline: GapGrid | None = None,
@@ -434,7 +427,7 @@ def run_gap_grid(
         Among :data:`TRANSFER_STRATEGIES`; scratch always runs.
     only_at : mapping, optional
         ``{strategy: [k, ...]}`` to run a slow strategy (``"fine_tune"``) at a few ``k`` only.
-    budget : TrainingBudget
+    budget : TargetTrainingBudget
         Shared by every strategy (the same algorithm with and without the source).
     validation_per_class : int
         Images per class set aside from the training split for validation.
@@ -451,16 +444,38 @@ def run_gap_grid(
     -------
     GapGrid
     """
-    import keras
-
     from tlkit.training import CompiledTrainers
 
-    for strategy in strategies:
-        if strategy not in TRANSFER_STRATEGIES:
-            raise UnknownNameError(describe_name_choice("strategy", strategy, TRANSFER_STRATEGIES))
-    only_at = dict(only_at or {})
+    experiments.check_strategies(strategies, TRANSFER_STRATEGIES)
     labels_per_class, seeds = [int(k) for k in labels_per_class], list(seeds)
     corruptions = sorted(float(e) for e in sources)
+    _check_grid_settings(labels_per_class, seeds, corruptions, budget)
+    samples = _GridSamples(target, labels_per_class, seeds, validation_per_class, test_per_class)
+    runs_at = _RunsAt(labels_per_class, only_at)
+    total = len(samples.indices) * ((baseline is None) + sum(len(runs_at(s)) for s in strategies) * len(corruptions) / len(labels_per_class))
+    bar = _progress_bar(total) if progress else None
+
+    def tick():
+        if bar is not None:
+            bar.update()
+
+    if baseline is None:
+        scratch = _train_scratch(samples, budget, tick)
+    else:
+        scratch = _scratch_from_baseline(baseline, samples)
+    transfer = {
+        split: {s: {e: {k: [] for k in runs_at(s)} for e in corruptions} for s in strategies} for split in samples.evaluation
+    }
+    # the heads of a strategy all have the same shape: compile each shape once
+    trainers = CompiledTrainers(lambda head: compile_classifier(head, budget.learning_rate, metrics=None))
+    for epsilon in corruptions:
+        _train_transfer_at(epsilon, sources[epsilon], strategies, runs_at, samples, budget, trainers, transfer, tick)
+    if bar is not None:
+        bar.close()
+    return GapGrid(corruptions, labels_per_class, seeds, scratch, transfer)
+
+
+def _check_grid_settings(labels_per_class, seeds, corruptions, budget) -> None:
     if len(seeds) < 2:
         raise NegativeTransferError("run_gap_grid: use at least 2 seeds, so the gap gets a confidence interval")
     if budget.translation:
@@ -470,80 +485,101 @@ def run_gap_grid(
         )
     if not labels_per_class or not corruptions:
         raise NegativeTransferError("run_gap_grid: give at least one labels-per-class value and one source")
-    pool, validation = split_validation(target.train, validation_per_class, seed=0)
-    test = target.test if test_per_class is None else target.test.take(few_shot_indices(target.test.labels, test_per_class, 0))
-    samples = {(k, seed): few_shot_indices(pool.labels, k, seed) for k in labels_per_class for seed in seeds}
-    used = np.unique(np.concatenate(list(samples.values())))
-    position = {index: row for row, index in enumerate(used)}
-    evaluation = {"validation": validation, "test": test}
 
-    def runs_at(strategy):
-        return [k for k in labels_per_class if strategy not in only_at or k in only_at[strategy]]
 
-    total = len(samples) * ((baseline is None) + sum(len(runs_at(s)) for s in strategies) * len(corruptions) / len(labels_per_class))
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+class _GridSamples:
+    """The images a gap grid trains and measures on, drawn once and shared by every strategy.
 
-        bar = tqdm(total=int(round(total)), desc="training target models", unit="model")
+    Attributes
+    ----------
+    pool : LabelledImages
+        The target training split without the validation images.
+    evaluation : dict
+        ``{"validation": LabelledImages, "test": LabelledImages}``.
+    indices : dict
+        ``{(k, seed): positions in pool}`` of the labelled examples.
+    used : numpy.ndarray
+        Every position of ``pool`` some sample uses, ascending; ``row_of`` maps a position to its row.
+    """
 
-    def tick():
-        if bar is not None:
-            bar.update()
+    def __init__(self, target, labels_per_class, seeds, validation_per_class, test_per_class):
+        self.labels_per_class, self.seeds = labels_per_class, seeds
+        self.num_classes = target.train.num_classes
+        self.pool, validation = split_validation(target.train, validation_per_class, seed=0)
+        test = target.test if test_per_class is None else target.test.take(few_shot_indices(target.test.labels, test_per_class, 0))
+        self.indices = {(k, seed): few_shot_indices(self.pool.labels, k, seed) for k in labels_per_class for seed in seeds}
+        self.used = np.unique(np.concatenate(list(self.indices.values())))
+        self.row_of = {index: row for row, index in enumerate(self.used)}
+        self.evaluation = {"validation": validation, "test": test}
 
-    scratch = {split: {k: [] for k in labels_per_class} for split in evaluation}
-    transfer = {
-        split: {s: {e: {k: [] for k in runs_at(s)} for e in corruptions} for s in strategies} for split in evaluation
-    }
-    if baseline is not None:
-        missing = [k for k in labels_per_class if k not in baseline.scratch["test"]]
-        if missing or list(baseline.seeds) != seeds:
-            raise NegativeTransferError(
-                f"run_gap_grid: the baseline grid has seeds {baseline.seeds} and k {sorted(baseline.scratch['test'])}; "
-                f"this run needs seeds {seeds} and k {labels_per_class}"
-            )
-        scratch = {split: {k: list(baseline.scratch[split][k]) for k in labels_per_class} for split in evaluation}
-    for k in labels_per_class if baseline is None else []:
-        for seed in seeds:
-            examples = pool.take(samples[(k, seed)])
+
+class _RunsAt:
+    """The labels-per-class values a strategy runs at (all, unless ``only_at`` names a few)."""
+
+    def __init__(self, labels_per_class, only_at):
+        self.labels_per_class, self.only_at = labels_per_class, dict(only_at or {})
+
+    def __call__(self, strategy) -> list:
+        return [k for k in self.labels_per_class if strategy not in self.only_at or k in self.only_at[strategy]]
+
+
+def _progress_bar(total):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=int(round(total)), desc="training target models", unit="model")
+
+
+def _train_scratch(samples: _GridSamples, budget, tick) -> dict:
+    """``{split: {k: [accuracy per seed]}}`` of scratch models trained on every sample."""
+    scratch = {split: {k: [] for k in samples.labels_per_class} for split in samples.evaluation}
+    for k in samples.labels_per_class:
+        for seed in samples.seeds:
+            examples = samples.pool.take(samples.indices[(k, seed)])
             model, _ = experiments.train_on_target("scratch", examples, seed=seed, budget=budget)
-            for split, images in evaluation.items():
-                scratch[split][k].append(experiments.accuracy(model, images))
+            for split, images in samples.evaluation.items():
+                scratch[split][k].append(accuracy(model, images))
             tick()
-    # the heads of a strategy all have the same shape: compile each shape once
-    trainers = CompiledTrainers(
-        lambda head: head.compile(keras.optimizers.Adam(budget.learning_rate), "sparse_categorical_crossentropy")
-    )
-    for epsilon in corruptions:
-        weights = sources[epsilon]
-        cached = _CachedBase(weights) if any(s in CACHED_STRATEGIES for s in strategies) else None
-        if cached is not None:
-            pool_features = cached.conv_features("pool", pool.images[used])
-            split_features = {split: cached.conv_features(split, images.images) for split, images in evaluation.items()}
-        for strategy in strategies:
-            for k in runs_at(strategy):
-                for seed in seeds:
-                    indices = samples[(k, seed)]
-                    if strategy in CACHED_STRATEGIES:
-                        rows = [position[i] for i in indices]
-                        features = pool_features[rows]
-                        # partial trains the Dense layer on the conv outputs; frozen uses that layer's outputs
-                        prepare = (lambda x: x) if strategy == "partial" else cached.dense_features
-                        head = _train_cached_head(
-                            strategy, cached, prepare(features), pool.labels[indices], target.train.num_classes, seed, budget,
-                            trainers,
-                        )
-                        for split, images in evaluation.items():
-                            probabilities = experiments.predict_eagerly(head, prepare(split_features[split]))
-                            transfer[split][strategy][epsilon][k].append(_accuracy(probabilities, images.labels))
-                    else:
-                        model, _ = experiments.train_on_target(strategy, pool.take(indices), seed=seed, weights=weights, budget=budget)
-                        for split, images in evaluation.items():
-                            transfer[split][strategy][epsilon][k].append(experiments.accuracy(model, images))
-                    tick()
-    if bar is not None:
-        bar.close()
-    return GapGrid(corruptions, labels_per_class, seeds, scratch, transfer)
+    return scratch
+
+
+def _scratch_from_baseline(baseline: GapGrid, samples: _GridSamples) -> dict:
+    """The scratch accuracies of an earlier grid with the same seeds and samples."""
+    labels_per_class, seeds = samples.labels_per_class, samples.seeds
+    missing = [k for k in labels_per_class if k not in baseline.scratch["test"]]
+    if missing or list(baseline.seeds) != seeds:
+        raise NegativeTransferError(
+            f"run_gap_grid: the baseline grid has seeds {baseline.seeds} and k {sorted(baseline.scratch['test'])}; "
+            f"this run needs seeds {seeds} and k {labels_per_class}"
+        )
+    return {split: {k: list(baseline.scratch[split][k]) for k in labels_per_class} for split in samples.evaluation}
+
+
+def _train_transfer_at(epsilon, weights, strategies, runs_at, samples: _GridSamples, budget, trainers, transfer, tick) -> None:
+    """Train every strategy from the source with corruption ``epsilon``; append accuracies to ``transfer``."""
+    cached = _CachedBase(weights) if any(s in CACHED_STRATEGIES for s in strategies) else None
+    if cached is not None:
+        pool_features = cached.conv_features("pool", samples.pool.images[samples.used])
+        split_features = {split: cached.conv_features(split, images.images) for split, images in samples.evaluation.items()}
+    for strategy in strategies:
+        for k in runs_at(strategy):
+            for seed in samples.seeds:
+                indices = samples.indices[(k, seed)]
+                if strategy in CACHED_STRATEGIES:
+                    features = pool_features[[samples.row_of[i] for i in indices]]
+                    # partial trains the Dense layer on the conv outputs; frozen uses that layer's outputs
+                    prepare = (lambda x: x) if strategy == "partial" else cached.dense_features
+                    head = _train_cached_head(
+                        strategy, cached, prepare(features), samples.pool.labels[indices], samples.num_classes, seed, budget,
+                        trainers,
+                    )
+                    for split, images in samples.evaluation.items():
+                        probabilities = predict_eagerly(head, prepare(split_features[split]))
+                        transfer[split][strategy][epsilon][k].append(accuracy_of_outputs(probabilities, images.labels))
+                else:
+                    model, _ = experiments.train_on_target(strategy, samples.pool.take(indices), seed=seed, weights=weights, budget=budget)
+                    for split, images in samples.evaluation.items():
+                        transfer[split][strategy][epsilon][k].append(accuracy(model, images))
+                tick()
 
 
 def expected_shapes(grid: GapGrid, strategy: str = "frozen", k: int = 50) -> dict:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from tlkit.errors import InputShapeError, TlkitError, UnknownNameError
+from tlkit.model_structure import declared_inputs
 
 __all__ = [
     "STYLE",
@@ -520,10 +521,7 @@ def show_activations(model, image, layer_names, max_channels: int = 8, show: boo
             f"show_activations: model {model.name!r} has no layer named "
             f"{', '.join(map(repr, unknown))}; its layers are: {', '.join(map(repr, known))}"
         )
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):
-        inputs = None
+    inputs = declared_inputs(model)
     if not inputs:
         raise PlotArgumentError(
             f"show_activations: model {model.name!r} has no defined input; build it with a keras.Input"

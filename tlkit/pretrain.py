@@ -35,44 +35,25 @@ DEFAULT_BATCH_SIZE = 128
 DEFAULT_LEARNING_RATE = 1e-3
 DEFAULT_SEED = 0
 
-#: What was tried while choosing the recipe, kept in every model card.
-RECIPE_NOTES = [
-    "Plain supervised training (Conv32-Pool-Conv64-Pool-Flatten-Dense128, 5 epochs) reaches about "
-    "0.93 source accuracy, but its features transfer only a little better than training from scratch "
-    "at 5 labels per class: a 5-class classifier keeps little beyond what separates those 5 classes.",
-    "BatchNormalization with Keras' default momentum (0.99) made the from-scratch baseline collapse to "
-    "near chance in few-shot runs (moving statistics not settled after a few hundred steps); momentum "
-    "0.9 fixes the baseline, so the comparison is fair.",
-    "Random shifts, zoom and flips during pre-training lowered source accuracy after a few epochs and "
-    "did not improve transfer in a short run, so they were dropped.",
-    "First rotation recipe (session 1): every training image rotated by a random multiple of 90 degrees, "
-    "a second 4-way head predicting the rotation next to the class head, 6 epochs. It raised few-shot "
-    "target accuracy (transfer gain +2.3 points at k=5 in the 5-seed benchmark) but took 236 s on a quiet "
-    "2-core machine, over the 3-minute budget. XLA (jit_compile) is not supported by this model in Keras "
-    "3.15 and gave no speed-up.",
-    "Compared with a quick proxy, benchmarks/pretraining_recipes.py (logistic regression on the L2-normalised flatten features, 5 and 10 "
-    "labels per target class, 5 seeds, full target test split), 5 epochs each: rotation head 0.828 / "
-    "0.894; joint (class, rotation) head, 20 labels (self-supervised label augmentation, Lee et al. 2020) "
-    "0.841 / 0.908 with source accuracy 0.912; joint head with random horizontal flips as well (40 labels) "
-    "0.848 / 0.908. The joint head was kept, without flips (same proxy, simpler), and trained for "
-    "4 epochs so that the rebuild fits in 3 minutes.",
-    "Shipped recipe: the joint (class, rotation) head. Its 20-way softmax sits on the 'features' layer "
-    "beside the 5-way class head (equal loss weights) and is dropped from the saved model. "
-    "benchmarks/transfer_gain.py measures the result: best transfer minus scratch +3.6 / +1.8 / +2.7 "
-    "points at 5 / 10 / 50 labels per class (5 seeds), up from +2.3 / +0.8 / +3.2 with the rotation head; "
-    "the goal of +6 at 5 and 10 labels per class is not reached.",
-    "After the shipped recipe (session 3, same base): random shifts of up to 10% of the image while training on the target (experiments.TrainingBudget(translation=0.1), every "
-    "strategy including scratch) lift the partially frozen base to 0.864 / 0.903 at 5 / 10 labels per class "
-    "while scratch gets no better (0.801 / 0.853; unshifted 0.802 / 0.879): +6.2 points at k=5, but at k=10 "
-    "only about +2.4 over the stronger unshifted scratch (benchmarks/results/transfer_gain_shifted.json).",
-    "A 1.5x wider network (48/96/192 filters, 2 epochs to stay within 3 minutes) and features read from "
-    "earlier blocks or pooled did not improve the linear probe in quick tries.",
-    "The ceiling (benchmarks/transfer_ceiling.py, linear probe on flatten features, k = 5 / 10): random "
-    "weights 0.796 / 0.834, the shipped base 0.838 / 0.903, an oracle pre-trained by the same recipe and "
-    "number of steps on all ten classes (target labels included, never shipped) 0.875 / 0.928. A 6-point "
-    "gain needs 0.862 / 0.939, so at k = 10 even frozen features pre-trained on the target classes fall "
-    "short; reaching it needs a bigger base and pre-training budget or a harder target task.",
-]
+#: What was tried while choosing the recipe (a lab log), copied into every model card.
+RECIPE_NOTES_FILE = pathlib.Path(__file__).resolve().parents[1] / "data" / "models" / "recipe_notes.md"
+
+
+def read_recipe_notes(path=RECIPE_NOTES_FILE) -> list[str]:
+    """The notes of the recipe lab log: every line of ``path`` that starts with ``"- "``, without it.
+
+    Parameters
+    ----------
+    path : path-like, default :data:`RECIPE_NOTES_FILE`
+        A Markdown file with one note per bullet line.
+
+    Returns
+    -------
+    list of str
+        The notes, in file order.
+    """
+    text = pathlib.Path(path).read_text(encoding="utf-8")
+    return [line[2:] for line in text.splitlines() if line.startswith("- ")]
 
 
 def shuffle_labels(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -211,19 +192,42 @@ def train_with_auxiliary_task(
         loss=["sparse_categorical_crossentropy", "sparse_categorical_crossentropy"],
         metrics=[["accuracy"], ["accuracy"]],
     )
+
+    def training_data(epoch):
+        epoch_images, auxiliary_labels = auxiliary_task(images, labels, seed * 1000 + epoch)
+        return epoch_images, (labels, auxiliary_labels)
+
+    history, seconds = fit_epoch_by_epoch(trainer, epochs, training_data, verbose)
+    return model, history, seconds
+
+
+def fit_epoch_by_epoch(model, epochs: int, training_data: Callable, verbose: int = 0):
+    """Fit ``model`` for ``epochs`` epochs, each on its own data, as the pre-training recipes do.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A compiled model.
+    epochs : int
+        How many epochs.
+    training_data : callable
+        ``training_data(epoch)`` returns ``(x, y)`` for that epoch (0-based),
+        for example freshly rotated or varied images.
+    verbose : int
+        Keras' ``fit`` verbosity.
+
+    Returns
+    -------
+    history : keras.callbacks.History
+        The last epoch's history.
+    seconds : float
+        Training time.
+    """
     started = time.perf_counter()
     for epoch in range(epochs):
-        epoch_images, auxiliary_labels = auxiliary_task(images, labels, seed * 1000 + epoch)
-        history = trainer.fit(
-            epoch_images,
-            (labels, auxiliary_labels),
-            batch_size=DEFAULT_BATCH_SIZE,
-            epochs=epoch + 1,
-            initial_epoch=epoch,
-            shuffle=True,
-            verbose=verbose,
-        )
-    return model, history, time.perf_counter() - started
+        x, y = training_data(epoch)
+        history = model.fit(x, y, batch_size=DEFAULT_BATCH_SIZE, epochs=epoch + 1, initial_epoch=epoch, shuffle=True, verbose=verbose)
+    return history, time.perf_counter() - started
 
 
 #: Recipes ``python -m tlkit.pretrain --recipe`` knows: the shipped one and the varied-photos one.
@@ -399,7 +403,7 @@ def pretrain(
         "source_test_accuracy": round(float(test_accuracy), 4),
         "library_versions": library_versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "recipe_notes": RECIPE_NOTES + (VARIED_NOTES if recipe == "varied" else []),
+        "recipe_notes": read_recipe_notes() + (VARIED_NOTES if recipe == "varied" else []),
         "command": "python -m tlkit.pretrain"
         + (f" --recipe {recipe}" if recipe != "rotation" else "")
         + (f" --shuffle-fraction {shuffle_fraction}" if shuffle_fraction else "")

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from tlkit.errors import TlkitError
+from tlkit.keras_internals import learning_rate_variable
 
 
 def set_seed(seed: int = 0, deterministic: bool = True) -> None:
@@ -97,7 +98,7 @@ class CompiledTrainers:
             self._trainers[pattern] = trainer
         elif trainer.optimizer is not None and trainer.optimizer.built:
             for variable in trainer.optimizer.variables:
-                if variable is not trainer.optimizer._learning_rate:
+                if variable is not learning_rate_variable(trainer.optimizer):
                     variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
         return trainer
 
@@ -175,27 +176,6 @@ def _history_parts(history, which: str) -> tuple[dict, list | None]:
 
 def _epochs_run(lists: dict) -> int:
     return len(next(iter(lists.values()))) if lists else 0
-
-
-def next_initial_epoch(history) -> int:
-    """Return the ``initial_epoch`` that continues after a finished ``fit``.
-
-    Parameters
-    ----------
-    history : keras.callbacks.History or dict
-        What the previous ``fit`` returned (or a dict of metric lists).
-
-    Returns
-    -------
-    int
-        The 0-based index of the next epoch. Pass it as
-        ``fit(..., initial_epoch=start, epochs=start + more_epochs)``:
-        ``epochs`` is the number the run stops at, not how many more to run.
-    """
-    lists, epochs = _history_parts(history, "given")
-    if epochs:
-        return int(epochs[-1]) + 1
-    return _epochs_run(lists)
 
 
 def merge_histories(first, second, *, missing: str = "nan") -> dict:
@@ -400,31 +380,3 @@ class ProgressBar(keras.callbacks.Callback):
 
     def on_predict_end(self, logs=None):
         self._close()
-
-
-def fit_quietly(model, *args, progress: bool = True, **fit_arguments):
-    """Call ``model.fit`` without Keras' own output, optionally with one progress bar.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A compiled model.
-    *args
-        Passed on to ``model.fit`` (usually ``x, y``).
-    progress : bool, default True
-        Show a :class:`ProgressBar` (one step per epoch). With False nothing
-        at all is printed, so the cell output is the same on every run.
-    **fit_arguments
-        Passed on to ``model.fit`` (``epochs``, ``batch_size``,
-        ``validation_data``, ``callbacks``, ...). ``verbose`` is always 0.
-
-    Returns
-    -------
-    keras.callbacks.History
-        What ``model.fit`` returned.
-    """
-    fit_arguments["verbose"] = 0
-    callbacks = list(fit_arguments.pop("callbacks", None) or [])
-    if progress:
-        callbacks.append(ProgressBar())
-    return model.fit(*args, callbacks=callbacks, **fit_arguments)

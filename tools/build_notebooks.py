@@ -24,11 +24,11 @@ import pathlib
 import re
 import sys
 import tempfile
-import time
 
 import jupytext
 import nbformat
-from nbclient import NotebookClient
+
+from tlkit.notebook_timing import execute_timed
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "tools" / "notebooks"
@@ -64,15 +64,7 @@ def execute(notebook: nbformat.NotebookNode, timeout: int = 900) -> float:
     # nor prompt for an id
     os.environ.setdefault("TLKIT_STUDENT_ID", "notebook-build")
     os.environ.setdefault("TLKIT_GRADEBOOK", os.path.join(tempfile.mkdtemp(prefix="tlkit-build-"), "gradebook.sqlite3"))
-    client = NotebookClient(
-        notebook,
-        timeout=timeout,
-        kernel_name=KERNELSPEC["name"],
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
-    started = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - started
+    seconds = execute_timed(notebook, NOTEBOOKS, timeout, KERNELSPEC["name"])
     drop_tensorflow_notices(notebook)
     return seconds
 

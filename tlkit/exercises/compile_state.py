@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tlkit import keras_internals
+
 _ASSIGNING_OPERATIONS = ("AssignVariableOp", "AssignSubVariableOp", "AssignAddVariableOp")
 
 
@@ -44,8 +46,8 @@ class TrainedVariables:
 def _trainable_kind_variables(model) -> list:
     """Variables that an optimizer may update (whatever their current trainable flag)."""
     found = []
-    for layer in model._flatten_layers(include_self=True):
-        found.extend(getattr(layer, "_trainable_variables", []))
+    for layer in keras_internals.flattened_layers(model, include_self=True):
+        found.extend(keras_internals.own_trainable_kind_variables(layer))
     return found
 
 
@@ -59,9 +61,9 @@ def _traced_functions(function, depth: int = 0) -> list:
             value = cell.cell_contents
         except ValueError:  # an empty cell
             continue
-        if hasattr(value, "_list_all_concrete_functions"):
+        if keras_internals.is_traced_function(value):
             found.append(value)
-            found.extend(_traced_functions(getattr(value, "_python_function", None), depth + 1))
+            found.extend(_traced_functions(keras_internals.wrapped_python_function(value), depth + 1))
         elif callable(value) and getattr(value, "__closure__", None):
             found.extend(_traced_functions(value, depth + 1))
     return found
@@ -80,7 +82,7 @@ def _paths_assigned_in_graphs(model) -> frozenset | None:
     assigned = set()
     graphs_read = 0
     for traced in _traced_functions(model.train_function):
-        for concrete in traced._list_all_concrete_functions():
+        for concrete in keras_internals.concrete_functions(traced):
             graph = concrete.graph
             graphs_read += 1
             external_by_internal = {id(internal): external for external, internal in graph.captures}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tlkit import keras_internals
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
@@ -123,7 +124,7 @@ class FreezeFirstLayers(Question):
         # step changes any of its variables (BatchNormalization statistics included)
         moving = {id(layer) for layer in check.steps_moving(anb)}
         frozen = [not (check.layer_trains(anb, layer) or id(layer) in moving
-                       or any(id(leaf) in moving for leaf in layer._flatten_layers(include_self=False)))
+                       or any(id(leaf) in moving for leaf in keras_internals.flattened_layers(layer, include_self=False)))
                   for layer in layers]
         expected = [index < n for index in range(len(layers))]
         if frozen == expected:
