@@ -58,8 +58,8 @@ def test_a_verdict_needs_the_interval_to_clear_zero_by_the_margin():
 def test_two_seeds_earn_no_verdict_however_clear_the_interval_looks():
     estimate = nt.gap_with_interval([0.50, 0.52], [0.10, 0.11])
     assert estimate.low > 0.05  # the interval is all above 0 ...
-    assert estimate.verdict == "evidence too thin: 2 seeds (a verdict needs at least 3)"  # ... but rests on two numbers
-    assert "evidence too thin" in str(estimate)
+    assert estimate.verdict == "evidence too thin (a verdict needs at least 3 seeds)"  # ... but rests on two numbers
+    assert str(estimate).endswith("2 seeds): evidence too thin (a verdict needs at least 3 seeds)")
     assert nt.gap_with_interval([0.50, 0.52, 0.51], [0.10, 0.11, 0.10]).verdict == "negative transfer"
 
 

@@ -136,10 +136,10 @@ class GapEstimate:
         With fewer than :data:`MIN_SEEDS_FOR_VERDICT` seeds there is no verdict
         at all: a t-interval from two seeds multiplies the standard error by
         12.7 and rests on a spread estimated from two numbers, so it says
-        ``"evidence too thin: 2 seeds (a verdict needs at least 3)"``.
+        ``"evidence too thin (a verdict needs at least 3 seeds)"``.
         """
         if self.seeds < MIN_SEEDS_FOR_VERDICT:
-            return f"evidence too thin: {self.seeds} seeds (a verdict needs at least {MIN_SEEDS_FOR_VERDICT})"
+            return f"evidence too thin (a verdict needs at least {MIN_SEEDS_FOR_VERDICT} seeds)"
         if self.low > VERDICT_MARGIN:
             return "negative transfer"
         if self.high < -VERDICT_MARGIN:
