@@ -31,16 +31,8 @@ import jsonschema
 from tlkit.errors import MissingFileError, TlkitError, UnknownNameError, describe_name_choice
 from tlkit.quiz.answer_matching import is_invisible, normalise_text
 from tlkit.quiz.markdown import link_targets
-from tlkit.quiz.questions import (
-    ChoiceQuestion,
-    MultipleChoiceQuestion,
-    NumericQuestion,
-    Option,
-    Quiz,
-    QuizQuestion,
-    SingleChoiceQuestion,
-    TextQuestion,
-)
+from tlkit.quiz import questions as quiz_model
+from tlkit.quiz.questions import Quiz
 from tlkit.quiz.reading import (
     MAX_QUIZ_FILE_BYTES,
     QuizReadProblem,
@@ -384,7 +376,7 @@ def _check_texts(data: dict, fail_at) -> None:
                            "put the content in the quiz (images: a data: URI) or name the page in words")
 
 
-def _build_choice(raw: dict, fail) -> ChoiceQuestion:
+def _build_choice(raw: dict, fail) -> quiz_model.ChoiceQuestion:
     options = []
     seen_ids, seen_texts = {}, {}
     for number, entry in enumerate(raw["options"], start=1):
@@ -400,12 +392,13 @@ def _build_choice(raw: dict, fail) -> ChoiceQuestion:
         seen_texts[text_key] = number
         if _is_blank(entry["explanation"]):
             fail(f"option {entry['id']!r} has a blank explanation; say why it is right or wrong")
-        options.append(Option(entry["id"], entry["text"].strip(), bool(entry.get("correct", False)), entry["explanation"]))
+        options.append(quiz_model.Option(entry["id"], entry["text"].strip(), bool(entry.get("correct", False)),
+                                         entry["explanation"]))
     correct_count = sum(option.correct for option in options)
-    cls = SingleChoiceQuestion if raw["type"] == "single" else MultipleChoiceQuestion
-    if cls is SingleChoiceQuestion and correct_count != 1:
+    cls = quiz_model.SingleChoiceQuestion if raw["type"] == "single" else quiz_model.MultipleChoiceQuestion
+    if cls is quiz_model.SingleChoiceQuestion and correct_count != 1:
         fail(f"single-choice question has {correct_count} correct options; mark exactly one with 'correct: true'")
-    if cls is MultipleChoiceQuestion and correct_count == 0:
+    if cls is quiz_model.MultipleChoiceQuestion and correct_count == 0:
         fail("multiple-answer question has no correct option; mark at least one with 'correct: true'")
     return cls(raw["id"], raw["topic"], raw["text"], options=tuple(options), shuffle=raw.get("shuffle", True))
 
@@ -418,7 +411,7 @@ def _build_explanations(raw: dict, fail) -> tuple[str, str]:
     return explanation["correct"], explanation["wrong"]
 
 
-def _build_numeric(raw: dict, fail) -> NumericQuestion:
+def _build_numeric(raw: dict, fail) -> quiz_model.NumericQuestion:
     if "answer" in raw and "range" in raw:
         fail("give either 'answer' (with 'tolerance') or 'range', not both")
     if "range" in raw:
@@ -436,11 +429,11 @@ def _build_numeric(raw: dict, fail) -> NumericQuestion:
     if not (math.isfinite(low) and math.isfinite(high)):
         fail(f"the accepted interval [{low:g}, {high:g}] is not finite; use ordinary numbers")
     right, wrong = _build_explanations(raw, fail)
-    return NumericQuestion(raw["id"], raw["topic"], raw["text"], low=low, high=high, answer=answer,
-                           tolerance=tolerance, explanation_correct=right, explanation_wrong=wrong)
+    return quiz_model.NumericQuestion(raw["id"], raw["topic"], raw["text"], low=low, high=high, answer=answer,
+                                      tolerance=tolerance, explanation_correct=right, explanation_wrong=wrong)
 
 
-def _build_text(raw: dict, fail) -> TextQuestion:
+def _build_text(raw: dict, fail) -> quiz_model.TextQuestion:
     seen = {}
     for variant in raw["accepted"]:
         key = normalise_text(variant)
@@ -451,8 +444,8 @@ def _build_text(raw: dict, fail) -> TextQuestion:
                  "spaces and punctuation are ignored; keep one")
         seen[key] = variant
     right, wrong = _build_explanations(raw, fail)
-    return TextQuestion(raw["id"], raw["topic"], raw["text"], accepted=tuple(raw["accepted"]),
-                        explanation_correct=right, explanation_wrong=wrong)
+    return quiz_model.TextQuestion(raw["id"], raw["topic"], raw["text"], accepted=tuple(raw["accepted"]),
+                                   explanation_correct=right, explanation_wrong=wrong)
 
 
 _BUILDERS = {"single": _build_choice, "multiple": _build_choice, "numeric": _build_numeric, "text": _build_text}
@@ -461,7 +454,7 @@ _BUILDERS = {"single": _build_choice, "multiple": _build_choice, "numeric": _bui
 def _build_quiz(path: pathlib.Path, data: dict) -> Quiz:
     if data["id"] != path.stem:
         raise QuizFileError(path, f"quiz id {data['id']!r} differs from the file name {path.name!r}; make them equal")
-    questions: list[QuizQuestion] = []
+    questions: list[quiz_model.QuizQuestion] = []
     first_number: dict[str, int] = {}
     for number, raw in enumerate(data["questions"], start=1):
         question_id = raw["id"]
