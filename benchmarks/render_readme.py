@@ -85,6 +85,13 @@ def render_transfer_gain_fair(report: dict) -> str:
             + f" | {plain['gain_pts']:+.1f} ({plain['ci_low']:+.1f} to {plain['ci_high']:+.1f})"
             + f" | {scratch_steps:.0f} / {picked_steps:.0f} of {max_steps} |"
         )
+    lines.append("")
+    lines.append("Compute: " + "; ".join(_steps_to_match(k, entry) for k, entry in results.items()) + ".")
+    if all("pretraining_pts" in entry for entry in results.values()):
+        lines.append("")
+        lines.append("Pre-trained against random frozen convolutions (partial − random_partial): " + "; ".join(
+            f"k = {k}: {e['pretraining_pts']['mean']:+.1f} ({e['pretraining_pts']['ci_low']:+.1f} to {e['pretraining_pts']['ci_high']:+.1f})"
+            for k, e in results.items()) + ".")
     for weights, per_k in report.get("relatedness", {}).items():
         accuracy = report["relatedness_bases"][weights]["source_test_accuracy"]
         cells = "; ".join(
@@ -96,6 +103,20 @@ def render_transfer_gain_fair(report: dict) -> str:
         )
         lines.append("")
         lines.append(f"Same protocol, partial transfer from `{weights}` (source accuracy {100 * accuracy:.1f}%): {cells}.")
+    related = report.get("relatedness", {})
+    if {"fashion_source", "fashion_source_shuffled_100"} <= set(related):
+        from tlkit.experiments import paired_interval
+
+        cells = []
+        for k in related["fashion_source"]:
+            clean, shuffled = related["fashion_source"][k], related["fashion_source_shuffled_100"][k]
+            clean_runs = clean["strategies"][clean["transfer_picked"][0]]["runs"]
+            shuffled_runs = shuffled["strategies"][shuffled["transfer_picked"][0]]["runs"]
+            interval = paired_interval([100 * (a - b) for a, b in zip(clean_runs, shuffled_runs)])
+            cells.append(f"k = {k}: {interval['mean']:+.1f} ({interval['ci_low']:+.1f} to {interval['ci_high']:+.1f})")
+        lines.append("")
+        lines.append("Same recipe, only the source labels differ (`fashion_source` − `fashion_source_shuffled_100`, paired by seed): "
+                     + "; ".join(cells) + ".")
     lines.append("")
     lines.append(
         f"Customer-photo test condition (a fixed varied copy of the {report['target_test_images']} target test images), "
@@ -103,6 +124,15 @@ def render_transfer_gain_fair(report: dict) -> str:
         f"({report['dataset']}; base `{report['base']['weights']}`). Produced by `{report['command'].strip()}`."
     )
     return "\n".join(lines)
+
+
+def _steps_to_match(k: str, entry: dict, early_steps: int = 200) -> str:
+    """How many steps scratch needs to reach what partial transfer reaches after ``early_steps`` (mean curves)."""
+    curves = entry["accuracy_vs_steps"]
+    partial = next(point for point in curves["partial"] if point["steps"] >= early_steps)
+    reached = next((point["steps"] for point in curves["scratch"] if point["test_accuracy"] >= partial["test_accuracy"]), None)
+    scratch_text = f"scratch first gets there after {reached} steps" if reached else "scratch never gets there within the budget"
+    return f"k = {k}: partial reaches {100 * partial['test_accuracy']:.1f}% after {partial['steps']} steps, {scratch_text}"
 
 
 def render_transfer_ceiling(report: dict) -> str:

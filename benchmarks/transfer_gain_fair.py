@@ -1,28 +1,31 @@
-"""Transfer that truly pays, measured fairly (issue 13).
+"""Does pre-training pay when every arm gets the same, generous tuning budget? (issue 13)
 
 Every strategy, scratch included, is tuned by :class:`tlkit.experiments.FairProtocol`
-(learning rate, augmentation on/off and training length chosen on a validation
-split from the target training pool; the test split is read only afterwards),
-on the course's target task (Fashion-MNIST classes 5-9) in its "customer photos"
-test condition: a fixed, seeded varied copy of the target test split (off-centre,
-turned, scaled, mirrored, differently lit; :mod:`tlkit.variation`).  The plain
-centred test split is reported beside it.
+(learning rate, augmentation and training length in optimizer steps, chosen on a
+validation split from the target training pool; the test split is read only
+afterwards), on the course's target task (Fashion-MNIST classes 5-9) in its
+"customer photos" test condition: a fixed, seeded varied copy of the target test
+split (off-centre, turned, scaled, mirrored, differently lit; :mod:`tlkit.variation`).
+The plain centred test split is reported beside it.
 
-Arms: ``scratch``; ``frozen`` / ``partial`` / ``fine_tune`` from the varied base
-(``fashion_source_varied``, ``python -m tlkit.pretrain --recipe varied``);
-``random_partial`` (same architecture, random weights, frozen like partial).
-Relatedness: the same transfer strategies from other bases (default:
-``fashion_source_shuffled_100``; add ``--relatedness fashion_source_shuffled_100 fashion_source``
-for the shipped base pre-trained without variation), paired with the same tuned scratch.
+Arms (default): ``scratch``; ``partial`` from the varied base (``fashion_source_varied``,
+``python -m tlkit.pretrain --recipe varied``); ``random_partial`` (same architecture,
+random weights, frozen like partial).  ``--strategies`` adds ``frozen`` and ``fine_tune``.
+Relatedness: partial transfer from other bases, paired with the same tuned scratch
+(default ``fashion_source_shuffled_100``; ``--add-relatedness fashion_source`` adds the
+clean base pre-trained by the same recipe to an existing result file).
 
 Usage::
 
-    python benchmarks/transfer_gain_fair.py                 # 5 seeds, k = 5 10 (about 15 min on 2 quiet cores)
+    python benchmarks/transfer_gain_fair.py            # 5 seeds, k = 5 10 (about 35 min on 2 cores)
+    python benchmarks/transfer_gain_fair.py --add-relatedness fashion_source   # about 8 min more
     python benchmarks/transfer_gain_fair.py --seeds 5 6 7 8 9 --out /tmp/recheck.json   # re-measure on new seeds
+    python benchmarks/transfer_gain_fair.py --figure-only   # redraw docs/images/transfer_gain_steps.png
 
-Writes ``benchmarks/results/transfer_gain_fair.json`` and prints a Markdown table.
-The runs are spread over ``--jobs`` processes with one TensorFlow thread each (the
-numbers depend on that setting in the last decimals; keep it for reproduction).
+Writes ``benchmarks/results/transfer_gain_fair.json``, draws accuracy against steps, and
+prints a Markdown table.  The runs are spread over ``--jobs`` processes with one
+TensorFlow thread each (one (k, seed) per job; the numbers depend on that setting in
+the last decimals; keep it for reproduction).
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "benchmarks" / "results" / "transfer_gain_fair.json"
 MAIN_WEIGHTS = "fashion_source_varied"
@@ -202,7 +204,7 @@ def main(argv=None) -> int:
     parser.add_argument("--weights", default=MAIN_WEIGHTS)
     parser.add_argument("--relatedness", nargs="*", default=list(RELATEDNESS), help="other bases to compare (transfer strategies only)")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--max-steps", type=int, default=2000, help="longest training in optimizer steps (a multiple of 100)")
+    parser.add_argument("--max-steps", type=int, default=1600, help="longest training in optimizer steps (a multiple of 100)")
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-3, 3e-3])
     parser.add_argument("--augmentation", choices=["choose", "on", "off"], default="on",
                         help="choose: each arm chooses on validation; on/off: the same for every arm")

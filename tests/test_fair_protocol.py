@@ -138,3 +138,31 @@ def test_vary_is_seeded_and_the_identity_variation_changes_nothing(target):
     assert not np.array_equal(variation.vary(images, seed=3), variation.vary(images, seed=4))
     still = variation.Variation(shift=0, rotation_degrees=0, zoom=(1, 1), flip=0, brightness=(1, 1))
     assert np.array_equal(variation.vary(images, still, seed=0), images)
+
+
+def test_the_fair_results_file_records_protocol_choices_and_intervals(repo_root):
+    """benchmarks/results/transfer_gain_fair.json holds what the README quotes, and what the README says of it is true."""
+    import json
+
+    report = json.loads((repo_root / "benchmarks/results/transfer_gain_fair.json").read_text())
+    assert len(report["seeds"]) >= 5 and "protocol" in report and report["protocol_settings"]["max_steps"] >= 1600
+    assert "optimizer steps" in report["protocol"]
+    for k, entry in report["results"].items():
+        for key in ("gain_pts", "ci_low", "ci_high", "transfer_picked", "accuracy_vs_steps", "plain_test", "pretraining_pts"):
+            assert key in entry, (k, key)
+        for strategy, stats in entry["strategies"].items():
+            assert len(stats["chosen"]) == len(report["seeds"])
+            assert all({"learning_rate", "augmentation", "steps", "validation_accuracy"} <= set(choice) for choice in stats["chosen"])
+        # README: "the paired difference is within a few points of zero at both k, and its interval contains 0"
+        assert entry["ci_low"] < 0 < entry["ci_high"] and abs(entry["gain_pts"]) < 3
+        # README: frozen pre-trained convolutions beat frozen random ones
+        assert entry["pretraining_pts"]["ci_low"] > 0
+    shuffled = report["relatedness"]["fashion_source_shuffled_100"]
+    # README: the base pre-trained on shuffled labels is clearly negative transfer
+    assert all(entry["ci_high"] < 0 for entry in shuffled.values())
+    # README: the clean base of the same recipe does better than the shuffled one; the interval clears 0 at k = 10
+    clean = report["relatedness"]["fashion_source"]
+    for k in clean:
+        assert clean[k]["gain_pts"] > shuffled[k]["gain_pts"]
+    differences = [100 * (a - b) for a, b in zip(clean["10"]["strategies"]["partial"]["runs"], shuffled["10"]["strategies"]["partial"]["runs"])]
+    assert experiments.paired_interval(differences)["ci_low"] > 0

@@ -346,7 +346,7 @@ class FairProtocol:
 
     learning_rates: tuple = (1e-3, 3e-3, 1e-2)
     augmentation: tuple = (False, True)
-    max_steps: int = 2000
+    max_steps: int = 1600
     check_every_steps: int = 100
     batch_size: int = 16
     dropout: float = 0.3
