@@ -14,6 +14,7 @@ __all__ = [
     "flattened_layers",
     "is_traced_function",
     "learning_rate_variable",
+    "optimizer_tracked_variables",
     "own_trainable_kind_variables",
     "wrapped_python_function",
 ]
@@ -67,3 +68,8 @@ def wrapped_python_function(traced):
 def learning_rate_variable(optimizer):
     """The variable holding a Keras optimizer's learning rate (one of ``optimizer.variables``)."""
     return optimizer._learning_rate
+
+
+def optimizer_tracked_variables(optimizer):
+    """The variables a built Keras optimizer was built for (what it updates), or None when unknown."""
+    return getattr(optimizer, "_trainable_variables", None)

@@ -122,7 +122,7 @@ def variables_trained_by_fit(model) -> TrainedVariables:
         return TrainedVariables(from_graph, "graph")
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):
-        tracked = getattr(optimizer, "_trainable_variables", None)
+        tracked = keras_internals.optimizer_tracked_variables(optimizer)
         if tracked is not None:
             return TrainedVariables(frozenset(v.path for v in tracked), "optimizer")
     return TrainedVariables(None, "not traced")

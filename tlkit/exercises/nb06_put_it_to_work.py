@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from tlkit import keras_internals
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
@@ -95,7 +96,7 @@ class LoadFolder(Question):
 def _pooling_layers(model):
     import keras
 
-    return [layer for layer in model._flatten_layers(include_self=False)
+    return [layer for layer in keras_internals.flattened_layers(model, include_self=False)
             if isinstance(layer, keras.layers.GlobalAveragePooling2D)]
 
 
@@ -154,7 +155,7 @@ class BuildModel(Question):
 
         if _pooling_layers(model):
             return None
-        flattens = [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Flatten)]
+        flattens = [layer for layer in keras_internals.flattened_layers(model, include_self=False) if isinstance(layer, keras.layers.Flatten)]
         if flattens:
             return Failure("`model` flattens the base's feature maps; use keras.layers.GlobalAveragePooling2D() "
                            "instead: fewer weights in the head, and any image size works.", "bottleneck")

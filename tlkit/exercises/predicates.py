@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from tlkit import keras_internals
 from tlkit.exercises.behaviour import input_shape_of, output_shape_of, training_step_effects
 from tlkit.exercises.compile_state import find_stale_compile
 from tlkit.exercises.core import Failure
@@ -111,7 +112,7 @@ def is_compiled(model, name: str, hint_key: str = "compile") -> Failure | None:
 
 def contains_layer(model, layer, model_name: str, layer_name: str, hint_key: str = "reuse_base") -> Failure | None:
     """Fail unless ``layer`` (the very object, not a copy) is inside ``model``."""
-    if any(inner is layer for inner in model._flatten_layers(include_self=False)):
+    if any(inner is layer for inner in keras_internals.flattened_layers(model, include_self=False)):
         return None
     return Failure(
         f"`{model_name}` does not contain `{layer_name}`: build it on top of that very object "
@@ -127,7 +128,7 @@ def _trainable_ids(model) -> set[int]:
 
 def _has_trainable_kind_weights(layer) -> bool:
     """True when the layer owns weights an optimizer could update (kernels, gamma...)."""
-    return any(True for inner in layer._flatten_layers(include_self=True) for _ in getattr(inner, "_trainable_variables", []))
+    return any(True for inner in keras_internals.flattened_layers(layer, include_self=True) for _ in keras_internals.own_trainable_kind_variables(inner))
 
 
 def layer_trains(model, layer) -> bool:
@@ -142,8 +143,8 @@ def _count_parameters(variables) -> int:
 
 def _leaf_layers(model) -> list:
     """Every layer inside ``model`` that holds variables itself (nested models are looked through)."""
-    return [layer for layer in model._flatten_layers(include_self=False)
-            if not list(layer._flatten_layers(include_self=False))]
+    return [layer for layer in keras_internals.flattened_layers(model, include_self=False)
+            if not list(keras_internals.flattened_layers(layer, include_self=False))]
 
 
 def is_batchnorm(layer) -> bool:
@@ -272,7 +273,7 @@ def frozen_layers_match(
         moving = [layer for layer in frozen_part if effects.problem is None and _layer_moved(effects, layer)]
         if moving:
             listed = ", ".join(f"'{layer.name}' (index {layers.index(layer)})" for layer in moving)
-            inner = [leaf for layer in moving for leaf in ([layer] if not list(layer._flatten_layers(include_self=False))
+            inner = [leaf for layer in moving for leaf in ([layer] if not list(keras_internals.flattened_layers(layer, include_self=False))
                                                            else _leaf_layers(layer)) if _layer_moved(effects, leaf)]
             return Failure(
                 f"{description} should all be frozen, and no flag says {listed} would train, but "
@@ -319,7 +320,7 @@ def _layer_moved(effects, layer) -> bool:
 
 def _batchnorm_layers(model) -> list:
     keras = _keras()
-    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.BatchNormalization)]
+    return [layer for layer in keras_internals.flattened_layers(model, include_self=False) if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def batchnorm_frozen(model, name: str, hint_key: str = "batchnorm", context_model=None) -> Failure | None:

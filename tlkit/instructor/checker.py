@@ -22,6 +22,7 @@ import pathlib
 import sys
 import traceback
 
+from tlkit import keras_internals
 from tlkit.instructor import kernel_side
 
 UNSET = object()
@@ -164,13 +165,14 @@ def _apply_relations(values: dict, relations: dict) -> None:
             continue
         outer = values.get(relation.get("inside"))
         index = relation.get("index")
-        layers = list(outer._flatten_layers(include_self=False)) if hasattr(outer, "_flatten_layers") else []
+        # the same walk, in the same order, as kernel_side._relations used to record the index
+        layers = keras_internals.flattened_layers(outer, include_self=False) if hasattr(outer, "_flatten_layers") else []
         if not isinstance(index, int) or not 0 <= index < len(layers):
             raise ArtifactError(f"`{inner_name}` is recorded inside `{relation.get('inside')}` at a position it does not have")
         candidate, inner = layers[index], values[inner_name]
         if type(candidate) is not type(inner) or not _same_weights(candidate, inner) or [
-            layer.trainable for layer in candidate._flatten_layers()
-        ] != [layer.trainable for layer in inner._flatten_layers()]:
+            layer.trainable for layer in keras_internals.flattened_layers(candidate)
+        ] != [layer.trainable for layer in keras_internals.flattened_layers(inner)]:
             raise ArtifactError(f"`{inner_name}` differs from the layer recorded inside `{relation.get('inside')}`")
         trained = getattr(inner, RECORDED_TRAINED, None)
         if trained is not None and getattr(candidate, RECORDED_TRAINED, None) is None:

@@ -56,7 +56,7 @@ __all__ = ["GradingError", "Grader", "QuestionGrade", "SandboxUnavailableError",
 
 CORE_WATCHED_MODULES = (
     "tlkit.exercises", "tlkit.exercises.core", "tlkit.exercises.predicates", "tlkit.exercises.compile_state",
-    "tlkit.gradebook", "tlkit.gradebook_spool",
+    "tlkit.gradebook", "tlkit.gradebook_spool", "tlkit.keras_internals",
 )
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 
