@@ -27,7 +27,8 @@ def _is_plotting_cell(cell) -> bool:
     if PLOTTING_CALL.search(code):
         return True
     return any(
-        "<Figure size" in str(output.get("data", {}).get("text/plain", "")) for output in cell.get("outputs", [])
+        re.match(r"<(Figure size|figure \d+x\d+)", str(output.get("data", {}).get("text/plain", "")))
+        for output in cell.get("outputs", [])
     )
 
 
@@ -71,4 +72,5 @@ def test_ipython_displays_a_tlkit_figure_as_an_image():
     figure = plots.plot_learning_curves({"loss": [1.0, 0.5, 0.25], "accuracy": [0.2, 0.6, 0.8]})
     formatted, _ = DisplayFormatter().format(figure)
     assert "image/png" in formatted
-    assert formatted["text/plain"].startswith("<Figure size")
+    # its text form says it is a picture, unlike a bare Figure's "<Figure size ...>"
+    assert re.fullmatch(r"<figure \d+x\d+ with 2 Axes, shown as a PNG image>", formatted["text/plain"])

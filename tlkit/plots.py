@@ -65,8 +65,10 @@ def _notebook_figure_class():
             """
 
             def __repr__(self):
-                # the same text as a plain Figure: "<Figure size 640x480 with 1 Axes>"
-                return super().__repr__().replace(type(self).__name__, "Figure", 1)
+                # a plain Figure says "<Figure size 640x480 with 1 Axes>", which in a saved
+                # notebook reads like a plot that never rendered; this one says it is a picture
+                width, height = (round(value) for value in self.get_size_inches() * self.dpi)
+                return f"<figure {width}x{height} with {len(self.axes)} Axes, shown as a PNG image>"
 
             def _repr_png_(self):
                 buffer = io.BytesIO()
