@@ -329,25 +329,12 @@ evidence.claim(
 # ## Train: the standard way
 #
 # The usual recipe trains the whole model on the image datasets: every epoch, every image is
-# augmented and runs through the frozen body of VGG16 before the head learns from it. A small
-# callback records how long each epoch takes.
+# augmented and runs through the frozen body of VGG16 before the head learns from it.
+# `training.EpochTimer`, the same callback notebook 01 wrote out in full, records how long each epoch takes.
 
 # %% tags=["nbval-ignore-output"]
-class EpochTimer(keras.callbacks.Callback):
-    """Record the wall-clock seconds of every training epoch."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.started)
-
-
 training.set_seed(0)
-end_to_end_timer = EpochTimer()
+end_to_end_timer = training.EpochTimer()
 history = model.fit(train_ds, validation_data=val_ds, epochs=END_TO_END_EPOCHS, verbose=0, callbacks=[end_to_end_timer])
 end_to_end_epoch = float(np.median(end_to_end_timer.seconds[1:]))
 print(f"one epoch through VGG16: {end_to_end_epoch:.2f} s")
@@ -424,7 +411,7 @@ ex.q3.check()
 # %% tags=["nbval-ignore-output"]
 timing_head = keras.models.clone_model(head)
 timing_head.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-cached_timer = EpochTimer()
+cached_timer = training.EpochTimer()
 timing_head.fit(train_features, train_labels, epochs=5, batch_size=BATCH_SIZE, verbose=0, callbacks=[cached_timer])
 cached_epoch = float(np.median(cached_timer.seconds[1:]))
 print(f"one epoch through VGG16:     {end_to_end_epoch:.3f} s")
