@@ -406,10 +406,9 @@ def few_shot_with_validation(pool: data.LabelledImages, k: int, seed: int, valid
     The validation images are drawn, ``validation_per_class`` per class, from
     the rest of ``pool`` with their own generator (``seed + 7919``).
     """
-    examples = data.few_shot(pool, k, seed=seed)
-    # few_shot's indices, recomputed exactly as it draws them
-    rng = np.random.default_rng(seed)
-    used = np.concatenate([rng.choice(np.flatnonzero(pool.labels == label), size=int(k), replace=False) for label in range(pool.num_classes)])
+    # the positions data.few_shot draws for this seed (it takes exactly these, in this order)
+    used = data.few_shot_indices(pool.labels, k, seed, classes=range(pool.num_classes), class_names=pool.class_names)
+    examples = pool.take(used)
     remaining = np.setdiff1d(np.arange(len(pool)), used)
     rng = np.random.default_rng(seed + 7919)
     chosen = []
@@ -447,8 +446,7 @@ def build_fair_model(strategy: str, num_classes: int, weights=models.DEFAULT_WEI
     """
     from tlkit import freezing, heads
 
-    if strategy not in FAIR_STRATEGIES:
-        raise UnknownNameError(describe_name_choice("strategy", strategy, FAIR_STRATEGIES))
+    check_strategies([strategy], FAIR_STRATEGIES)
     random_weights = strategy in ("scratch", "random_partial")
     base = models.load_base(include_top=False, weights=None)
     if not random_weights:
@@ -657,23 +655,14 @@ def fair_comparison(
     """
     from tlkit import variation
 
-    for strategy in strategies:
-        if strategy not in FAIR_STRATEGIES:
-            raise UnknownNameError(describe_name_choice("strategy", strategy, FAIR_STRATEGIES))
-    labels_per_class, seeds = list(labels_per_class), list(seeds)
-    if not labels_per_class or not seeds:
-        raise TlkitError("fair_comparison: give at least one labels-per-class value and one seed")
+    check_strategies(strategies, FAIR_STRATEGIES)
+    labels_per_class, seeds = grid_axes("fair_comparison", labels_per_class, seeds)
     test_seed = variation.CUSTOMER_PHOTOS_SEED if test_seed is None else test_seed
     tests = None  # built only when first needed, after the first selection
     trainers = _Trainers()
     runs = {k: {seed: {} for seed in seeds} for k in labels_per_class}
     jobs = [(k, seed) for k in labels_per_class for seed in seeds]
-    iterator = jobs
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(jobs, desc="fair protocol", unit="(k, seed)")
-    for k, seed in iterator:
+    for k, seed in with_progress(jobs, progress, "fair protocol", "(k, seed)"):
         examples, validation, _ = few_shot_with_validation(target.train, k, seed, protocol.validation_per_class)
         # the validation images' own variation: never the test copy's seed
         validation = in_condition(validation, protocol.condition, seed=variation.CUSTOMER_PHOTOS_SEED + 1 + seed)
