@@ -130,6 +130,25 @@ def plot_accuracy_vs_steps(report: dict, path: pathlib.Path = FIGURE) -> pathlib
     return path
 
 
+def run_jobs(work: list, jobs: int) -> tuple[dict, dict]:
+    """Run ``_job`` over ``work`` in ``jobs`` processes: ``{(k, weights): {seed: run}}`` and seconds per job."""
+    done, seconds_by_job = {}, {}
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for k, seed, weights, comparison, seconds in pool.map(_job, *zip(*work)):
+            done.setdefault((k, weights), {})[seed] = comparison["runs"][k][seed]
+            seconds_by_job[f"{k}/{seed}/{weights}"] = round(seconds, 1)
+            print(f"k={k} seed={seed} {weights}: {seconds:.0f} s", flush=True)
+    return done, seconds_by_job
+
+
+def base_entry(weights: str) -> dict:
+    """Name, checksum, source accuracy and rebuild command of a shipped base, from its model card."""
+    from tlkit import models
+
+    card = models.model_card(weights)
+    return {"weights": card["name"], "sha256": card["sha256"], "source_test_accuracy": card["source_test_accuracy"], "command": card["command"]}
+
+
 def relatedness_entry(other_runs: dict, scratch_by_seed: dict, main_transfer_runs: list) -> dict:
     """Another base's tuned transfer arms against the same tuned scratch, and against the main base's transfer.
 
@@ -157,25 +176,15 @@ def relatedness_entry(other_runs: dict, scratch_by_seed: dict, main_transfer_run
 
 def add_relatedness(path: pathlib.Path, bases: list, strategies: list, jobs: int) -> dict:
     """Run more bases under the protocol recorded in ``path`` and pair them with its scratch runs."""
-    from tlkit import models
-
     report = json.loads(path.read_text())
     seeds, ks = report["seeds"], [int(k) for k in report["results"]]
-    fields = {"learning_rates", "augmentation", "max_steps", "check_every_steps", "batch_size", "dropout",
-              "fine_tune_head_steps", "fine_tune_factor", "validation_per_class", "condition"}
-    settings = {key: tuple(value) if isinstance(value, list) else value
-                for key, value in report["protocol_settings"].items() if key in fields}
+    # the recorded settings are the protocol's fields (lists were tuples before JSON)
+    settings = {key: tuple(value) if isinstance(value, list) else value for key, value in report["protocol_settings"].items()}
     work = [(k, seed, weights, strategies, settings) for weights in bases for k in ks for seed in seeds]
-    done = {}
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for k, seed, weights, comparison, seconds in pool.map(_job, *zip(*work)):
-            done.setdefault((k, weights), {})[seed] = comparison["runs"][k][seed]
-            report["job_seconds"][f"{k}/{seed}/{weights}"] = round(seconds, 1)
-            print(f"k={k} seed={seed} {weights}: {seconds:.0f} s", flush=True)
+    done, seconds_by_job = run_jobs(work, jobs)
+    report["job_seconds"].update(seconds_by_job)
     for weights in bases:
-        card = models.model_card(weights)
-        report["relatedness_bases"][weights] = {"weights": card["name"], "sha256": card["sha256"],
-                                                "source_test_accuracy": card["source_test_accuracy"], "command": card["command"]}
+        report["relatedness_bases"][weights] = base_entry(weights)
         for k in ks:
             entry = report["results"][str(k)]
             scratch = entry["strategies"]["scratch"]
@@ -225,7 +234,7 @@ def main(argv=None) -> int:
         print("figure:", plot_accuracy_vs_steps(json.loads(args.out.read_text())))
         return 0
 
-    from tlkit import data, experiments, models
+    from tlkit import data, experiments
 
     dataset, dataset_name = data.load_largest_available()
     target = data.target_task(dataset)
@@ -238,17 +247,12 @@ def main(argv=None) -> int:
     jobs = [(k, seed, args.weights, args.strategies, settings) for k in args.ks for seed in args.seeds]
     jobs += [(k, seed, weights, args.relatedness_strategies, settings) for weights in args.relatedness for k in args.ks for seed in args.seeds]
     started = time.perf_counter()
-    done, seconds_by_job = {}, {}
-    with concurrent.futures.ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for k, seed, weights, comparison, job_seconds_taken in pool.map(_job, *zip(*jobs)):
-            done.setdefault((k, weights), {"runs": {k: {}}})["runs"][k][seed] = comparison["runs"][k][seed]
-            seconds_by_job[f"{k}/{seed}/{weights}"] = round(job_seconds_taken, 1)
-            print(f"k={k} seed={seed} {weights}: {job_seconds_taken:.0f} s", flush=True)
+    done, seconds_by_job = run_jobs(jobs, args.jobs)
     seconds = time.perf_counter() - started
 
     results, relatedness = {}, {}
     for k in args.ks:
-        main_run = done[(k, args.weights)]
+        main_run = {"runs": {k: done[(k, args.weights)]}}
         summary = experiments.fair_summary(main_run, "customer_photos")[k]
         plain = experiments.fair_summary(main_run, "plain")[k]
         runs = main_run["runs"][k]
@@ -261,11 +265,7 @@ def main(argv=None) -> int:
         results[str(k)] = summary
         for weights in args.relatedness:
             scratch_by_seed = {seed: runs[seed]["scratch"] for seed in args.seeds}
-            relatedness.setdefault(weights, {})[str(k)] = relatedness_entry(done[(k, weights)]["runs"][k], scratch_by_seed, summary["transfer_runs"])
-
-    def base_entry(weights):
-        card = models.model_card(weights)
-        return {"weights": card["name"], "sha256": card["sha256"], "source_test_accuracy": card["source_test_accuracy"], "command": card["command"]}
+            relatedness.setdefault(weights, {})[str(k)] = relatedness_entry(done[(k, weights)], scratch_by_seed, summary["transfer_runs"])
 
     report = {
         "what": "fair protocol: target-task test accuracy by strategy, every arm tuned on validation data (Fashion-MNIST classes 5-9)",
