@@ -1,7 +1,7 @@
 """Benchmark: which pre-training recipe gives the most transferable features?
 
 A quick proxy for choosing how ``python -m tlkit.pretrain`` trains the base,
-much cheaper than ``benchmarks/transfer_gain.py``: pre-train ``fashion_cnn``
+much cheaper than ``benchmarks/transfer_gain_fixed_budget.py``: pre-train ``fashion_cnn``
 on the full source split with each recipe, then fit a logistic regression on
 the L2-normalised ``flatten`` features of k labelled target images per class
 and measure it on the whole target test split (mean over seeds).

@@ -30,8 +30,8 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
-def render_transfer_gain(report: dict) -> str:
-    """Table of target accuracy (percent, mean ± std over seeds) per strategy and k."""
+def render_transfer_gain_fixed_budget(report: dict) -> str:
+    """The fixed-budget benchmark: target accuracy (percent, mean ± std over seeds) per strategy and k."""
     results = report["results"]
     strategies = list(next(iter(results.values()))["strategies"])
     lines = [
@@ -60,7 +60,7 @@ def render_transfer_gain(report: dict) -> str:
     return "\n".join(lines)
 
 
-def render_transfer_gain_fair(report: dict) -> str:
+def render_fair_protocol(report: dict) -> str:
     """Fair protocol: tuned accuracy (percent) per strategy and k, paired gain of transfer over scratch with its CI."""
     import statistics
 
@@ -118,7 +118,10 @@ def render_transfer_gain_fair(report: dict) -> str:
         lines.append("Same recipe, only the source labels differ (`fashion_source` − `fashion_source_shuffled_100`, paired by seed): "
                      + "; ".join(cells) + ".")
     lines.append("")
+    split = report["split"]
     lines.append(
+        f"{split['name'].capitalize()} class split: source classes {', '.join(map(str, split['source_classes']))}, "
+        f"target classes {', '.join(map(str, split['target_classes']))}. "
         f"Customer-photo test condition (a fixed varied copy of the {report['target_test_images']} target test images), "
         f"percent, mean over {len(report['seeds'])} seeds; every arm tuned on validation data only "
         f"({report['dataset']}; base `{report['base']['weights']}`). Produced by `{report['command'].strip()}`."
@@ -217,9 +220,10 @@ def render_layer_transfer(report: dict) -> str:
 
 
 RENDERERS = {
-    "transfer_gain": render_transfer_gain,
-    "transfer_gain_shifted": render_transfer_gain,
-    "transfer_gain_fair": render_transfer_gain_fair,
+    "transfer_gain": render_fair_protocol,
+    "transfer_gain_course_split": render_fair_protocol,
+    "transfer_gain_fixed_budget": render_transfer_gain_fixed_budget,
+    "transfer_gain_fixed_budget_shifted": render_transfer_gain_fixed_budget,
     "transfer_ceiling": render_transfer_ceiling,
     "cached_features": render_cached_features,
     "negative_transfer": render_negative_transfer,

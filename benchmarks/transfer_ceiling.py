@@ -1,6 +1,6 @@
 """How far can a frozen fashion_cnn base go on the target task?  An upper bound for transfer_gain.
 
-``benchmarks/transfer_gain.py`` asks for a gain of 6 points over training from
+``benchmarks/transfer_gain_fixed_budget.py`` asked for a gain of 6 points over training from
 scratch.  This benchmark asks whether the architecture and pre-training budget
 allow it at all.  It fits a logistic regression on the L2-normalised
 ``flatten`` features of k labelled target images per class (the same probe as
@@ -14,7 +14,7 @@ allow it at all.  It fits a logistic regression on the L2-normalised
              frozen features could reach if the source held the target classes.
 
 Each probe accuracy is set beside what a 6-point gain needs: the scratch mean
-from ``benchmarks/results/transfer_gain.json`` plus 6 points.
+from ``benchmarks/results/transfer_gain_fixed_budget.json`` plus 6 points.
 
 Needs the full Fashion-MNIST files.  About 4 minutes on 2 cores::
 
@@ -43,7 +43,7 @@ from render_readme import render_transfer_ceiling  # noqa: E402
 from tlkit import data, models, pretrain  # noqa: E402
 
 RESULTS = HERE / "results" / "transfer_ceiling.json"
-GAIN_RESULTS = HERE / "results" / "transfer_gain.json"
+GAIN_RESULTS = HERE / "results" / "transfer_gain_fixed_budget.json"
 GOAL_POINTS = 6.0
 
 

@@ -55,6 +55,27 @@ def test_source_task_is_classes_zero_to_four(course):
     assert len(source.test) == 2000
 
 
+def test_every_class_split_is_disjoint_and_uses_real_classes():
+    for name, (source, target) in data.CLASS_SPLITS.items():
+        assert not set(source) & set(target), name
+        assert set(source) | set(target) <= set(range(len(data.CLASS_NAMES))), name
+    assert data.class_split() == (data.SOURCE_CLASS_LABELS, data.TARGET_CLASS_LABELS)
+
+
+def test_the_related_split_gives_each_target_class_a_relative_in_the_source(course):
+    source = data.source_task(course, "related")
+    target = data.target_task(course, "related")
+    assert target.class_names == ("Coat", "Shirt", "Ankle boot")
+    assert {"Pullover", "T-shirt/top", "Sneaker", "Sandal"} <= set(source.class_names)
+    assert sorted(set(target.test.labels.tolist())) == [0, 1, 2]
+    assert len(source.train) == 7 * 800
+
+
+def test_an_unknown_class_split_is_named_with_the_choices(course):
+    with pytest.raises(UnknownNameError, match="class split 'relatd'.*related"):
+        data.target_task(course, "relatd")
+
+
 def test_few_shot_is_seeded_and_balanced(course):
     target = data.target_task(course)
     first = data.few_shot(target.train, k=5, seed=3)

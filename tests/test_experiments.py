@@ -116,7 +116,7 @@ def test_transfer_gain_results_are_complete_and_transfer_beats_scratch(repo_root
     """
     import json
 
-    report = json.loads((repo_root / "benchmarks/results/transfer_gain.json").read_text())
+    report = json.loads((repo_root / "benchmarks/results/transfer_gain_fixed_budget.json").read_text())
     assert len(report["seeds"]) >= 5
     assert set(report["results"]) == {"5", "10", "50"}
     for k, entry in report["results"].items():
@@ -128,7 +128,7 @@ def test_transfer_gain_results_are_complete_and_transfer_beats_scratch(repo_root
 def test_shifted_benchmark_trains_every_strategy_with_shifts(repo_root):
     import json
 
-    report = json.loads((repo_root / "benchmarks/results/transfer_gain_shifted.json").read_text())
+    report = json.loads((repo_root / "benchmarks/results/transfer_gain_fixed_budget_shifted.json").read_text())
     assert report["budget"]["translation"] > 0
     assert "--translation" in report["command"]
     for k, entry in report["results"].items():
@@ -137,10 +137,10 @@ def test_shifted_benchmark_trains_every_strategy_with_shifts(repo_root):
 
 
 def test_transfer_ceiling_is_measured_against_the_committed_scratch_baseline(repo_root):
-    """The ceiling's goal line is scratch + 6 points from transfer_gain.json, and the bases rank as expected."""
+    """The ceiling's goal line is scratch + 6 points from transfer_gain_fixed_budget.json, and the bases rank as expected."""
     import json
 
-    gain = json.loads((repo_root / "benchmarks/results/transfer_gain.json").read_text())
+    gain = json.loads((repo_root / "benchmarks/results/transfer_gain_fixed_budget.json").read_text())
     ceiling = json.loads((repo_root / "benchmarks/results/transfer_ceiling.json").read_text())
     for k, needed in ceiling["needed_for_goal"].items():
         assert needed == pytest.approx(gain["results"][k]["strategies"]["scratch"]["mean"] + 0.06, abs=1e-4)

@@ -1,7 +1,7 @@
 """Every benchmark model is built with the public helpers the notebooks use.
 
 The benchmarks (benchmarks/transfer_gain.py, negative_transfer.py and
-transfer_gain_fair.py) train their target models through
+transfer_gain_fixed_budget.py) train their target models through
 ``experiments.build_target_model`` / ``train_on_target`` (the fixed-budget
 path) and ``experiments.build_fair_model`` (the fair protocol).  Both must be
 ``heads.add_head`` on a base whose flags were set by ``freezing`` (or by

@@ -122,6 +122,19 @@ def test_the_varied_recipe_is_seeded_and_says_so_in_its_card(tmp_path):
         np.testing.assert_array_equal(x, y)
 
 
+def test_another_class_split_trains_on_its_own_source_classes(tmp_path):
+    course = data.load_fashion_mnist("course")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pretrain.data, "load_fashion_mnist", lambda subset="course", path=None: course)
+        card = pretrain.pretrain(epochs=1, seed=0, out_dir=tmp_path, progress=False, recipe="varied", split="related")
+    assert card["name"] == "fashion_related_varied" and card["file"] == "fashion_cnn_related_varied.keras"
+    assert card["command"] == "python -m tlkit.pretrain --recipe varied --split related --epochs 1"
+    assert card["data"]["task"].startswith("source (related split): classes 0, 1, 2, 3, 5, 7, 8 (T-shirt/top")
+    assert card["data"]["train_images"] == 7 * 800
+    model = models.load_base(weights=str(tmp_path / card["file"]), include_top=True)
+    assert model.output.shape[-1] == 7
+
+
 def test_an_unknown_recipe_is_refused():
     with pytest.raises(TlkitError, match="unknown recipe"):
         pretrain.pretrain(recipe="magic")

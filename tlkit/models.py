@@ -50,6 +50,11 @@ KIT_WEIGHTS = {
     "fashion_source_shuffled_50": "fashion_cnn_source_shuffled_50",
     "fashion_source_shuffled_100": "fashion_cnn_source_shuffled_100",
     "fashion_source_varied": "fashion_cnn_source_varied",
+    # the "related" class split (tlkit.data.CLASS_SPLITS): 7 source classes, varied recipe, and its shuffled-label twin
+    "fashion_related_varied": "fashion_cnn_related_varied",
+    "fashion_related_varied_shuffled_100": "fashion_cnn_related_varied_shuffled_100",
+    # the same target, a source without the target's relatives (trouser, dress, bag)
+    "fashion_distant_varied": "fashion_cnn_distant_varied",
 }
 DEFAULT_WEIGHTS = "fashion_source"
 

@@ -230,13 +230,31 @@ def fit_epoch_by_epoch(model, epochs: int, training_data: Callable, verbose: int
     return history, time.perf_counter() - started
 
 
+#: Notes added to the cards of bases pre-trained on another class split than the course's.
+SPLIT_NOTES = {
+    "related": [
+        "Related split (issue 13, session 6): the seven source classes include a close relative of each "
+        "target class (pullover for coat, T-shirt/top for shirt, sneaker and sandal for ankle boot); "
+        "varied recipe for 20 epochs (about 10 minutes on 2 cores). Quick tries with 3 seeds under the "
+        "fair protocol (customer photos): 8 epochs gave +3.9 / +4.7 points over tuned scratch at k = 5 / 10, "
+        "20 epochs +5.0 / +5.9; a twice-as-wide network (64/128/256 filters, 10 epochs) on a 5/5 related "
+        "split was no better than the normal width; the 5/5 split (source T-shirt/top, trouser, pullover, "
+        "sandal, bag) gave +3.3 / +2.4 with 5 seeds.",
+    ],
+    "distant": [
+        "Distant split (issue 13, session 6): the target of the related split (coat, shirt, ankle boot) with a "
+        "source of only trouser, dress and bag, none a close relative; the same varied recipe and 20 epochs, "
+        "for the relatedness comparison in benchmarks/transfer_gain.py. It also has fewer classes and images "
+        "(18,000) than the related source, so it is less related and smaller at once.",
+    ],
+}
 #: Recipes ``python -m tlkit.pretrain --recipe`` knows: the shipped one and the varied-photos one.
 RECIPES = ("rotation", "varied")
 #: Epochs of the varied recipe (each sees a fresh variation of all 30,000 source images).
 VARIED_EPOCHS = 10
 
 VARIED_NOTES = [
-    "Varied recipe (issue 13, session 4): no auxiliary head; every epoch each of the 30,000 source images "
+    "Varied recipe (issue 13, session 4): no auxiliary head; every epoch each source image "
     "is varied afresh by tlkit.variation.vary (shifts up to 20% of the image, rotations up to 35 degrees, "
     "zoom 0.75-1.2, left-right mirror with probability 0.5, brightness x0.6-1.3; seed * 1000 + epoch), "
     "the same kind of variation as the course's 'customer photos' test condition. The features learn "
@@ -307,6 +325,7 @@ def pretrain(
     out_dir=None,
     progress: bool = True,
     recipe: str = "rotation",
+    split: str = "course",
 ) -> dict:
     """Train ``fashion_cnn`` on the source task and save it with its model card.
 
@@ -333,6 +352,10 @@ def pretrain(
         head.  ``"varied"``: every epoch a fresh random variation of the source
         images (:mod:`tlkit.variation`), saved as ``"fashion_source_varied"``
         by default.
+    split : str, default "course"
+        Which class split's source task to train on (:data:`tlkit.data.CLASS_SPLITS`).
+        Another split's weights are named ``"fashion_<split>"`` (plus
+        ``"_<recipe>"`` for the varied recipe) by default.
 
     Returns
     -------
@@ -343,19 +366,21 @@ def pretrain(
         raise TlkitError(f"pretrain: unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     if epochs is None:
         epochs = VARIED_EPOCHS if recipe == "varied" else DEFAULT_EPOCHS
+    source_labels, _ = data.class_split(split)
     if weights_name is None:
-        weights_name = "fashion_source" if recipe == "rotation" else f"fashion_source_{recipe}"
+        weights_name = "fashion_source" if split == "course" else f"fashion_{split}"
+        weights_name += "" if recipe == "rotation" else f"_{recipe}"
         if shuffle_fraction:
             weights_name += f"_shuffled_{round(shuffle_fraction * 100)}"
     stem = models.KIT_WEIGHTS.get(weights_name, f"fashion_cnn_{weights_name}")
     out = pathlib.Path(out_dir) if out_dir is not None else models.MODELS_DIR
     out.mkdir(parents=True, exist_ok=True)
 
-    source = data.source_task(data.load_fashion_mnist("full", path=full_path))
+    source = data.source_task(data.load_fashion_mnist("full", path=full_path), split)
     train_labels = shuffle_labels(source.train.labels, shuffle_fraction, seed)
 
     if progress:
-        print(f"pre-training fashion_cnn on {len(source.train):,} source images for {epochs} epochs "
+        print(f"pre-training fashion_cnn on {len(source.train):,} source images ({split} split) for {epochs} epochs "
               f"(labels shuffled: {100 * shuffle_fraction:.0f}%)", flush=True)
     if recipe == "varied":
         model, history, seconds = train_with_variation(
@@ -379,7 +404,8 @@ def pretrain(
         "parameters": int(model.count_params()),
         "data": {
             "dataset": "Fashion-MNIST (Expat licence, Copyright 2017 Zalando SE)",
-            "task": "source: classes 0-4 (" + ", ".join(source.class_names) + ")",
+            "task": ("source: classes 0-4" if split == "course" else f"source ({split} split): classes " + ", ".join(map(str, source_labels)))
+            + " (" + ", ".join(source.class_names) + ")",
             "train_images": len(source.train),
             "test_images": len(source.test),
             "label_shuffle_fraction": shuffle_fraction,
@@ -403,9 +429,10 @@ def pretrain(
         "source_test_accuracy": round(float(test_accuracy), 4),
         "library_versions": library_versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "recipe_notes": read_recipe_notes() + (VARIED_NOTES if recipe == "varied" else []),
+        "recipe_notes": read_recipe_notes() + (VARIED_NOTES if recipe == "varied" else []) + SPLIT_NOTES.get(split, []),
         "command": "python -m tlkit.pretrain"
         + (f" --recipe {recipe}" if recipe != "rotation" else "")
+        + (f" --split {split}" if split != "course" else "")
         + (f" --shuffle-fraction {shuffle_fraction}" if shuffle_fraction else "")
         + (f" --epochs {epochs}" if epochs != (VARIED_EPOCHS if recipe == "varied" else DEFAULT_EPOCHS) else "")
         + (f" --seed {seed}" if seed != DEFAULT_SEED else ""),
@@ -462,6 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tlkit.pretrain", description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=None, help=f"default {DEFAULT_EPOCHS} (rotation) or {VARIED_EPOCHS} (varied)")
     parser.add_argument("--recipe", choices=RECIPES, default="rotation", help="rotation: the shipped base; varied: pre-train on varied photos")
+    parser.add_argument("--split", choices=sorted(data.CLASS_SPLITS), default="course", help="class split whose source task to train on")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--shuffle-fraction", type=float, default=0.0, help="fraction of source labels to shuffle (0-1)")
     parser.add_argument("--name", help="weights name to save under")
@@ -470,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
-        card = pretrain(args.epochs, args.seed, args.shuffle_fraction, args.name, args.full_path, args.out, not args.quiet, args.recipe)
+        card = pretrain(args.epochs, args.seed, args.shuffle_fraction, args.name, args.full_path, args.out, not args.quiet, args.recipe, args.split)
     except TlkitError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
