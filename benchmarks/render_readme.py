@@ -87,6 +87,13 @@ def render_fair_protocol(report: dict) -> str:
         )
     lines.append("")
     lines.append("Compute: " + "; ".join(_steps_to_match(k, entry) for k, entry in results.items()) + ".")
+    if len({name for entry in results.values() for name in entry["transfer_picked"]} | {name for name in strategies if name in ("frozen", "fine_tune")}) > 1:
+        import collections
+
+        lines.append("")
+        lines.append("Transfer, the pre-trained strategy chosen on validation data seed by seed: " + "; ".join(
+            f"k = {k}: " + ", ".join(f"{name} {count}" for name, count in collections.Counter(e["transfer_picked"]).most_common())
+            for k, e in results.items()) + f" (of {len(report['seeds'])} seeds).")
     if all("pretraining_pts" in entry for entry in results.values()):
         lines.append("")
         lines.append("Pre-trained against random frozen convolutions (partial − random_partial): " + "; ".join(

@@ -190,15 +190,16 @@ def test_the_related_split_results_back_what_the_readme_says(repo_root):
         curves = entry["accuracy_vs_steps"]
         early = next(point for point in curves["partial"] if point["steps"] >= 200)
         assert early["steps"] <= 210 and early["test_accuracy"] > max(point["test_accuracy"] for point in curves["scratch"]), k
-    # README: "at k = 10 its interval just reaches below 0"
-    assert report["results"]["5"]["plain_test"]["ci_low"] > 0 > report["results"]["10"]["plain_test"]["ci_low"] > -1
+    # README: 10 seeds, scratch up to 2,400 steps; transfer is partial or fine_tune, chosen on validation
+    assert len(report["seeds"]) == 10 and report["protocol_settings"]["max_steps"] == 2400
+    assert {name for entry in report["results"].values() for name in entry["transfer_picked"]} == {"partial", "fine_tune"}
 
 
 def test_a_longer_budget_helps_scratch_a_little_and_keeps_the_gain_above_zero(repo_root):
-    """README: with up to 2,400 steps at k = 10 scratch improves, and transfer still beats it."""
+    """README: the earlier 1,600-step run starved scratch at k = 10 by about a point; 2,400 steps fixed that."""
     import json
 
-    main = json.loads((repo_root / "benchmarks/results/transfer_gain.json").read_text())["results"]["10"]
+    main = json.loads((repo_root / "benchmarks/results/transfer_gain_1600_steps.json").read_text())["results"]["10"]
     longer = json.loads((repo_root / "benchmarks/results/transfer_gain_k10_2400_steps.json").read_text())
     assert longer["protocol_settings"]["max_steps"] == 2400 and longer["seeds"] == [0, 1, 2, 3, 4]
     entry = longer["results"]["10"]

@@ -13,7 +13,7 @@ import numpy as np
 from tlkit.errors import InputShapeError
 from tlkit.plots import STYLE, new_figure
 
-__all__ = ["confusion_matrix", "plot_confusion_matrix", "show_augmented", "show_misclassified", "show_predictions"]
+__all__ = ["confusion_matrix", "plot_confusion_matrix", "show_augmented", "show_misclassified", "show_predictions", "show_varied"]
 
 
 def _picture(image):
@@ -83,6 +83,42 @@ def show_augmented(images, augmentation, copies: int = 6, seed: int = 0, show: b
                 _bare(grid[row][column])
             grid[row][0].set_title("original" if row == 0 else "", fontsize=9)
         figure.suptitle("Data augmentation: every epoch sees a different random version")
+    return _finish(figure, show)
+
+
+def show_varied(images, class_names=None, copies: int = 5, seed: int = 0, show: bool = False):
+    """Each centred image in the first column, then ``copies`` customer-photo versions of it (:func:`tlkit.variation.vary`).
+
+    Parameters
+    ----------
+    images : array-like
+        A few images, shape (n, h, w, 1), pixel values 0-255.
+    class_names : sequence of str, optional
+        One name per image, written above its row's first picture.
+    copies : int, default 5
+        Varied versions per image; version ``i`` uses seed ``seed + i``.
+    seed : int, default 0
+    """
+    import matplotlib
+
+    from tlkit import variation
+
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[-1] != 1:
+        raise InputShapeError(f"show_varied: expected grey images of shape (n, h, w, 1), got {images.shape}")
+    if class_names is not None and len(class_names) != len(images):
+        raise InputShapeError(f"show_varied: {len(class_names)} class names for {len(images)} images")
+    versions = [images] + [variation.vary(images, seed=seed + copy) for copy in range(copies)]
+    with matplotlib.rc_context(STYLE):
+        figure = new_figure(show, figsize=(1.2 * (copies + 1), 1.3 * len(images) + 0.4), layout="constrained")
+        grid = figure.subplots(len(images), copies + 1, squeeze=False)
+        for row in range(len(images)):
+            for column, batch in enumerate(versions):
+                picture, colour_map = _picture(batch[row])
+                grid[row][column].imshow(picture, cmap=colour_map, vmin=0, vmax=255)
+                _bare(grid[row][column])
+            grid[row][0].set_title(class_names[row] if class_names is not None else "", fontsize=9)
+        figure.suptitle("Catalogue shot (left) and the same item as customers photograph it")
     return _finish(figure, show)
 
 

@@ -1,0 +1,182 @@
+"""Read the fair-protocol benchmark, and repeat one of its runs at the budget it validated.
+
+``benchmarks/transfer_gain.py`` tunes every strategy (scratch included) on
+validation data over several seeds and records, per number of labels ``k``, what
+each strategy chose and the paired gain of transfer over scratch with its
+confidence interval.  That takes a quarter of an hour; a notebook has a minute.
+So a notebook does two honest things instead of re-running the search:
+
+* it reads the recorded evidence with :func:`load_results` and
+  :func:`gain_lines`, and draws it with :func:`tlkit.plots.plot_accuracy_vs_steps`;
+* it trains each strategy once, on one seed, **at the budget the benchmark chose
+  for it on validation data** (:func:`validated_protocol`,
+  :func:`run_at_validated_budget`), so the live run is tuned the same way as the
+  evidence, never starved by a budget shared with a slower strategy.
+
+Examples
+--------
+>>> report = load_results()                                  # doctest: +SKIP
+>>> validated_protocol(report, 5, "scratch").learning_rates  # doctest: +SKIP
+(0.001,)
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import math
+import os
+import pathlib
+
+import numpy as np
+
+from tlkit import data, experiments
+from tlkit.errors import CorruptFileError, MissingFileError, TlkitError, UnknownNameError, describe_name_choice
+
+#: The benchmark's result file for the related class split (the README's evidence).
+RESULTS_FILE = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "transfer_gain.json"
+
+#: Keys every result file must have (written by ``benchmarks/transfer_gain.py``).
+REQUIRED_KEYS = ("split", "protocol", "protocol_settings", "seeds", "base", "results")
+
+
+def load_results(path: os.PathLike | None = None) -> dict:
+    """Load a fair-protocol result file written by ``benchmarks/transfer_gain.py``.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Default :data:`RESULTS_FILE`.
+
+    Returns
+    -------
+    dict
+        The report; ``report["results"]`` is keyed by ``k`` as a string.
+
+    Raises
+    ------
+    MissingFileError, CorruptFileError
+        When the file is absent, not JSON, or lacks the benchmark's keys.
+    """
+    path = pathlib.Path(path) if path is not None else RESULTS_FILE
+    if not path.is_file():
+        raise MissingFileError(f"fair-protocol results {path} not found; run python benchmarks/transfer_gain.py to write them")
+    try:
+        report = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CorruptFileError(f"fair-protocol results {path} are not valid JSON ({error})") from None
+    missing = [key for key in REQUIRED_KEYS if not isinstance(report, dict) or key not in report]
+    if missing:
+        raise CorruptFileError(f"fair-protocol results {path} lack {', '.join(missing)}; rewrite them with benchmarks/transfer_gain.py")
+    return report
+
+
+def _entry(report: dict, k: int) -> dict:
+    results = report["results"]
+    if str(k) not in results:
+        raise UnknownNameError(describe_name_choice("labels per class k", str(k), list(results)))
+    return results[str(k)]
+
+
+def validated_protocol(report: dict, k: int, strategy: str) -> experiments.FairProtocol:
+    """The budget the benchmark validated for ``strategy`` at ``k``, as a :class:`~tlkit.experiments.FairProtocol`.
+
+    The learning rate is the one ``strategy`` chose most often over the seeds (ties:
+    the smaller); augmentation is the choice of most seeds; the length is the median
+    chosen number of steps, rounded up to whole validation checks (at least one check past
+    the fine-tuning head phase, the protocol's shortest run).  Everything else
+    (batch size, dropout, validation split, condition) is the benchmark's.  Early
+    stopping on the validation split still runs within that length.
+    """
+    entry = _entry(report, k)
+    if strategy not in entry["strategies"]:
+        raise UnknownNameError(describe_name_choice(f"strategy at k = {k}", strategy, list(entry["strategies"])))
+    chosen = entry["strategies"][strategy]["chosen"]
+    settings = {key: tuple(value) if isinstance(value, list) else value for key, value in report["protocol_settings"].items()}
+    rates = collections.Counter(choice["learning_rate"] for choice in chosen)
+    rate = min(rates, key=lambda value: (-rates[value], value))
+    augment = sum(bool(choice["augmentation"]) for choice in chosen) * 2 >= len(chosen)
+    check = settings["check_every_steps"]
+    steps = check * max(1, math.ceil(float(np.median([choice["steps"] for choice in chosen])) / check))
+    # the protocol's shortest length: past fine_tune's head phase by one check (early stopping still applies)
+    steps = max(steps, settings["fine_tune_head_steps"] + check)
+    return dataclasses.replace(experiments.FairProtocol(**settings), learning_rates=(rate,), augmentation=(augment,), max_steps=steps)
+
+
+def run_at_validated_budget(target: data.Dataset, report: dict, k: int, seed: int = 0, strategies=None, progress: bool = False) -> dict:
+    """Train each strategy once on one seed at its validated budget, then test it.
+
+    Parameters
+    ----------
+    target : Dataset
+        The target task of the report's class split (``data.target_task(dataset, report["split"]["name"])``).
+    report : dict
+        From :func:`load_results`.
+    k, seed : int
+        Labelled images per class, and the seed choosing them and the initial weights.
+    strategies : sequence of str, optional
+        Default: every strategy the report has at ``k``.
+    progress : bool
+        Show a progress bar over the strategies.
+
+    Returns
+    -------
+    dict
+        ``{strategy: {"choice": ..., "test": {condition: accuracy}, "curve": [...], "budget": {...}}}``
+        in the format of :func:`tlkit.experiments.fair_comparison`'s runs.
+    """
+    if target.train.num_classes != len(report["split"]["target_classes"]):
+        raise TlkitError(
+            f"run_at_validated_budget: the target has {target.train.num_classes} classes but the report's "
+            f"{report['split']['name']!r} split has {len(report['split']['target_classes'])}; "
+            f"use data.target_task(dataset, {report['split']['name']!r})"
+        )
+    strategies = list(strategies) if strategies is not None else list(_entry(report, k)["strategies"])
+    runs = {}
+    for strategy in experiments.with_progress(strategies, progress, "validated budget", "strategy"):
+        protocol = validated_protocol(report, k, strategy)
+        comparison = experiments.fair_comparison(target, [k], [seed], weights=report["base"]["weights"],
+                                                 strategies=(strategy,), protocol=protocol, progress=False)
+        run = comparison["runs"][k][seed][strategy]
+        run["budget"] = {"learning_rate": protocol.learning_rates[0], "augmentation": protocol.augmentation[0], "max_steps": protocol.max_steps}
+        runs[strategy] = run
+    return runs
+
+
+def gain_lines(report: dict) -> list[str]:
+    """One line per ``k``: each strategy's mean tuned test accuracy and transfer's paired gain with its interval."""
+    lines = []
+    for k, entry in report["results"].items():
+        accuracies = ", ".join(f"{name} {100 * stats['mean']:.1f}%" for name, stats in entry["strategies"].items())
+        lines.append(
+            f"k = {k}: {accuracies}; transfer - scratch {entry['gain_pts']:+.1f} points "
+            f"(95% CI {entry['ci_low']:+.1f} to {entry['ci_high']:+.1f}, {len(entry['seeds'])} seeds)"
+        )
+    return lines
+
+
+def steps_panels(report: dict, condition_note: str = "mean over seeds") -> tuple[dict, dict]:
+    """The report's accuracy-against-steps curves as panels for :func:`tlkit.plots_steps.plot_accuracy_vs_steps`.
+
+    Returns
+    -------
+    panels : dict
+        ``{"k labelled images per class": {strategy: mean curve over seeds}}``.
+    stopped : dict
+        Per panel and strategy, the median number of steps validation chose.
+    """
+    panels, stopped = {}, {}
+    for k, entry in report["results"].items():
+        title = f"{k} labelled images per class ({condition_note})"
+        panels[title] = dict(entry["accuracy_vs_steps"])
+        stopped[title] = {strategy: float(np.median([choice["steps"] for choice in stats["chosen"]]))
+                          for strategy, stats in entry["strategies"].items()}
+    return panels, stopped
+
+
+def run_panels(runs: dict, title: str, condition: str = "customer_photos") -> tuple[dict, dict]:
+    """The curves of :func:`run_at_validated_budget`'s runs as one panel, and where validation stopped each."""
+    panel = {strategy: [{"steps": point["steps"], "test_accuracy": point["test"][condition]} for point in run["curve"]]
+             for strategy, run in runs.items()}
+    return {title: panel}, {title: {strategy: run["choice"]["steps"] for strategy, run in runs.items()}}

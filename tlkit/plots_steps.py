@@ -1,0 +1,84 @@
+"""Accuracy against optimizer steps: the compute side of transfer learning.
+
+A pre-trained base often reaches its accuracy after a few hundred optimizer
+steps, where a network trained from scratch is still far below.  The figure
+shows one line per strategy and a dot where validation data stopped it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tlkit.plots import PlotArgumentError, _finish, _new_figure, _style
+
+#: Readable names of the fair protocol's strategies, for legends.
+STRATEGY_LABELS = {
+    "scratch": "from scratch",
+    "frozen": "pre-trained, whole base frozen",
+    "partial": "pre-trained, convolutions frozen (partial)",
+    "fine_tune": "pre-trained, fine-tuned",
+    "random_partial": "random weights, convolutions frozen",
+}
+
+
+def _check_panels(panels) -> None:
+    if not isinstance(panels, Mapping) or not panels:
+        raise PlotArgumentError("plot_accuracy_vs_steps: panels must be a non-empty dict {panel title: {strategy: curve}}")
+    for title, lines in panels.items():
+        if not isinstance(lines, Mapping) or not lines:
+            raise PlotArgumentError(f"plot_accuracy_vs_steps: panel {title!r} must be a non-empty dict {{strategy: curve}}")
+        for strategy, curve in lines.items():
+            if not curve or not all(isinstance(point, Mapping) and {"steps", "test_accuracy"} <= set(point) for point in curve):
+                raise PlotArgumentError(
+                    f"plot_accuracy_vs_steps: the curve of {strategy!r} in panel {title!r} must be a non-empty list "
+                    "of {'steps': int, 'test_accuracy': float} points"
+                )
+
+
+def plot_accuracy_vs_steps(panels, stopped=None, chance: float | None = None, condition: str = "customer photos",
+                           title: str = "Accuracy against training steps", show: bool = False):
+    """Plot test accuracy against optimizer steps, one panel per entry of ``panels``.
+
+    Parameters
+    ----------
+    panels : dict
+        ``{panel title: {strategy: [{"steps": int, "test_accuracy": float}, ...]}}``.
+        Strategy names of :data:`STRATEGY_LABELS` get readable legend entries.
+    stopped : dict, optional
+        ``{panel title: {strategy: steps}}``: where validation data stopped each
+        strategy, drawn as a dot on its line.
+    chance : float, optional
+        Accuracy of guessing (``1 / number of classes``), a dotted line.
+    condition : str
+        The test images' condition, for the y label.
+    title : str
+        Figure title.
+    show : bool, default False
+        Also call ``plt.show()``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _check_panels(panels)
+    stopped = stopped or {}
+    with _style():
+        figure = _new_figure(show, figsize=(5.2 * len(panels), 4.6), layout="constrained")
+        axes = figure.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+        for axis, (panel, lines) in zip(axes, panels.items()):
+            for strategy, curve in lines.items():
+                steps = [point["steps"] for point in curve]
+                accuracies = [100 * point["test_accuracy"] for point in curve]
+                line, = axis.plot(steps, accuracies, label=STRATEGY_LABELS.get(strategy, strategy))
+                if strategy in stopped.get(panel, {}):
+                    at = min(range(len(steps)), key=lambda index: abs(steps[index] - stopped[panel][strategy]))
+                    axis.plot([steps[at]], [accuracies[at]], "o", color=line.get_color())
+            if chance is not None:
+                axis.axhline(100 * chance, color="grey", linestyle=":", linewidth=1, label="chance")
+            axis.set_title(panel)
+            axis.set_xlabel("optimizer steps (batches of 16)")
+        axes[0].set_ylabel(f"test accuracy on {condition} (%)")
+        handles, labels = axes[0].get_legend_handles_labels()
+        figure.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9)
+        figure.suptitle(title + ("; dot: where validation stopped it" if stopped else ""))
+    return _finish(figure, show)
