@@ -87,7 +87,7 @@ def render_fair_protocol(report: dict) -> str:
         )
     lines.append("")
     lines.append("Compute: " + "; ".join(_steps_to_match(k, entry) for k, entry in results.items()) + ".")
-    if len({name for entry in results.values() for name in entry["transfer_picked"]} | {name for name in strategies if name in ("frozen", "fine_tune")}) > 1:
+    if sum(name in ("frozen", "partial", "fine_tune") for name in strategies) > 1:  # transfer is chosen among several
         import collections
 
         lines.append("")

@@ -139,7 +139,7 @@ def plot_accuracy_vs_steps(report: dict, path: pathlib.Path) -> pathlib.Path:
 
     panels, stopped = fair_benchmark.steps_panels(report)
     figure = plots_steps.plot_accuracy_vs_steps(panels, stopped, chance=1 / len(report["split"]["target_classes"]),
-                                                title="Accuracy against training steps (mean over seeds)")
+                                                title="Accuracy against training steps")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     return path
@@ -227,7 +227,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ks", type=int, nargs="+", default=[5, 10])
     parser.add_argument("--split", choices=sorted(SCENARIOS), default="related", help="class split (tlkit.data.CLASS_SPLITS)")
     parser.add_argument("--weights", help="main base (default: the split's varied base)")
-    parser.add_argument("--relatedness", nargs="*", help="other bases to compare (transfer strategies only; default: the split's shuffled-label base)")
+    parser.add_argument("--relatedness", nargs="*", help="other bases to compare (transfer strategies only; default: the split's, SCENARIOS)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--max-steps", type=int, help="longest training in optimizer steps, a multiple of 100 (default: the split's)")
     parser.add_argument("--validation-per-class", type=int, help="validation images per target class (default: the split's)")
