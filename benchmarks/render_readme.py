@@ -105,7 +105,8 @@ def render_fair_protocol(report: dict) -> str:
             f"k = {k}: {100 * e['strategies'][e['transfer_picked'][0]]['mean']:.1f}, "
             f"{e['gain_pts']:+.1f} ({e['ci_low']:+.1f} to {e['ci_high']:+.1f}) against scratch, "
             f"{e['minus_main_base_pts']['mean']:+.1f} ({e['minus_main_base_pts']['ci_low']:+.1f} to "
-            f"{e['minus_main_base_pts']['ci_high']:+.1f}) against `{report['base']['weights']}`"
+            f"{e['minus_main_base_pts']['ci_high']:+.1f}) against `{report['base']['weights']}` "
+            f"with the same arms ({', '.join(e.get('main_base_arms', e['strategies']))})"
             for k, e in per_k.items()
         )
         lines.append("")

@@ -33,6 +33,7 @@ Usage::
     python benchmarks/transfer_gain.py --seeds 10 11 12 13 14 --out /tmp/recheck.json   # re-measure on new seeds
     python benchmarks/transfer_gain.py --figure-only   # redraw the split's accuracy-against-steps figure
     python benchmarks/transfer_gain.py --split course --figure-only   # the same for the notebooks' split
+    python benchmarks/transfer_gain.py --rescore-relatedness   # recompute relatedness from the recorded runs
 
 Writes the split's result file, draws accuracy against steps, and prints a Markdown
 table.  The runs are spread over ``--jobs`` processes with one
@@ -164,29 +165,53 @@ def base_entry(weights: str) -> dict:
     return {"weights": card["name"], "sha256": card["sha256"], "source_test_accuracy": card["source_test_accuracy"], "command": card["command"]}
 
 
-def relatedness_entry(other_runs: dict, scratch_by_seed: dict, main_transfer_runs: list) -> dict:
-    """Another base's tuned transfer arms against the same tuned scratch, and against the main base's transfer.
+def recorded_runs(strategies: dict, seeds: list, names, condition: str = "customer_photos") -> dict:
+    """Rebuild ``{seed: {strategy: {"choice", "test"}}}`` from a result file's per-strategy ``runs`` and ``chosen``."""
+    return {seed: {name: {"choice": strategies[name]["chosen"][index], "test": {condition: strategies[name]["runs"][index]}}
+                   for name in names}
+            for index, seed in enumerate(seeds)}
 
-    ``other_runs`` maps seed to that base's strategies (as in ``fair_comparison``'s runs);
-    ``scratch_by_seed`` holds the scratch run of each seed; ``main_transfer_runs`` the main
-    base's transfer test accuracies in the same seed order.  Both comparisons are paired by seed.
+
+def relatedness_entry(other_runs: dict, main_runs: dict) -> dict:
+    """Another base's tuned transfer arms against the same tuned scratch, and against the main base's same arms.
+
+    ``other_runs`` maps seed to that base's transfer strategies (as in ``fair_comparison``'s runs);
+    ``main_runs`` maps seed to the main base's strategies, scratch included.  The other
+    base is compared with the main base's transfer chosen on validation data among the
+    *same* strategies (partial against partial by default), so neither base has more
+    candidates to pick from.  Both comparisons are paired by seed.
     """
     import numpy as np
 
     from tlkit import experiments
 
     seeds = list(other_runs)
-    merged = {"runs": {0: {seed: {**other_runs[seed], "scratch": scratch_by_seed[seed]} for seed in seeds}}}
+    arms = list(next(iter(other_runs.values())))
+    merged = {"runs": {0: {seed: {**other_runs[seed], "scratch": main_runs[seed]["scratch"]} for seed in seeds}}}
     summary = experiments.fair_summary(merged, "customer_photos")[0]
-    difference = experiments.paired_interval(100 * (np.array(summary["transfer_runs"]) - np.array(main_transfer_runs))) if len(seeds) > 1 else None
+    main_same_arms = [main_runs[seed][experiments.best_transfer_by_validation(main_runs[seed], arms)]["test"]["customer_photos"]
+                      for seed in seeds]
+    difference = experiments.paired_interval(100 * (np.array(summary["transfer_runs"]) - np.array(main_same_arms))) if len(seeds) > 1 else None
     return {
         "strategies": {s: {"mean": round(v["mean"], 4), "runs": v["runs"], "chosen": v["chosen"]}
                        for s, v in summary["strategies"].items() if s != "scratch"},
         "transfer_picked": summary["transfer_picked"],
         "gain_pts": summary["gain_pts"], "ci_low": summary["ci_low"], "ci_high": summary["ci_high"],
         "gain_per_seed_pts": summary["gain_per_seed_pts"],
+        "main_base_arms": arms,
         "minus_main_base_pts": None if difference is None else {key: round(value, 2) for key, value in difference.items() if key != "n"},
     }
+
+
+def rescore_relatedness(report: dict) -> dict:
+    """Recompute every relatedness entry of ``report`` from the runs it records (no training)."""
+    seeds = report["seeds"]
+    for per_k in report.get("relatedness", {}).values():
+        for k, other in per_k.items():
+            main = report["results"][k]["strategies"]
+            main_runs = recorded_runs(main, seeds, list(main))
+            per_k[k] = relatedness_entry(recorded_runs(other["strategies"], seeds, list(other["strategies"])), main_runs)
+    return report
 
 
 def add_relatedness(path: pathlib.Path, bases: list, strategies: list, jobs: int) -> dict:
@@ -201,12 +226,9 @@ def add_relatedness(path: pathlib.Path, bases: list, strategies: list, jobs: int
     for weights in bases:
         report["relatedness_bases"][weights] = base_entry(weights)
         for k in ks:
-            entry = report["results"][str(k)]
-            scratch = entry["strategies"]["scratch"]
-            scratch_by_seed = {seed: {"choice": choice, "test": {"customer_photos": accuracy}}
-                               for seed, accuracy, choice in zip(seeds, scratch["runs"], scratch["chosen"])}
-            other_runs = {seed: done[(k, weights)][seed] for seed in seeds}
-            report["relatedness"].setdefault(weights, {})[str(k)] = relatedness_entry(other_runs, scratch_by_seed, entry["transfer_runs"])
+            main = report["results"][str(k)]["strategies"]
+            report["relatedness"].setdefault(weights, {})[str(k)] = relatedness_entry(
+                {seed: done[(k, weights)][seed] for seed in seeds}, recorded_runs(main, seeds, list(main)))
     report["command"] += f" && python benchmarks/transfer_gain.py --split {report['split']['name']} --add-relatedness {' '.join(bases)}"
     path.write_text(json.dumps(report, indent=2) + "\n")
     return report
@@ -242,6 +264,8 @@ def main(argv=None) -> int:
     parser.add_argument("--add-relatedness", nargs="+", metavar="WEIGHTS",
                         help="run these bases under the protocol recorded in --out, pair them with its scratch runs, and add them")
     parser.add_argument("--figure-only", action="store_true", help="redraw the figure from --out and stop")
+    parser.add_argument("--rescore-relatedness", action="store_true",
+                        help="recompute the relatedness entries of --out from the runs it records (no training) and stop")
     args = parser.parse_args(argv)
     scenario = SCENARIOS[args.split]
     args.out = args.out or scenario["results"]
@@ -254,6 +278,12 @@ def main(argv=None) -> int:
         report = add_relatedness(args.out, args.add_relatedness, args.relatedness_strategies, args.jobs)
         for weights, per_k in report["relatedness"].items():
             print(weights, {k: (v["gain_pts"], v["ci_low"], v["ci_high"]) for k, v in per_k.items()})
+        return 0
+    if args.rescore_relatedness:
+        report = rescore_relatedness(json.loads(args.out.read_text()))
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        for weights, per_k in report["relatedness"].items():
+            print(weights, {k: v["minus_main_base_pts"] for k, v in per_k.items()})
         return 0
     if args.figure_only:
         report = json.loads(args.out.read_text())
@@ -292,8 +322,7 @@ def main(argv=None) -> int:
         summary["accuracy_vs_steps"] = {s: _mean_curve(runs, s, "customer_photos") for s in summary["strategies"]}
         results[str(k)] = summary
         for weights in args.relatedness:
-            scratch_by_seed = {seed: runs[seed]["scratch"] for seed in args.seeds}
-            relatedness.setdefault(weights, {})[str(k)] = relatedness_entry(done[(k, weights)], scratch_by_seed, summary["transfer_runs"])
+            relatedness.setdefault(weights, {})[str(k)] = relatedness_entry(done[(k, weights)], runs)
 
     report = {
         "what": "fair protocol: target-task test accuracy by strategy, every arm tuned on validation data "

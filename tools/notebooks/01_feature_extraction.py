@@ -17,14 +17,14 @@
 # 2. freeze it and confirm with a trainable-parameter report that nothing inside it will train;
 # 3. put a new head on it by hand with Keras layers, train it, and prove the base did not move;
 # 4. train the head on cached features instead, and explain why that is much faster;
-# 5. compare feature extraction with training from scratch on the same few labels.
+# 5. compare feature extraction with training from scratch fairly: every method tuned on validation
+#    data, several seeds, a paired difference with its interval.
 
 # %% [markdown]
 # ## Parameters
 #
 # The default run is small so that the notebook finishes in about a minute on a laptop CPU.
-# Set `FULL = True` (or pass it with papermill) for the bigger experiment: more seeds, more
-# labels per class and more epochs. It takes several minutes.
+# Set `FULL = True` (or pass it with papermill) to train the heads for more epochs.
 
 # %% tags=["parameters"]
 FULL = False
@@ -36,10 +36,7 @@ FULL = False
 LABELS_PER_CLASS = 20  # labelled target images per class for the walk-through
 HEAD_EPOCHS = 15 if FULL else 10
 TIMING_EPOCHS = 5
-COMPARISON_LABELS = (5, 10, 50) if FULL else (10,)
-COMPARISON_SEEDS = (0, 1, 2, 3, 4) if FULL else (0,)
-COMPARISON_EPOCHS = 60 if FULL else 30
-TEST_IMAGES_PER_CLASS = 400 if FULL else 100
+COMPARISON_LABELS = 5  # labelled images per class in the live fair comparison (the benchmark has 5 and 10)
 
 # %% [markdown]
 # ## Setup
@@ -55,7 +52,7 @@ import time
 import keras
 import numpy as np
 
-from tlkit import data, evidence, experiments, features, freezing, heads, models, plots, quiz, training
+from tlkit import data, evidence, experiments, fair_benchmark, features, freezing, heads, models, plots, plots_evaluation, plots_steps, quiz, training
 from tlkit.exercises import nb01_feature_extraction as ex
 
 ex.bind(globals())
@@ -419,60 +416,112 @@ print("read from the cache file:", cache.path_for(base, x_val).exists())
 # ## Is it better than training from scratch?
 #
 # Transfer learning only earns its place if it beats the obvious baseline: the same network,
-# randomly initialised, trained on the same few labels. `experiments.transfer_grid` trains
-# several strategies for every number of labels per class and every seed, with the same data,
-# epochs and optimizer (Adam at `1e-3`, the same for all, so the comparison is fair): training
-# from **scratch**; the **frozen** base with a new head, as above; and a **partial** freeze that
-# keeps the convolutions frozen but lets the base's last Dense layer, `features`, adapt too.
-# Each model is evaluated
-# on target test images (100 per class by default, all 400 with `FULL`). The seed chooses both the sample of
-# labelled images and the initial weights.
+# randomly initialised, trained on the same few labels. Comparing the two fairly is harder than
+# it looks. A head on frozen features learns best with a larger learning rate than a whole
+# network does, and a network trained from scratch needs many more optimizer steps: give every
+# method the same learning rate and number of epochs and you measure that shared budget, not the
+# methods. A fair comparison gives every method, scratch included, the same *tuning* budget:
+# each chooses its own learning rate and training length on a validation split drawn from the
+# training pool, the same data augmentation is open to all, and the test images are read only
+# after every choice is made. Then it repeats the whole thing over several seeds and reports the
+# paired difference (transfer minus scratch on the same labelled images) with a confidence
+# interval.
+#
+# tlkit's benchmark `benchmarks/transfer_gain.py` does exactly that, and asks where pre-training
+# should help most. Its target is coat, shirt and ankle boot; its base,
+# `fashion_related_varied`, was pre-trained on the seven other Fashion-MNIST classes, among
+# them each target class's close relatives (pullover, T-shirt/top, sneaker, sandal), on images
+# varied the way customers' photos vary. The test images are such **customer photos**: the
+# same test items, off-centre, a little turned, nearer or farther, mirrored or differently lit.
+# One test item of each class, as a catalogue shot and as five customers might photograph it:
 
 # %%
-budget = experiments.TrainingBudget(epochs=COMPARISON_EPOCHS)
-evaluation_task = data.Dataset(train=target.train, test=data.few_shot(target.test, k=TEST_IMAGES_PER_CLASS, seed=1))
-comparison = experiments.transfer_grid(
-    evaluation_task,
-    strategies=("scratch", "frozen", "partial"),
-    labels_per_class=COMPARISON_LABELS,
-    seeds=COMPARISON_SEEDS,
-    budget=budget,
-    progress=FULL,
-)
-for k, entry in experiments.summarise(comparison).items():
-    for strategy, stats in entry["strategies"].items():
-        print(f"k={k:>3}  {strategy:<8} test accuracy {stats['mean']:.3f} ± {stats['std']:.3f}")
-
-# %%
-plots.plot_accuracy_vs_labels(
-    {
-        "from scratch": comparison["scratch"],
-        "frozen base + new head": comparison["frozen"],
-        "frozen convolutions, features trained": comparison["partial"],
-    },
-    chance=0.2,
-    title="Feature extraction against training from scratch",
-)
+related = data.target_task(data.load_fashion_mnist(), split="related")
+one_per_class = [int(np.flatnonzero(related.test.labels == label)[0]) for label in range(related.train.num_classes)]
+plots_evaluation.show_varied(related.test.images[one_per_class], related.class_names)
 
 # %% [markdown]
-# The claim this section makes, checked on the run above:
+# The benchmark's recorded results (the file `benchmarks/results/transfer_gain.json`, written by
+# the benchmark; the command that rebuilds it is in the README). For every number of labels per
+# class `k`: each strategy's test accuracy after tuning, averaged over the seeds, and the paired
+# gain of the best pre-trained strategy (chosen on validation data, seed by seed) over scratch:
 
 # %%
-at_ten_labels = experiments.summarise(comparison)[10]["strategies"]
+report = fair_benchmark.load_results()
+for line in fair_benchmark.gain_lines(report):
+    print(line)
+
+# %% [markdown]
+# Accuracy is only half the story. The figure follows each strategy's test accuracy as training
+# goes on, averaged over the seeds; the dot marks where validation data stopped it:
+
+# %%
+panels, stopped = fair_benchmark.steps_panels(report)
+plots_steps.plot_accuracy_vs_steps(panels, stopped, chance=1 / related.train.num_classes)
+
+# %% [markdown]
+# The claims the benchmark supports, checked on its recorded numbers. The second reads the mean
+# curves of the figure at their first checkpoint past 200 optimizer steps:
+
+# %%
+def accuracy_after(curve, steps):
+    """Test accuracy at the first point of ``curve`` at or after ``steps`` optimizer steps."""
+    return next(point["test_accuracy"] for point in curve if point["steps"] >= steps)
+
+
+for k, entry in report["results"].items():
+    evidence.claim(
+        f"with {k} labels per class, the best pre-trained strategy beats tuned scratch, the whole 95% interval above 0",
+        entry["ci_low"] > 0,
+    )
+    curves = entry["accuracy_vs_steps"]
+    evidence.claim(
+        f"with {k} labels per class, after about 200 optimizer steps partial transfer is on average more than 10 points ahead of scratch",
+        accuracy_after(curves["partial"], 200) - accuracy_after(curves["scratch"], 200) > 0.10,
+    )
+
+# %% [markdown]
+# Now one seed of that benchmark, live, on the course's copy of the data. Each strategy trains
+# once, at the learning rate and length the benchmark chose for it on validation data
+# (`fair_benchmark.validated_protocol`), with early stopping on this run's own validation split:
+# training from **scratch**, and a **partial** freeze that keeps the convolutions frozen but lets
+# the base's last Dense layer, `features`, adapt together with the new head. One seed is an
+# anecdote, not evidence (the interval above is the evidence); it shows what the numbers mean.
+
+# %%
+live_runs = fair_benchmark.run_at_validated_budget(related, report, k=COMPARISON_LABELS, seed=0, strategies=("scratch", "partial"))
+for strategy, run in live_runs.items():
+    budget = run["budget"]
+    print(
+        f"{strategy:<8} learning rate {budget['learning_rate']:g}, up to {budget['max_steps']} steps: "
+        f"customer photos {run['test']['customer_photos']:.3f}, centred {run['test']['plain']:.3f}"
+    )
+
+# %%
+live_panels, live_stopped = fair_benchmark.run_panels(live_runs, f"{COMPARISON_LABELS} labelled images per class, seed 0")
+plots_steps.plot_accuracy_vs_steps(live_panels, live_stopped, chance=1 / related.train.num_classes, title="This run")
+
+# %% [markdown]
+# What this one run shows (the margin is wide enough that another CPU's rounding cannot flip it):
+
+# %%
 evidence.claim(
-    "with 10 labels per class, freezing only the convolutions beats freezing the whole base by more than 10 points",
-    at_ten_labels["partial"]["mean"] - at_ten_labels["frozen"]["mean"] > 0.10,
+    "at their validated budgets, partial transfer beats scratch on this seed's customer photos",
+    live_runs["partial"]["test"]["customer_photos"] > live_runs["scratch"]["test"]["customer_photos"],
 )
 
 # %% [markdown]
-# Read the numbers before believing any slogan. On this task the network trained from scratch
-# is a strong baseline: five classes of centred, grey-level objects are easy to tell apart, and
-# a small network learns a lot from ten images per class. Freezing the *whole* base, including
-# its `features` layer, can then lose to it: that last layer was shaped to separate T-shirts from
-# coats, not sandals from sneakers, and with the base frozen nothing can correct it. Keeping only
-# the convolutions frozen and letting `features` adapt keeps what is generic and re-learns what
-# is specific. Notebook 02 measures this layer choice in detail, and `FULL = True` shows how the
-# picture changes with the number of labels.
+# Read these numbers before believing any slogan. Pre-training pays here because the source
+# taught the base what 15 or 30 labelled images cannot: which shapes tell a coat from a shirt,
+# and not to care where an item sits, how it is turned or lit. It pays at once, too: the
+# pre-trained base is near its best after a few hundred steps, where scratch is still far below.
+# Partial freezing lets the `features` layer adapt because that layer was shaped to separate the
+# seven source classes, not the three target ones: keeping only the convolutions frozen keeps
+# what is generic and re-learns what is specific.
+# And transfer does not always pay: on the notebooks' own split (classes 5-9 from a base trained
+# on classes 0-4), with centred test images, a tuned network trained from scratch is as good as
+# any pre-trained strategy. The README shows that case, measured the same way. Notebook 02
+# measures the layer choice in detail; notebook 04 measures what a less related source does.
 #
 # ## What you learned
 #
@@ -485,8 +534,10 @@ evidence.claim(
 #   lines of the functional API.
 # * Because a frozen base computes the same features every epoch, you can compute them once
 #   (`features.extract_features`) and train the head on them, much faster.
-# * Transfer has to be measured against a from-scratch baseline on the same labels; freezing
-#   everything, source-specific top layer included, does not automatically win.
+# * Transfer has to be measured against a from-scratch baseline on the same labels, with every
+#   method tuned on validation data under the same budget, over several seeds. With a related
+#   source and varied customer photos, pre-training wins, and sooner; on an easy, centred target
+#   a tuned network trained from scratch can be just as good.
 #
 # Next: **02 - Freezing in depth**: `trainable` versus `training`, the recompile pitfall,
 # BatchNormalization, and which layers are worth freezing.
