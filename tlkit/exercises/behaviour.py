@@ -28,6 +28,7 @@ tiny learning rate cannot hide a trainable weight).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -182,7 +183,10 @@ def training_step_effects(model, sample=None, seed: int = 0) -> StepEffects:
     effects = StepEffects(updated={id(variable) for variable in trainable})
     try:
         batch = _random_batch(input_shape, seed)
-        with tf.GradientTape() as tape:
+        with tf.GradientTape() as tape, warnings.catch_warnings():
+            # a model built as Model([image], ...) expects a list; the lone array it gets here is
+            # equivalent, and the warning would only show students a path inside Keras
+            warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match", category=UserWarning)
             outputs = model(batch, training=True)
             if isinstance(outputs, (list, tuple)):
                 outputs = outputs[0]
