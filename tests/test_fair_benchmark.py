@@ -153,3 +153,16 @@ def test_show_varied_draws_each_image_and_its_customer_photos():
         plots_evaluation.show_varied(images[..., 0])
     with pytest.raises(InputShapeError, match="class names"):
         plots_evaluation.show_varied(images, ["only one"])
+
+
+def test_a_strategy_has_the_same_colour_whichever_strategies_share_its_figure(report):
+    panels, _ = fair_benchmark.steps_panels(report)
+    (title,) = panels
+    only_fine_tune = {title: {"scratch": panels[title]["scratch"], "fine_tune": panels[title]["fine_tune"]}}
+    colours = []
+    for figure_panels in (panels, only_fine_tune):
+        (axis,) = plots_steps.plot_accuracy_vs_steps(figure_panels).axes
+        colours.append({line.get_label(): line.get_color() for line in axis.lines})
+    label = plots_steps.STRATEGY_LABELS["fine_tune"]
+    assert colours[0][label] == colours[1][label] == plots_steps.STRATEGY_COLORS["fine_tune"]
+    assert len(set(plots_steps.STRATEGY_COLORS.values())) == len(plots_steps.STRATEGY_COLORS)

@@ -19,6 +19,14 @@ STRATEGY_LABELS = {
     "fine_tune": "pre-trained, fine-tuned",
     "random_partial": "random weights, convolutions frozen",
 }
+#: One colour per strategy, so that a strategy looks the same in every figure of the course.
+STRATEGY_COLORS = {
+    "scratch": "tab:blue",
+    "partial": "tab:orange",
+    "fine_tune": "tab:green",
+    "random_partial": "tab:red",
+    "frozen": "tab:purple",
+}
 
 
 def _check_panels(panels) -> None:
@@ -69,7 +77,7 @@ def plot_accuracy_vs_steps(panels, stopped=None, chance: float | None = None, co
             for strategy, curve in lines.items():
                 steps = [point["steps"] for point in curve]
                 accuracies = [100 * point["test_accuracy"] for point in curve]
-                line, = axis.plot(steps, accuracies, label=STRATEGY_LABELS.get(strategy, strategy))
+                line, = axis.plot(steps, accuracies, label=STRATEGY_LABELS.get(strategy, strategy), color=STRATEGY_COLORS.get(strategy))
                 if strategy in stopped.get(panel, {}):
                     at = min(range(len(steps)), key=lambda index: abs(steps[index] - stopped[panel][strategy]))
                     axis.plot([steps[at]], [accuracies[at]], "o", color=line.get_color())
