@@ -186,7 +186,8 @@ def relatedness_entry(other_runs: dict, main_runs: dict) -> dict:
     from tlkit import experiments
 
     seeds = list(other_runs)
-    arms = list(next(iter(other_runs.values())))
+    # the other base's transfer arms that the main base also ran (a main base without them cannot be compared)
+    arms = [name for name in next(iter(other_runs.values())) if name in main_runs[seeds[0]]]
     merged = {"runs": {0: {seed: {**other_runs[seed], "scratch": main_runs[seed]["scratch"]} for seed in seeds}}}
     summary = experiments.fair_summary(merged, "customer_photos")[0]
     main_same_arms = [main_runs[seed][experiments.best_transfer_by_validation(main_runs[seed], arms)]["test"]["customer_photos"]
