@@ -165,10 +165,10 @@ def base_entry(weights: str) -> dict:
     return {"weights": card["name"], "sha256": card["sha256"], "source_test_accuracy": card["source_test_accuracy"], "command": card["command"]}
 
 
-def recorded_runs(strategies: dict, seeds: list, names, condition: str = "customer_photos") -> dict:
+def recorded_runs(strategies: dict, seeds: list, condition: str = "customer_photos") -> dict:
     """Rebuild ``{seed: {strategy: {"choice", "test"}}}`` from a result file's per-strategy ``runs`` and ``chosen``."""
-    return {seed: {name: {"choice": strategies[name]["chosen"][index], "test": {condition: strategies[name]["runs"][index]}}
-                   for name in names}
+    return {seed: {name: {"choice": stats["chosen"][index], "test": {condition: stats["runs"][index]}}
+                   for name, stats in strategies.items()}
             for index, seed in enumerate(seeds)}
 
 
@@ -209,9 +209,8 @@ def rescore_relatedness(report: dict) -> dict:
     seeds = report["seeds"]
     for per_k in report.get("relatedness", {}).values():
         for k, other in per_k.items():
-            main = report["results"][k]["strategies"]
-            main_runs = recorded_runs(main, seeds, list(main))
-            per_k[k] = relatedness_entry(recorded_runs(other["strategies"], seeds, list(other["strategies"])), main_runs)
+            per_k[k] = relatedness_entry(recorded_runs(other["strategies"], seeds),
+                                         recorded_runs(report["results"][k]["strategies"], seeds))
     return report
 
 
@@ -227,9 +226,8 @@ def add_relatedness(path: pathlib.Path, bases: list, strategies: list, jobs: int
     for weights in bases:
         report["relatedness_bases"][weights] = base_entry(weights)
         for k in ks:
-            main = report["results"][str(k)]["strategies"]
             report["relatedness"].setdefault(weights, {})[str(k)] = relatedness_entry(
-                {seed: done[(k, weights)][seed] for seed in seeds}, recorded_runs(main, seeds, list(main)))
+                {seed: done[(k, weights)][seed] for seed in seeds}, recorded_runs(report["results"][str(k)]["strategies"], seeds))
     report["command"] += f" && python benchmarks/transfer_gain.py --split {report['split']['name']} --add-relatedness {' '.join(bases)}"
     path.write_text(json.dumps(report, indent=2) + "\n")
     return report

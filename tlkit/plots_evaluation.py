@@ -67,22 +67,30 @@ def show_augmented(images, augmentation, copies: int = 6, seed: int = 0, show: b
     if images.ndim != 4:
         raise InputShapeError(f"show_augmented: expected images of shape (n, h, w, c), got {images.shape}")
     keras.utils.set_random_seed(seed)
+    rows = [
+        [image] + [keras.ops.convert_to_numpy(augmentation(image[None], training=True))[0] for _ in range(copies)]
+        for image in images
+    ]
+    return _versions_grid(rows, ["original"] + [""] * (len(images) - 1),
+                          "Data augmentation: every epoch sees a different random version",
+                          figsize=(1.2 * (copies + 1), 1.25 * len(images)), show=show)
+
+
+def _versions_grid(rows, row_titles, title, figsize, show):
+    """One row per image: the image itself, then its versions; ``row_titles`` go above the first column."""
     import matplotlib
 
     with matplotlib.rc_context(STYLE):
-        figure = new_figure(show, figsize=(1.2 * (copies + 1), 1.25 * len(images)), layout="constrained")
-        grid = figure.subplots(len(images), copies + 1, squeeze=False)
-        for row, image in enumerate(images):
-            versions = [image] + [
-                keras.ops.convert_to_numpy(augmentation(image[None], training=True))[0] for _ in range(copies)
-            ]
+        figure = new_figure(show, figsize=figsize, layout="constrained")
+        grid = figure.subplots(len(rows), len(rows[0]), squeeze=False)
+        for row, (versions, row_title) in enumerate(zip(rows, row_titles)):
             for column, version in enumerate(versions):
                 picture, colour_map = _picture(version)
                 grid[row][column].imshow(picture, cmap=colour_map, vmin=0 if colour_map else None,
                                          vmax=255 if colour_map else None)
                 _bare(grid[row][column])
-            grid[row][0].set_title("original" if row == 0 else "", fontsize=9)
-        figure.suptitle("Data augmentation: every epoch sees a different random version")
+            grid[row][0].set_title(row_title, fontsize=9)
+        figure.suptitle(title)
     return _finish(figure, show)
 
 
@@ -99,8 +107,6 @@ def show_varied(images, class_names=None, copies: int = 5, seed: int = 0, show: 
         Varied versions per image; version ``i`` uses seed ``seed + i``.
     seed : int, default 0
     """
-    import matplotlib
-
     from tlkit import variation
 
     images = np.asarray(images)
@@ -108,18 +114,11 @@ def show_varied(images, class_names=None, copies: int = 5, seed: int = 0, show: 
         raise InputShapeError(f"show_varied: expected grey images of shape (n, h, w, 1), got {images.shape}")
     if class_names is not None and len(class_names) != len(images):
         raise InputShapeError(f"show_varied: {len(class_names)} class names for {len(images)} images")
-    versions = [images] + [variation.vary(images, seed=seed + copy) for copy in range(copies)]
-    with matplotlib.rc_context(STYLE):
-        figure = new_figure(show, figsize=(1.2 * (copies + 1), 1.3 * len(images) + 0.4), layout="constrained")
-        grid = figure.subplots(len(images), copies + 1, squeeze=False)
-        for row in range(len(images)):
-            for column, batch in enumerate(versions):
-                picture, colour_map = _picture(batch[row])
-                grid[row][column].imshow(picture, cmap=colour_map, vmin=0, vmax=255)
-                _bare(grid[row][column])
-            grid[row][0].set_title(class_names[row] if class_names is not None else "", fontsize=9)
-        figure.suptitle("Catalogue shot (left) and the same item as customers photograph it")
-    return _finish(figure, show)
+    batches = [images] + [variation.vary(images, seed=seed + copy) for copy in range(copies)]
+    rows = [[batch[row] for batch in batches] for row in range(len(images))]
+    return _versions_grid(rows, list(class_names) if class_names is not None else [""] * len(images),
+                          "Catalogue shot (left) and the same item as customers photograph it",
+                          figsize=(1.2 * (copies + 1), 1.3 * len(images) + 0.4), show=show)
 
 
 def show_predictions(images, true_labels, probabilities, class_names, columns: int = 5, show: bool = False):
