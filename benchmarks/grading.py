@@ -18,6 +18,20 @@ it from the repository root::
 
     .venv/bin/python benchmarks/grading.py [--copies 6] [--workers 1 2] [--oversubscribed] [--compare]
 
+With ``--course`` it measures the course itself instead: for each course
+notebook (``notebooks/01_*`` to ``06_*``, or those named by ``--notebooks``)
+it releases the notebook, fills every answer cell with the exercise's own
+``solution()`` code (a full-marks submission, as students would hand it in),
+and grades ``--copies`` copies of it with each worker count, recording the
+seconds per submission, how long the sandboxed notebook run and the checker
+took, and the peak memory. ``--profile`` adds, per notebook, one unsandboxed
+run of the same submission with per-cell timing (kernel start, the setup cell
+that imports TensorFlow, the slowest cells): where a submission's time goes.
+The results go under the key ``course`` of the JSON, from which
+``benchmarks/render_readme.py`` projects a class onto machines::
+
+    nice -n 5 .venv/bin/python benchmarks/grading.py --course [--copies 2] [--profile] [--note "..."]
+
 The figures are dominated by the kernel start (importing TensorFlow) and by
 how loaded the machine is; the JSON records the load average at the start
 and at the end of each batch. A speed-up is only meaningful on free cores.
@@ -129,6 +143,172 @@ def grade_batch(copies: int, workers: int, sandbox: bool = True, threads: int | 
     }
 
 
+# -- the course notebooks ---------------------------------------------------------------------------
+COURSE = sorted((ROOT / "notebooks").glob("0[1-6]_*.ipynb"))
+
+
+def _solution_chain():
+    """tests/test_solution_chain.py, whose ``fill_with_solutions`` builds the full-marks submissions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("solution_chain", ROOT / "tests" / "test_solution_chain.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def solution_submission(source: pathlib.Path, folder: pathlib.Path) -> tuple[pathlib.Path, dict]:
+    """Release ``source`` into ``folder`` and fill its answer cells with the exercises' ``solution()`` code.
+
+    Returns the filled notebook's path and the notebook's manifest entry.
+    """
+    import nbformat
+
+    from tlkit.instructor.notebooks import read_notebook
+    from tlkit.instructor.release import release_notebooks
+
+    manifest = release_notebooks([source], folder / "release")["notebooks"][source.name]
+    released = read_notebook(folder / "release" / source.name)
+    _solution_chain().fill_with_solutions(released, manifest)
+    path = folder / "filled" / source.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(released, str(path))
+    return path, manifest
+
+
+class _TimedGrader(Grader):
+    """The grader, timing its two sandboxed phases per submission: the notebook run and the checker."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.phase_seconds = {"notebook_run": [], "checker": []}
+
+    def _run(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return super()._run(*args, **kwargs)
+        finally:
+            self.phase_seconds["notebook_run"].append(time.perf_counter() - started)
+
+    def _check(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return super()._check(*args, **kwargs)
+        finally:
+            self.phase_seconds["checker"].append(time.perf_counter() - started)
+
+
+def grade_course_notebook(source: pathlib.Path, copies: int, workers: int) -> dict:
+    """Grade ``copies`` solution-filled submissions of one course notebook with ``workers`` workers, sandboxed."""
+    import warnings
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="tlkit-grading-benchmark-") as folder:
+        folder = pathlib.Path(folder)
+        os.environ["TLKIT_GRADEBOOK"] = str(folder / "unused.sqlite3")
+        filled, manifest = solution_submission(source, folder)
+        submissions = {}
+        for number in range(copies):
+            target = folder / "submissions" / f"student-{number:03d}" / source.name
+            target.parent.mkdir(parents=True)
+            shutil.copy(filled, target)
+            submissions[f"student-{number:03d}"] = target
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            grader = _TimedGrader(source, folder / "work", cell_timeout=600, timeout=1800, manifest=manifest)
+        started = time.perf_counter()
+        with PeakMemory() as memory:
+            grades = grader.grade(submissions, workers=workers)
+        seconds = time.perf_counter() - started
+    phases = {name: round(sum(values) / len(values), 2) for name, values in grader.phase_seconds.items() if values}
+    return {
+        "submissions": copies,
+        "workers": workers,
+        "threads_per_kernel": grader._threads,
+        "questions_per_submission": len(manifest["questions"]),
+        "total_seconds": round(seconds, 2),
+        "seconds_per_submission": round(seconds / copies, 2),
+        "mean_seconds_in_phase": phases,
+        "peak_memory_gb": round(memory.peak / 1024 ** 3, 2),
+        "graded_full_marks": sum(grade.score == grade.max_score and not grade.flagged for grade in grades),
+        "load_average_before": [round(value, 2) for value in load_before],
+        "load_average_after": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def profile_course_notebook(source: pathlib.Path, top: int = 5) -> dict:
+    """Run one solution-filled submission without the sandbox, timing the kernel start and every cell."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    with tempfile.TemporaryDirectory(prefix="tlkit-grading-profile-") as folder:
+        folder = pathlib.Path(folder)
+        os.environ["TLKIT_GRADEBOOK"] = str(folder / "unused.sqlite3")
+        filled, _ = solution_submission(source, folder)
+        notebook = nbformat.read(str(filled), as_version=4)
+        client = NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(folder)}})
+        marks = {}
+        client.on_notebook_start = lambda **_: marks.setdefault("kernel_started", time.perf_counter())
+        started = time.perf_counter()
+        client.execute()
+        total = time.perf_counter() - started
+    cells = []
+    for index, cell in enumerate(notebook.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        if cell.cell_type != "code" or "iopub.execute_input" not in timing:
+            continue
+        from datetime import datetime
+
+        begin = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+        first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+        cells.append({"cell": index, "seconds": round((end - begin).total_seconds(), 2), "first_line": first[:80]})
+    in_cells = sum(cell["seconds"] for cell in cells)
+    ranked = sorted(cells, key=lambda cell: -cell["seconds"])
+    return {
+        "total_seconds": round(total, 2),
+        "kernel_start_seconds": round(marks.get("kernel_started", started) - started, 2),
+        "seconds_in_cells": round(in_cells, 2),
+        "first_code_cells": cells[:3],
+        "slowest_cells": ranked[:top],
+        "cells": len(cells),
+    }
+
+
+def course_main(options) -> dict:
+    result = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.is_file() else {}
+    course = result.get("course", {})
+    notebooks = course.get("notebooks", {})
+    chosen = [path for path in COURSE if not options.notebooks or path.name[:2] in options.notebooks]
+    for source in chosen:
+        entry = {"runs": {}}
+        for workers in sorted(set(options.workers)):
+            run = grade_course_notebook(source, options.copies, workers)
+            entry["runs"][str(workers)] = run
+            print(f"{source.stem}: {workers} worker(s): {run['seconds_per_submission']} s per submission "
+                  f"({run['graded_full_marks']}/{run['submissions']} full marks, phases {run['mean_seconds_in_phase']}, "
+                  f"peak {run['peak_memory_gb']} GB, load {run['load_average_before'][0]:.1f} -> "
+                  f"{run['load_average_after'][0]:.1f})", flush=True)
+        entry["seconds_per_submission"] = {workers: run["seconds_per_submission"] for workers, run in entry["runs"].items()}
+        if options.profile:
+            entry["profile"] = profile_course_notebook(source)
+            print(f"{source.stem}: profile {json.dumps(entry['profile'])}", flush=True)
+        elif "profile" in notebooks.get(source.stem, {}):
+            entry["profile"] = notebooks[source.stem]["profile"]
+        entry["measured"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        notebooks[source.stem] = entry
+        course.update({
+            "notebooks": dict(sorted(notebooks.items())),
+            "cores": cpu_count(),
+            "note": options.note or "measured on a shared machine; see the load averages",
+            "command": "python benchmarks/grading.py " + " ".join(options.argv),
+        })
+        result["course"] = course
+        RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")  # after every notebook
+    return result
+
+
 def describe(run: dict) -> str:
     return (f"{'sandboxed' if run['sandbox'] else 'no sandbox'}: {run['submissions']} submissions in "
             f"{run['total_seconds']:.1f} s with {run['workers']} worker(s), {run['threads_per_kernel']} thread(s) "
@@ -145,8 +325,16 @@ def main(arguments=None) -> dict:
                         help="also grade with the most workers and every core's worth of threads per kernel")
     parser.add_argument("--compare", action="store_true", help="also grade the batch without the sandbox")
     parser.add_argument("--note", default="", help="what else ran on the machine, recorded in the JSON")
+    parser.add_argument("--course", action="store_true",
+                        help="grade solution-filled submissions of the course notebooks 01-06 instead")
+    parser.add_argument("--notebooks", nargs="+", metavar="NN", help="with --course: only these notebooks (e.g. 01 04)")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --course: also time each cell of one unsandboxed run per notebook")
     options = parser.parse_args(arguments)
+    options.argv = list(sys.argv[1:] if arguments is None else arguments)
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    if options.course:
+        return course_main(options)
     result = json.loads(RESULT.read_text(encoding="utf-8")) if RESULT.is_file() else {}
     runs = []
     for workers in sorted(set(options.workers)):

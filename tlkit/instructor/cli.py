@@ -157,7 +157,25 @@ def _merge(arguments) -> int:
 def _export(arguments) -> int:
     from tlkit.gradebook import Gradebook
 
-    path = Gradebook(arguments.gradebook).export_csv(arguments.out, kind=arguments.kind)
+    book = Gradebook(arguments.gradebook)
+    if arguments.format == "tlkit":
+        if arguments.identify_by or arguments.column or arguments.assignment:
+            raise TlkitError("--identify-by, --column and --assignment go with --format canvas or moodle")
+        path = book.export_csv(arguments.out, kind=arguments.kind)
+    else:
+        from tlkit.instructor.lms_export import write_lms_csv
+
+        if arguments.kind != "grades":
+            raise TlkitError(f"--format {arguments.format} exports grades only (not --kind {arguments.kind})")
+        columns = {}
+        for pair in arguments.column or []:
+            assignment, separator, header = pair.partition("=")
+            if not separator or not assignment.strip() or not header.strip():
+                raise TlkitError(f"--column {pair!r}: write ASSIGNMENT=COLUMN, e.g. "
+                                 "04_negative_transfer='Notebook 4 (12345)'")
+            columns[assignment.strip()] = header.strip()
+        path = write_lms_csv(book.grades(), arguments.out, arguments.format, identify_by=arguments.identify_by,
+                             columns=columns, assignments=arguments.assignment)
     print(f"wrote {path}")
     return 0
 
@@ -217,10 +235,22 @@ def build_parser() -> argparse.ArgumentParser:
                                     description="Gradebook tools: `gradebook export` writes a CSV file; "
                                                 "`gradebook merge` combines the gradebooks or CSV files of shards.")
     gradebook_commands = gradebook.add_subparsers(dest="gradebook_command", metavar="{export,merge}")
-    export = gradebook_commands.add_parser("export", help="write gradebook records to CSV",
-                                           description="Write grades, checks or quiz answers to a CSV file for an LMS.")
+    export = gradebook_commands.add_parser(
+        "export", help="write gradebook records to CSV (tlkit's columns, or Canvas's or Moodle's import format)",
+        description="Write grades, checks or quiz answers to a CSV file; with --format canvas or moodle, each "
+                    "student's total per assignment in that LMS's gradebook import format (see docs/instructor.md).")
     export.add_argument("--kind", choices=("grades", "checks", "quiz"), default="grades",
                         help="which records (default grades)")
+    export.add_argument("--format", choices=("tlkit", "canvas", "moodle"), default="tlkit",
+                        help="tlkit (default): one row per graded question; canvas: a Canvas gradebook import file; "
+                             "moodle: a Moodle grade import CSV file")
+    export.add_argument("--identify-by", metavar="FIELD",
+                        help="the LMS field the student ids are: Canvas 'SIS Login ID' (default), 'SIS User ID', "
+                             "'ID' or 'Student'; Moodle username (default), email or idnumber")
+    export.add_argument("--column", action="append", metavar="ASSIGNMENT=COLUMN",
+                        help="name an assignment's column as the LMS knows it, e.g. "
+                             "04_negative_transfer='Notebook 4 (12345)' (repeatable)")
+    export.add_argument("--assignment", action="append", help="export only this assignment (repeatable)")
     export.add_argument("--out", required=True, help="the CSV file to write")
     export.add_argument("--gradebook", help="SQLite gradebook (default: $TLKIT_GRADEBOOK or the user's data folder)")
     export.set_defaults(handler=_export)
