@@ -227,6 +227,43 @@ def render_layer_transfer(report: dict) -> str:
     return "\n".join(lines)
 
 
+def render_grading(report: dict) -> str:
+    """Seconds per sandboxed submission of each course notebook (1 and 2 workers) and a class of 200 projected."""
+    import math
+
+    course = report["course"]
+    notebooks = course["notebooks"]
+    lines = [
+        "| notebook | questions | s per submission, 1 worker | s per submission, 2 workers | full marks | peak memory, 2 workers (GB) | load average (1 min) during the runs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in notebooks.items():
+        one, two = entry["runs"]["1"], entry["runs"]["2"]
+        loads = [run[key][0] for run in (one, two) for key in ("load_average_before", "load_average_after")]
+        marks = f"{one['graded_full_marks'] + two['graded_full_marks']}/{one['submissions'] + two['submissions']}"
+        lines.append(f"| {name} | {one['questions_per_submission']} | {one['seconds_per_submission']:.0f} | "
+                     f"{two['seconds_per_submission']:.0f} | {marks} | {two['peak_memory_gb']:.2f} | "
+                     f"{min(loads):.1f} to {max(loads):.1f} |")
+    per_student = sum(entry["runs"]["2"]["seconds_per_submission"] for entry in notebooks.values())
+    students = course.get("class_size", 200)
+    lines += ["", f"| machines of {course['cores']} cores, 2 workers each | students per machine | "
+                  f"hours to grade {students} students × notebooks {', '.join(name[:2] for name in notebooks)} |",
+              "|---|---|---|"]
+    for machines in course.get("project_machines", [1, 2, 4, 16]):
+        share = math.ceil(students / machines)
+        lines.append(f"| {machines} | {share} | {share * per_student / 3600:.1f} |")
+    lines.append("")
+    lines.append(
+        f"Measured: each notebook's student release filled with the exercises' own solutions, "
+        f"{next(iter(notebooks.values()))['runs']['1']['submissions']} copies graded in the sandbox per worker count "
+        f"(fresh kernel and checker each). Projected, not measured: a machine grades its shard "
+        f"(`--shard I/N`, round robin: at most ⌈{students}/N⌉ students) at the 2-worker rate, "
+        f"{per_student:.0f} s of wall clock per student for all {len(notebooks)} notebooks; "
+        f"queueing, start-up and the merge are left out. {course['note']}. Produced by `{course['command'].strip()}`."
+    )
+    return "\n".join(lines)
+
+
 RENDERERS = {
     "transfer_gain": render_fair_protocol,
     "transfer_gain_course_split": render_fair_protocol,
@@ -236,6 +273,7 @@ RENDERERS = {
     "cached_features": render_cached_features,
     "negative_transfer": render_negative_transfer,
     "layer_transfer": render_layer_transfer,
+    "grading": render_grading,
 }
 
 BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n)(?P<body>.*?)\n?(<!-- /results:(?P=name) -->)", re.S)

@@ -234,3 +234,23 @@ class SlurmCluster:
                 except OSError:
                     pass
                 process.wait(timeout=20)
+        for pid in self.leftover_processes():  # job steps (slurmstepd) and their tasks outlive slurmd
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def leftover_processes(self) -> list[int]:
+        """Processes started by this cluster's daemons: those whose environment names this cluster's slurm.conf."""
+        marker = f"SLURM_CONF={self.conf}".encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as handle:
+                    if marker in handle.read().split(b"\0"):
+                        found.append(int(entry))
+            except OSError:
+                continue
+        return found

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -113,11 +114,17 @@ def cluster(tmp_path_factory):
     require_slurm()
     require_bwrap()
     running = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+
+    def interrupted(number, frame):  # a killed test run (SIGTERM) still stops the daemons, in the finally below
+        raise SystemExit(f"stopped by signal {number}")
+
+    previous = signal.signal(signal.SIGTERM, interrupted)
     try:
         running.start()
         yield running
     finally:
         running.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +146,7 @@ def graded(cluster, tmp_path_factory):
     single = root / "single"
     code = main(["grade", str(SOURCE), "--submissions", str(root / "submissions"), "--out", str(single),
                  "--manifest", str(root / "release" / "MANIFEST.json"), "--gradebook", str(root / "single.sqlite3"),
-                 "--workers", "2"])
+                 "--workers", "2", "--cell-timeout", "600"])  # the job file's default cell timeout
     assert code == 0
     return {"root": root, "job": job, "before_requeue": before, "restarts": restarts, "logs": logs}
 
@@ -214,7 +221,8 @@ def test_the_job_file_is_the_documented_one():
     """The test submits docs/grading-slurm.sh itself, and the docs show the variables it reads."""
     text = JOB_FILE.read_text(encoding="utf-8")
     documented = (REPO_ROOT / "docs" / "instructor.md").read_text(encoding="utf-8")
-    for variable in ("TLKIT_NOTEBOOK", "TLKIT_SUBMISSIONS", "TLKIT_MANIFEST", "TLKIT_GRADING", "TLKIT_PYTHON"):
+    for variable in ("TLKIT_NOTEBOOK", "TLKIT_SUBMISSIONS", "TLKIT_MANIFEST", "TLKIT_GRADING", "TLKIT_PYTHON",
+                     "TLKIT_CELL_TIMEOUT"):
         assert "${" + variable in text and variable in documented
     assert "sbatch" in documented and "grading-slurm.sh" in documented
     assert shutil.which("bash") and subprocess.run(["bash", "-n", str(JOB_FILE)]).returncode == 0
