@@ -24,7 +24,8 @@
 #   TLKIT_GRADING      where shard I writes shard-I/ (feedback, CSV) and shard-I.sqlite3 (default grading/01)
 #   TLKIT_PYTHON       the Python with tlkit installed         (default .venv/bin/python)
 #   TLKIT_CELL_TIMEOUT seconds one cell may run                (default 600: a busy node is slow; an endless
-#                      loop is still stopped, and --timeout stops a whole submission after 1800 s)
+#                      loop is still stopped)
+#   TLKIT_TIMEOUT      seconds one whole submission may run    (default 1800)
 #
 # Relative paths are relative to the folder you ran sbatch in (Slurm starts the job there): run it from
 # the repository root, on a shared file system that holds the submissions and the outputs. The nodes
@@ -49,4 +50,5 @@ exec "${TLKIT_PYTHON:-.venv/bin/python}" -m tlkit grade "${TLKIT_NOTEBOOK:-noteb
     --gradebook "${GRADING}/shard-${INDEX}.sqlite3" \
     --shard "${INDEX}/${SHARDS}" \
     --cell-timeout "${TLKIT_CELL_TIMEOUT:-600}" \
+    --timeout "${TLKIT_TIMEOUT:-1800}" \
     --workers "${SLURM_CPUS_PER_TASK:-1}"

@@ -68,6 +68,7 @@ class SlurmCluster:
     """One controller and one node, on loopback, configured and kept in ``folder``."""
 
     def __init__(self, folder: pathlib.Path, cpus: int | None = None):
+        """``cpus``: the CPUs the node offers (default: the machine's; more lets more array tasks run at once)."""
         self.folder = pathlib.Path(folder)
         self.cpus = cpus or os.cpu_count() or 1
         self.processes: dict[str, subprocess.Popen] = {}
@@ -116,6 +117,7 @@ class SlurmCluster:
             "SchedulerType=sched/backfill",
             "SchedulerParameters=sched_interval=1",
             "MinJobAge=600",
+            "SlurmdParameters=config_overrides",  # the node has the CPUs this file says, not the machine's
             f"NodeName={NODE} NodeAddr=127.0.0.1 NodeHostname={NODE} CPUs={self.cpus} RealMemory={memory} State=UNKNOWN",
             f"PartitionName=grading Nodes={NODE} Default=YES MaxTime=INFINITE State=UP",
         ]
@@ -178,6 +180,19 @@ class SlurmCluster:
         """The state of every task of array job ``job_id`` (``"<id>_<index>" -> "COMPLETED"`` ...)."""
         output = self.run(["squeue", "-h", "-r", "--states=all", "-j", str(job_id), "-o", "%i %T"])
         return dict(line.split() for line in output.splitlines() if line.strip())
+
+    def wait_for_task(self, task: str, state: str, timeout: float) -> None:
+        """Wait until array task ``task`` (``"<id>_<index>"``) is in ``state``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job_id = task.split("_")[0]
+            states = self.job_states(job_id)
+            if states.get(task) == state:
+                return
+            if states.get(task) in ("FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
+                raise RuntimeError(f"{task} ended {states[task]}:\n" + self.logs())
+            time.sleep(2)
+        raise TimeoutError(f"{task} was not {state} within {timeout:g} s\n" + self.logs())
 
     def wait_for_job(self, job_id: str, tasks: int, timeout: float) -> dict[str, str]:
         """Wait until all ``tasks`` tasks of ``job_id`` have ended; return their states."""
