@@ -176,10 +176,21 @@ class SlurmCluster:
         result = self._client(["sinfo", "-h", "-N", "-n", NODE, "-o", "%T"])
         return result.stdout.strip().rstrip("*~#") if result.returncode == 0 else ""
 
-    def job_states(self, job_id: str) -> dict[str, str]:
-        """The state of every task of array job ``job_id`` (``"<id>_<index>" -> "COMPLETED"`` ...)."""
-        output = self.run(["squeue", "-h", "-r", "--states=all", "-j", str(job_id), "-o", "%i %T"])
-        return dict(line.split() for line in output.splitlines() if line.strip())
+    def job_states(self, job_id: str, attempts: int = 10) -> dict[str, str]:
+        """The state of every task of array job ``job_id`` (``"<id>_<index>" -> "COMPLETED"`` ...).
+
+        A busy machine makes a client call fail now and then (squeue ended by SIGPIPE when the controller
+        dropped its connection was seen under a load average of 40): it is retried, ``attempts`` times.
+        """
+        for attempt in range(attempts):
+            try:
+                output = self.run(["squeue", "-h", "-r", "--states=all", "-j", str(job_id), "-o", "%i %T"], timeout=120)
+                return dict(line.split() for line in output.splitlines() if line.strip())
+            except (RuntimeError, subprocess.TimeoutExpired):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(3)
+        return {}
 
     def wait_for_task(self, task: str, state: str, timeout: float) -> None:
         """Wait until array task ``task`` (``"<id>_<index>"``) is in ``state``."""
