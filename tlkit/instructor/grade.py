@@ -35,13 +35,13 @@ question's grade is decided in :mod:`tlkit.instructor.scoring`.
 from __future__ import annotations
 
 import pathlib
-import re
 import shutil
 import warnings
 
 from tlkit.errors import CorruptFileError, MissingFileError
 from tlkit.instructor import kernel_side
 from tlkit.instructor.evidence_intake import EvidenceIntake
+from tlkit.instructor.intake import MAX_SUBMISSION_BYTES, collect_submissions, read_submission, safe_student_id
 from tlkit.instructor.manifest import build_manifest
 from tlkit.instructor.notebooks import ensure_cell_ids, read_notebook
 from tlkit.instructor.parallel import threads_per_kernel
@@ -58,37 +58,10 @@ CORE_WATCHED_MODULES = (
     "tlkit.exercises", "tlkit.exercises.core", "tlkit.exercises.predicates", "tlkit.exercises.compile_state",
     "tlkit.gradebook", "tlkit.gradebook_spool", "tlkit.keras_internals",
 )
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
-
-
-def collect_submissions(folder, notebook_name: str) -> dict:
-    """Find each student's copy of ``notebook_name`` in a collection folder.
-
-    Layouts: ``folder/<student>/<notebook_name>`` (a missing file is kept, so it
-    is graded 0 with a reason) or ``folder/<student>.ipynb``.
-
-    Returns
-    -------
-    dict
-        Student id -> path, sorted by student id.
-    """
-    folder = pathlib.Path(folder)
-    if not folder.is_dir():
-        raise MissingFileError(f"submissions folder {folder} does not exist")
-    found = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            found[entry.name] = entry / notebook_name
-        elif entry.suffix == ".ipynb":
-            found[entry.stem] = entry
-    return found
 
 
 def _safe_student_id(student_id: str) -> str:
-    cleaned = _SAFE_ID.sub("-", str(student_id)).strip("-.") or "student"
-    return cleaned[:64]
+    return safe_student_id(student_id)
 
 
 class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
@@ -153,6 +126,7 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         self._points = {question: 1.0 for question in self.manifest["questions"]}
         self._kernel_code = pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8")
         self._hidden: list[str] = []
+        self.max_submission_bytes = MAX_SUBMISSION_BYTES
         self.threads = int(threads) if threads else None
         self._threads = self.threads or threads_per_kernel(1)
 
@@ -200,16 +174,17 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         grades, runs = [], []
         for student_id, path in submissions.items():
             student_id = _safe_student_id(student_id)
-            path = pathlib.Path(path)
+            if isinstance(path, str):
+                path = pathlib.Path(path)
             grade = self._new_grade(student_id, path)
             grades.append(grade)
             try:
-                submission = read_notebook(path)
+                submission = read_submission(path, self.max_submission_bytes)
             except MissingFileError:
                 self._zero(grade, f"no submission: {path.name} was not found")
                 continue
             except CorruptFileError as error:
-                self._zero(grade, f"the submission is not a readable notebook ({str(error).split(': ', 1)[-1]})")
+                self._zero(grade, f"the submission was refused: {error}")
                 continue
             folder = self.work_folder / "runs" / student_id
             if folder.exists():

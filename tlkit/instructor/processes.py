@@ -91,7 +91,14 @@ class SubmissionProcesses:
         except Exception:
             pass
         for path in submissions.values():
-            hide(pathlib.Path(path))
+            # the instructor's submissions folder, never anything below it: a student's entry may be a link,
+            # and nothing read for one student may change what another's sandbox sees
+            if getattr(path, "reason", None):
+                continue  # refused: never opened, never run
+            root = getattr(path, "root", None) or os.path.dirname(os.path.dirname(os.path.abspath(os.fspath(path))))
+            if os.path.isdir(root) and not os.path.islink(root) and root not in hidden \
+                    and not any(_inside(n, pathlib.Path(root)) for n in needed):
+                hidden.append(root)
         return hidden
 
     def _sandbox(self) -> Sandbox:
