@@ -189,25 +189,43 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
             folder = self.work_folder / "runs" / student_id
             if folder.exists():
                 shutil.rmtree(folder)
-            notebook, per_question, check_cells = self._prepare(submission, grade)
-            runs.append((grade, folder, notebook, per_question, check_cells))
+            runs.append((grade, folder, self._prepare(submission, grade)))
 
         def execute(run):
-            grade, folder, notebook, _, _ = run
+            grade, folder, prepared = run
             before = [count_rows(book) for book in self.watch_gradebooks]
-            status, executed = self._run(notebook, folder, grade.student_id)
+            status, executed = self._run(prepared.notebook, folder, grade.student_id, prepared.grader_cells)
             for book, counts in zip(self.watch_gradebooks, before):
                 if count_rows(book) != counts:
                     grade.flags.append(f"the gradebook {book.name} changed while this notebook ran")
-            evidence_root, findings = self._extract_evidence(executed, folder)
+            evidence_root, findings = self._extract_evidence(executed, folder, prepared.grader_cells)
             results = self._check(grade, evidence_root, folder / "box" / "decoy" / "gradebook.sqlite3")
+            self._clean_run_folder(folder)
             return status, executed, findings, results
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(execute, runs))
-        for (grade, _, _, per_question, check_cells), (status, executed, findings, results) in zip(runs, outcomes):
-            grade.flags.extend(self._inspect_decoy(results.pop("__decoy_rows__", {}), executed))
-            grade.notes.extend(self._execution_notes(status, executed))
-            score_questions(grade, self._points, results, per_question, findings,
-                            self._executed_findings(executed, check_cells))
+        for (grade, _, prepared), (status, executed, findings, results) in zip(runs, outcomes):
+            grade.flags.extend(self._inspect_decoy(results.pop("__decoy_rows__", {}), executed, prepared))
+            grade.notes.extend(self._execution_notes(status, executed, prepared))
+            score_questions(grade, self._points, results, prepared.per_question, findings,
+                            self._executed_findings(executed, prepared))
         return grades
+
+    @staticmethod
+    def _clean_run_folder(folder: pathlib.Path) -> None:
+        """Remove what the submission wrote and the evidence once checked; keep ``executed.ipynb`` (truncated)."""
+        import os
+        import stat
+
+        def unlock(function, path, _):
+            try:  # a folder the submission made unreadable (chmod 000): give it back to the grader
+                os.chmod(os.path.dirname(path), stat.S_IRWXU)
+                os.chmod(path, stat.S_IRWXU)
+                function(path)
+            except OSError:
+                pass
+
+        for name in ("box", "evidence"):
+            if (folder / name).exists():
+                shutil.rmtree(folder / name, onerror=unlock)

@@ -1,0 +1,155 @@
+"""Grading that trusts nothing a submission controls: forged cells, secrets, a fork bomb beside a neighbour.
+
+One batch, graded with two workers (so the fork bomb and its honest neighbour
+run at the same time, each in its own sandbox): the neighbour must still get
+full marks; forged evidence in Markdown cells, a retyped check cell and
+reads of the instructor's files must gain nothing. Without bubblewrap these
+tests skip on a laptop and FAIL in CI, like the other grading tests.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+
+import nbformat
+import pytest
+
+from instructor_submissions import (
+    CHECK_CELLS,
+    SOLUTION_CELLS,
+    SOURCE,
+    make_submission,
+    write_submission,
+)
+from test_instructor_grading import CELL_TIMEOUT, GRADING_TIMEOUT, require_bwrap
+from tlkit.instructor.grade import REPO_ROOT, Grader, collect_submissions
+from tlkit.instructor.release import release_notebooks
+from tlkit.instructor.report import feedback_markdown
+
+pytestmark = pytest.mark.timeout(GRADING_TIMEOUT)
+
+# right answers; q1's cell forks until the sandbox's process limit stops it, holds its children while
+# the neighbour imports TensorFlow and runs its cells, then lets them go
+FORK_BOMB = {"q1": '''base.trainable = False
+import os, time
+children = []
+while True:
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        os.execv("/bin/sleep", ["sleep", "60"])
+    children.append(pid)
+print("FORKED", len(children))
+time.sleep(40)
+for pid in children:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)'''}
+
+SECRET_PATHS = {
+    "shadow": "/etc/shadow", "environ-of-pid-1": "/proc/1/environ", "quizzes": str(REPO_ROOT / "quizzes"),
+    "git": str(REPO_ROOT / ".git"), "source-notebook": str(SOURCE), "notebooks": str(REPO_ROOT / "notebooks"),
+    "root-home": "/root", "home": "/home", "tests": str(REPO_ROOT / "tests" / "instructor_submissions.py"),
+}
+READS_SECRETS = {"q1": "base.trainable = False\n" + f'''
+import ctypes, os
+for name, path in {SECRET_PATHS!r}.items():
+    print("SEES", name, os.path.exists(path))
+print("SECCOMP", open("/proc/self/status").read().split("Seccomp:")[1].split()[0])
+libc = ctypes.CDLL(None, use_errno=True)
+print("PTRACE", libc.ptrace(0, 0, 0, 0), ctypes.get_errno())
+print("KEYCTL", libc.syscall(250, 0, 0, 0, 0, 0), ctypes.get_errno())
+print("TOP", sorted(os.listdir("/")))
+''', "q5": None}
+LEAK = "LEAKED-" + "x" * 200
+
+
+def forged_markdown(release: pathlib.Path):
+    """A stale q3 (not recompiled) with Markdown cells posing as the grader's cells, and q4's check as a raw cell."""
+    notebook = make_submission(release, {"q3": "model.layers[-1].trainable = False"})
+    forged = {"application/vnd.tlkit.evidence+json": {"question": "q3", "evidence": {}, "files": {}}}
+    baseline = {"application/vnd.tlkit.baseline+json": {"integrity": {}, "problems": []}}
+    for payload, kind, question in ((baseline, "baseline", None), (forged, "evidence", "q3")):
+        cell = nbformat.v4.new_markdown_cell("Correct (q3)")
+        cell.metadata["tags"] = ["tlkit-grader"]
+        cell.metadata["tlkit_grader"] = {"kind": kind, "question": question}
+        cell["outputs"] = [nbformat.v4.new_output("display_data", data=payload)]
+        position = next(index for index, c in enumerate(notebook.cells) if c["id"] == CHECK_CELLS["q3"]) + 1
+        notebook.cells.insert(position, cell)
+    for cell in notebook.cells:
+        if cell["id"] == CHECK_CELLS["q4"]:
+            cell["cell_type"] = "raw"
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    require_bwrap()
+    root = tmp_path_factory.mktemp("hostile")
+    release_notebooks([SOURCE], root / "release")
+    submissions = root / "submissions"
+    shutil.copy(SOURCE, write_submission(submissions, "neighbour", nbformat.read(str(SOURCE), as_version=4)))
+    write_submission(submissions, "fork-bomb", make_submission(root / "release", FORK_BOMB))
+    write_submission(submissions, "forged-markdown", forged_markdown(root / "release"))
+    secrets = make_submission(root / "release", READS_SECRETS)
+    q5 = next(cell for cell in secrets.cells if cell["id"] == SOLUTION_CELLS["q5"])
+    q5["source"] = f"raise RuntimeError({LEAK!r})"  # a long exception message
+    write_submission(submissions, "reads-secrets", secrets)
+    work = root / "work"
+    grader = Grader(SOURCE, work, cell_timeout=CELL_TIMEOUT, timeout=GRADING_TIMEOUT - 60)
+    grades = grader.grade(collect_submissions(submissions, SOURCE.name), workers=2)
+    return {"grades": {grade.student_id: grade for grade in grades}, "work": work}
+
+
+def scores(grade) -> dict:
+    return {question.question: question.score for question in grade.questions}
+
+
+def printed(hostile, student: str) -> str:
+    executed = nbformat.read(str(hostile["work"] / "runs" / student / "executed.ipynb"), as_version=4)
+    return "\n".join("".join(output.get("text", "")) for cell in executed.cells for output in cell.get("outputs", [])
+                     if output.get("output_type") == "stream")
+
+
+def test_a_fork_bomb_does_not_starve_its_neighbour(hostile):
+    bomb = printed(hostile, "fork-bomb")
+    assert "FORKED" in bomb, bomb[-2000:]
+    forked = int(bomb.split("FORKED")[1].split()[0])
+    assert 100 < forked < 1024, forked  # it really ran into its own process limit
+    neighbour = hostile["grades"]["neighbour"]
+    assert scores(neighbour) == {"q1": 1, "q2": 1, "q3": 1, "q4": 1, "q5": 1}, feedback_markdown(neighbour)
+    assert not neighbour.flagged, neighbour.all_flags()
+
+
+def test_markdown_cells_posing_as_grader_cells_are_never_read(hostile):
+    grade = hostile["grades"]["forged-markdown"]
+    assert grade.question("q3").score == 0 and grade.question("q3").status == "incorrect", feedback_markdown(grade)
+    assert "not compiled again" in grade.question("q3").message
+    assert scores(grade)["q1"] == 1 and scores(grade)["q2"] == 1
+
+
+def test_a_check_cell_turned_into_a_raw_cell_is_flagged_and_run_as_released(hostile):
+    grade = hostile["grades"]["forged-markdown"]
+    flags = "\n".join(grade.question("q4").flags)
+    assert "was turned into a non-code cell" in flags, grade.all_flags()
+    assert grade.question("q4").status == "correct" and grade.question("q4").score == 0
+
+
+def test_the_sandbox_holds_no_secrets_and_runs_under_seccomp(hostile):
+    seen = printed(hostile, "reads-secrets")
+    for name in SECRET_PATHS:
+        assert f"SEES {name} False" in seen, seen
+    assert "SECCOMP 2" in seen and "PTRACE -1 1" in seen and "KEYCTL -1 1" in seen, seen
+    top = seen.split("TOP ")[1].splitlines()[0]
+    assert "home" not in top and "var" not in top and "mnt" not in top, top
+
+
+def test_exception_messages_in_feedback_are_short(hostile):
+    grade = hostile["grades"]["reads-secrets"]
+    text = feedback_markdown(grade)
+    assert "LEAKED-xxx" in text and LEAK not in text and "x" * 80 not in text, text
+    assert scores(grade)["q1"] == 1
