@@ -153,3 +153,23 @@ def test_exception_messages_in_feedback_are_short(hostile):
     text = feedback_markdown(grade)
     assert "LEAKED-xxx" in text and LEAK not in text and "x" * 80 not in text, text
     assert scores(grade)["q1"] == 1
+
+
+def test_the_seccomp_program_checks_the_architecture_first_and_denies_with_eperm():
+    """Decode the classic BPF program handed to bubblewrap (8 bytes per instruction: code, jt, jf, k)."""
+    import platform
+    import struct
+
+    from tlkit.instructor.sandbox import seccomp_filter
+
+    program = seccomp_filter()
+    instructions = [struct.unpack("<HBBI", program[offset:offset + 8]) for offset in range(0, len(program), 8)]
+    code, _, _, k = instructions[0]
+    assert (code, k) == (0x20, 4), "the first instruction must load seccomp_data.arch"
+    native = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}.get(platform.machine())
+    if native is not None:
+        assert any(code == 0x15 and k == native for code, _, _, k in instructions[1:4]), instructions[:4]
+    returns = {k for code, _, _, k in instructions if code == 0x06}
+    assert returns & {0x00000000, 0x80000000}, "a foreign architecture must kill the process"
+    assert 0x00050000 | 1 in returns, "denied system calls fail with EPERM"
+    assert 0x7FFF0000 in returns, "everything else is allowed"

@@ -150,3 +150,38 @@ def test_run_folders_keep_only_the_executed_notebook(tmp_path):
     Grader._clean_run_folder(folder)
     assert sorted(path.name for path in folder.iterdir()) == ["executed.ipynb"]
     assert pathlib.Path(folder / "executed.ipynb").is_file()
+
+
+def test_a_spoofed_hashlib_in_the_kernel_cannot_make_a_snapshot_repeat_the_baseline():
+    """The kernel sends what it saw; the grader digests it. Replacing hashlib.sha256 in the kernel changes nothing."""
+    import hashlib
+
+    import keras
+
+    namespace = {"__name__": "tlkit_grader_cell"}
+    exec(pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8"), namespace)
+    baseline = namespace["integrity_snapshot"](["tlkit.exercises.core"])
+    recorded = {name: hashlib.sha256(text.encode()).hexdigest() for name, text in baseline.items()}
+    original_sha256, original_get_config = hashlib.sha256, keras.layers.Layer.get_config
+
+    class Replay:  # what the attack installs: every digest the baseline had, whatever is hashed
+        def __init__(self, data=b""):
+            self.data = data
+
+        def update(self, data):
+            self.data += data
+
+        def hexdigest(self):
+            return next(iter(recorded.values()))
+
+    try:
+        hashlib.sha256 = Replay
+        keras.layers.Layer.get_config = lambda self: {"trainable": False}
+        current = namespace["integrity_snapshot"](["tlkit.exercises.core"])
+    finally:
+        hashlib.sha256 = original_sha256
+        keras.layers.Layer.get_config = original_get_config
+    before, after = kernel_side.snapshot_digests(baseline), kernel_side.snapshot_digests(current)
+    changed = sorted(name for name, digest in before.items() if after.get(name) != digest)
+    assert "keras.src.layers.layer" in changed, changed
+    assert sum(len(text) for text in current.values()) < 32 * 1024 ** 2  # what one snapshot costs the output

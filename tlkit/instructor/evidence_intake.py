@@ -58,7 +58,7 @@ class EvidenceIntake:
                         if output.get("output_type") == "display_data" and mime in output.get("data", {})]
             if kind == "baseline":
                 if len(payloads) == 1 and isinstance(payloads[0], dict) and isinstance(payloads[0].get("integrity"), dict):
-                    baseline = payloads[0]["integrity"]
+                    baseline = kernel_side.snapshot_digests(payloads[0]["integrity"])
                     findings["baseline_missing"] = False
                 elif len(payloads) > 1:
                     findings["flags"].setdefault(None, []).append(
@@ -96,7 +96,8 @@ class EvidenceIntake:
                 findings["problems"][question] = f"the evidence output is unusable: {error}"
                 shutil.rmtree(evidence_root / question, ignore_errors=True)
                 continue
-            current = payload.get("integrity")
+            current = kernel_side.snapshot_digests(payload.get("integrity")) if isinstance(
+                payload.get("integrity"), dict) else None
             if baseline is None:
                 flags.append("the grader's snapshot of the kernel's code at start-up is missing, so this check "
                              "cannot be trusted")

@@ -122,7 +122,7 @@ class SubmissionPreparation:
         for index, cell in enumerate(submission.cells):
             identifier = cell.get("id")
             if identifier in locked:
-                if cell.get("cell_type") == "code" and identifier not in seen_locked:
+                if identifier not in seen_locked:  # a retyped locked cell still marks its place
                     anchor = max(anchor, locked_entries.index(locked[identifier]))
                 elif cell.get("cell_type") == "code":
                     grade.flags.append(f"cell {index + 1} is a second copy of a locked cell (dropped)")
