@@ -84,6 +84,7 @@ def test_a_device_is_refused(tmp_path):
         read_submission(collect_submissions(tmp_path / "submissions", SOURCE.name)["device"])
 
 
+@pytest.mark.filterwarnings("ignore:grading WITHOUT a sandbox")
 def test_no_sandbox_mount_comes_from_a_students_link(hostile_folder, tmp_path):
     grader = Grader(SOURCE, tmp_path / "work", sandbox=False)
     hidden = grader._hide_paths(collect_submissions(hostile_folder, SOURCE.name))

@@ -188,7 +188,7 @@ def test_concurrent_sandboxes_cannot_see_each_others_folders(tmp_path):
     """Two sandboxes that run at the same time: each looks for the other's files while both exist."""
     require_bwrap()
     work = tmp_path / "work"
-    grader = Grader(SOURCE, work, cell_timeout=60, timeout=120)
+    grader = Grader(SOURCE, work, cell_timeout=60, timeout=GRADING_TIMEOUT // 3)
     students = ("left", "right")
     grader._hidden = grader._hide_paths({student: tmp_path / "submissions" / student for student in students})
     grader._threads = parallel.threads_per_kernel(2)
