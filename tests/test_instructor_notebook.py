@@ -186,3 +186,25 @@ def test_a_spoofed_hashlib_in_the_kernel_cannot_make_a_snapshot_repeat_the_basel
     changed = sorted(name for name, digest in before.items() if after.get(name) != digest)
     assert "keras.src.layers.layer" in changed, changed
     assert sum(len(text) for text in current.values()) < 32 * 1024 ** 2  # what one snapshot costs the output
+
+
+def test_the_sandbox_gets_the_quizzes_without_their_key(grader, tmp_path):
+    grader.work_folder.mkdir(parents=True)
+    folder = grader._key_free_quizzes()
+    grader._quiz_folder = folder
+    files = sorted(path.name for path in folder.iterdir())
+    assert files == ["01_feature_extraction.exam.yaml"]
+    import yaml
+
+    def keys(value):
+        if isinstance(value, dict):
+            return set(value) | set().union(*(keys(item) for item in value.values()))
+        if isinstance(value, list):
+            return set().union(*(keys(item) for item in value)) if value else set()
+        return set()
+
+    found = keys(yaml.safe_load((folder / files[0]).read_text(encoding="utf-8")))
+    assert not found & {"correct", "explanation", "accept", "answer", "answers", "range", "topic"}, found
+    assert grader._environment({})["TLKIT_QUIZ_DIR"] == str(folder)
+    if grader.use_sandbox:
+        assert str(folder) in grader._sandbox().readable

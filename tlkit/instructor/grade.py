@@ -126,6 +126,7 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         self._points = {question: 1.0 for question in self.manifest["questions"]}
         self._kernel_code = pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8")
         self._hidden: list[str] = []
+        self._quiz_folder: pathlib.Path | None = None
         self.max_submission_bytes = MAX_SUBMISSION_BYTES
         self.threads = int(threads) if threads else None
         self._threads = self.threads or threads_per_kernel(1)
@@ -168,6 +169,7 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         self._threads = self.threads or threads_per_kernel(workers)
         self.work_folder.mkdir(parents=True, exist_ok=True)
         self._names_for(self.manifest["questions"][0])
+        self._quiz_folder = self._key_free_quizzes()
         hide = dict(submissions)
         hide.update({f"also-hidden-{number}": path for number, path in enumerate(also_hide)})
         self._hidden = self._hide_paths(hide) if self.use_sandbox else []
@@ -211,6 +213,28 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
             score_questions(grade, self._points, results, prepared.per_question, findings,
                             self._executed_findings(executed, prepared))
         return grades
+
+    def _key_free_quizzes(self) -> pathlib.Path | None:
+        """The notebook's quizzes as exam files (questions and options, no key) for the sandboxes to show.
+
+        The source quizzes hold the answer key and never enter a sandbox; a
+        quiz that cannot be loaded is left out (its cell then fails, as the
+        quiz is not graded here).
+        """
+        from tlkit.quiz import QuizFileError, resolve_quiz
+        from tlkit.quiz.exam import EXAM_SUFFIX, exam_yaml
+
+        folder = self.work_folder / "quizzes"
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for quiz_id in self.manifest.get("quizzes", []):
+            try:
+                quiz = resolve_quiz(quiz_id)
+            except (QuizFileError, OSError, ValueError):
+                continue
+            (folder / f"{quiz.id}{EXAM_SUFFIX}").write_text(exam_yaml(quiz), encoding="utf-8")
+        return folder
 
     @staticmethod
     def _clean_run_folder(folder: pathlib.Path) -> None:

@@ -127,6 +127,8 @@ class SubmissionProcesses:
                                 if entry.name.endswith(".py") and entry.is_file(follow_symlinks=False)]
             except OSError:
                 continue
+        quizzes = getattr(self, "_quiz_folder", None)
+        data.append(str(quizzes) if quizzes is not None else None)
         return Sandbox(readable=extra + [path for path in data if path], readable_files=modules,
                        hidden=self._hidden, limits=self.limits)
 
@@ -144,6 +146,8 @@ class SubmissionProcesses:
             "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONPATH": python_path,
             "TLKIT_CACHE_DIR": "/tmp/tlkit-cache", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
+        if getattr(self, "_quiz_folder", None) is not None:
+            environment["TLKIT_QUIZ_DIR"] = str(self._quiz_folder)  # key-free exam files only
         for name in ("TF_CPP_MIN_LOG_LEVEL", "TLKIT_FASHION_MNIST_DIR", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES"):
             if name in os.environ:
                 environment[name] = os.environ[name]
