@@ -9,8 +9,10 @@ tests skip on a laptop and FAIL in CI, like the other grading tests.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
+import sys
 
 import nbformat
 import pytest
@@ -49,14 +51,18 @@ for pid in children:
     os.waitpid(pid, 0)'''}
 
 SECRET_PATHS = {
-    "shadow": "/etc/shadow", "environ-of-pid-1": "/proc/1/environ", "quizzes": str(REPO_ROOT / "quizzes"),
-    "git": str(REPO_ROOT / ".git"), "source-notebook": str(SOURCE), "notebooks": str(REPO_ROOT / "notebooks"),
-    "root-home": "/root", "home": "/home", "tests": str(REPO_ROOT / "tests" / "instructor_submissions.py"),
+    "shadow": "/etc/shadow", "quizzes": str(REPO_ROOT / "quizzes"), "git": str(REPO_ROOT / ".git"),
+    "source-notebook": str(SOURCE), "notebooks": str(REPO_ROOT / "notebooks"), "home": "/home",
+    "tests": str(REPO_ROOT / "tests" / "instructor_submissions.py"), "readme": str(REPO_ROOT / "README.md"),
 }
+HOST_SECRET = "tlkit-host-environment-secret"
 READS_SECRETS = {"q1": "base.trainable = False\n" + f'''
-import ctypes, os
+import ctypes, os, sys
 for name, path in {SECRET_PATHS!r}.items():
     print("SEES", name, os.path.exists(path))
+environments = b"".join(open(f"/proc/{{pid}}/environ", "rb").read() for pid in os.listdir("/proc") if pid.isdigit())
+print("HOST-ENVIRONMENT", {HOST_SECRET!r}.encode() in environments)
+print("ROOT-HOME", sorted(os.listdir("/root")) if os.path.isdir("/root") else [])
 print("SECCOMP", open("/proc/self/status").read().split("Seccomp:")[1].split()[0])
 libc = ctypes.CDLL(None, use_errno=True)
 print("PTRACE", libc.ptrace(0, 0, 0, 0), ctypes.get_errno())
@@ -100,6 +106,7 @@ def hostile(tmp_path_factory):
     q5["source"] = f"raise RuntimeError({LEAK!r})"  # a long exception message
     write_submission(submissions, "reads-secrets", secrets)
     work = root / "work"
+    os.environ["TLKIT_HOST_SECRET"] = HOST_SECRET  # in the grader's environment, never in a sandbox's
     grader = Grader(SOURCE, work, cell_timeout=CELL_TIMEOUT, timeout=GRADING_TIMEOUT - 60)
     grades = grader.grade(collect_submissions(submissions, SOURCE.name), workers=2)
     return {"grades": {grade.student_id: grade for grade in grades}, "work": work}
@@ -143,6 +150,12 @@ def test_the_sandbox_holds_no_secrets_and_runs_under_seccomp(hostile):
     seen = printed(hostile, "reads-secrets")
     for name in SECRET_PATHS:
         assert f"SEES {name} False" in seen, seen
+    assert "HOST-ENVIRONMENT False" in seen, seen
+    # /root exists only when the Python installation lives below it, and then holds only the path to it
+    root_home = seen.split("ROOT-HOME ")[1].splitlines()[0]
+    python_top = pathlib.Path(os.path.realpath(sys.executable)).parts
+    expected = str([python_top[2]]) if python_top[1] == "root" else "[]"
+    assert root_home == expected, root_home
     assert "SECCOMP 2" in seen and "PTRACE -1 1" in seen and "KEYCTL -1 1" in seen, seen
     top = seen.split("TOP ")[1].splitlines()[0]
     assert "home" not in top and "var" not in top and "mnt" not in top, top

@@ -201,6 +201,7 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
                 if count_rows(book) != counts:
                     grade.flags.append(f"the gradebook {book.name} changed while this notebook ran")
             evidence_root, findings = self._extract_evidence(executed, folder, prepared.grader_cells)
+            self._store_executed(executed, folder, prepared.grader_cells)
             results = self._check(grade, evidence_root, folder / "box" / "decoy" / "gradebook.sqlite3")
             self._clean_run_folder(folder)
             return status, executed, findings, results

@@ -250,11 +250,27 @@ class SubmissionProcesses:
         if not ran:
             return status, None
         executed.metadata["tlkit"] = {"ran": sorted(ran)}
+        return status, executed
+
+    @staticmethod
+    def _store_executed(executed, folder: pathlib.Path, grader_cells) -> None:
+        """Write ``folder/executed.ipynb`` for the instructor, the grader cells' payloads summarised.
+
+        The evidence (saved models, base64) and the code snapshots have been
+        used by then; the stored copy names them and their sizes only.
+        """
+        if executed is None:
+            return
+        stored = nbformat.from_dict(json.loads(json.dumps(executed)))
+        for position in dict(grader_cells):
+            for output in stored.cells[position].get("outputs", []):
+                data = output.get("data", {})
+                for mime in [name for name in data if name.startswith("application/vnd.tlkit.")]:
+                    data[mime] = {"stored": "summary", "bytes": len(json.dumps(data[mime]))}
         try:
-            nbformat.write(executed, str(folder / "executed.ipynb"))
+            nbformat.write(stored, str(folder / "executed.ipynb"))
         except Exception:
             pass
-        return status, executed
 
     def _check(self, grade: SubmissionGrade, evidence_root: pathlib.Path, decoy: pathlib.Path) -> dict:
         """Run the checker (sandboxed: it reads only this submission's evidence) and return its record."""
