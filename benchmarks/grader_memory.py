@@ -99,6 +99,7 @@ def main(arguments=None) -> int:
             "run_folder_bytes_after_grading": {grade.student_id: folder_bytes(runs / grade.student_id) for grade in grades},
             "scores": {grade.student_id: f"{grade.score:g}/{grade.max_score:g}" for grade in grades},
             "problems": {grade.student_id: grade.problem for grade in grades if grade.problem},
+            "notes": {grade.student_id: grade.notes for grade in grades if grade.notes},
             "seconds": round(seconds, 1),
             "load_average": list(os.getloadavg()),
             "cores": os.cpu_count(),

@@ -32,6 +32,8 @@ __all__ = ["REPO_ROOT", "SubmissionProcesses"]
 
 #: Seconds the grader's first cell (importing TensorFlow, Keras and the exercises) may take, whatever ``cell_timeout``.
 IMPORT_CELL_TIMEOUT = 600.0
+#: Seconds the checker of one submission may run at least (or ``timeout``, when longer).
+CHECKER_TIMEOUT = 900.0
 #: The folder holding the ``tlkit`` package (readable inside every sandbox).
 REPO_ROOT = pathlib.Path(tlkit.__file__).resolve().parents[1]
 
@@ -292,11 +294,14 @@ class SubmissionProcesses:
             process = subprocess.Popen(command, cwd=str(checker_folder), env=environment, stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         try:
-            output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=300)
+            # a hang guard, not a speed limit: on a busy machine importing TensorFlow and loading the models
+            # alone can take minutes (the checker's work is bounded by the evidence it is given)
+            output, error_text = process.communicate(json.dumps(job).encode("utf-8"),
+                                                     timeout=max(CHECKER_TIMEOUT, self.timeout))
         except subprocess.TimeoutExpired:
             kill_tree(process)
             process.communicate()
-            return {"__checker_failure__": "the checker ran out of time"}
+            return {"__checker_failure__": f"the checker ran out of time ({max(CHECKER_TIMEOUT, self.timeout):g} s)"}
         finally:
             kill_tree(process)
             if sandbox is not None:
