@@ -105,6 +105,7 @@ def test_outputs_are_bounded_while_the_notebook_runs(tmp_path):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     status, executed = grader._run(flood, tmp_path / "run", "flood")
     assert status["status"] == "completed", status
+    grader._store_executed(executed, tmp_path / "run", {})
     stored = tmp_path / "run" / "executed.ipynb"
     assert stored.stat().st_size < 4 * 1024 ** 2, stored.stat().st_size
     text = stored.read_text(encoding="utf-8")
