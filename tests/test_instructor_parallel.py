@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 from instructor_submissions import SOURCE, TAMPERS, make_submission, write_submission
-from test_instructor_grading import CELL_TIMEOUT, require_bwrap
+from test_instructor_grading import CELL_TIMEOUT, GRADING_TIMEOUT, require_bwrap
 from tlkit.gradebook import Gradebook
 from tlkit.instructor import parallel
 from tlkit.instructor.cli import main
@@ -34,7 +34,7 @@ from tlkit.instructor.merge import MergeError, merge_csvs, merge_gradebooks
 from tlkit.instructor.parallel import Shard, ShardError, WorkerMemoryError, parse_shard, select_shard
 from tlkit.instructor.release import release_notebooks
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = pytest.mark.timeout(GRADING_TIMEOUT)
 
 STUDENTS = ["absent", "instructor", "malformed", "tamper-prints-correct"]
 SHARDS = 3
@@ -42,7 +42,7 @@ SHARDS = 3
 
 def grade_command(root: pathlib.Path, out: str, *extra: str) -> list[str]:
     return ["grade", str(SOURCE), "--submissions", str(root / "submissions"), "--out", str(root / out),
-            "--cell-timeout", str(CELL_TIMEOUT), "--timeout", "600", *extra]
+            "--cell-timeout", str(CELL_TIMEOUT), "--timeout", str(GRADING_TIMEOUT // 3), *extra]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def batch(tmp_path_factory):
         root, f"shard-{index}", "--gradebook", str(root / f"shard-{index}.sqlite3"), "--shard", f"{index}/{SHARDS}")],
         cwd=str(REPO_ROOT), env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for index in range(SHARDS)]
-    outputs = [process.communicate(timeout=800)[0].decode("utf-8", "replace") for process in shards]
+    outputs = [process.communicate(timeout=GRADING_TIMEOUT)[0].decode("utf-8", "replace") for process in shards]
     seconds["shards"] = time.perf_counter() - started
     for process, output in zip(shards, outputs):
         assert process.returncode == 0, output
@@ -188,7 +188,7 @@ def test_concurrent_sandboxes_cannot_see_each_others_folders(tmp_path):
     """Two sandboxes that run at the same time: each looks for the other's files while both exist."""
     require_bwrap()
     work = tmp_path / "work"
-    grader = Grader(SOURCE, work, cell_timeout=60, timeout=120)
+    grader = Grader(SOURCE, work, cell_timeout=60, timeout=GRADING_TIMEOUT // 3)
     students = ("left", "right")
     grader._hidden = grader._hide_paths({student: tmp_path / "submissions" / student for student in students})
     grader._threads = parallel.threads_per_kernel(2)

@@ -23,6 +23,12 @@ from tlkit.exercises.core import Correct, Exercise, Failure, Question, first_fai
 TARGET_CLASSES = 5
 ACCURACY_THRESHOLD = 0.80
 FEATURE_ROWS_COMPARED = 256
+#: The notebook's held-out split: ``data.few_shot(target.test, k=50, seed=0)``.
+VALIDATION_PER_CLASS = 50
+# features from the frozen base in inference mode agree to float32 rounding; training=True (BatchNormalization on
+# batch statistics, dropout) moves them by far more
+FEATURE_RTOL = 1e-5
+FEATURE_ATOL = 1e-5
 
 
 class FreezeBase(Question):
@@ -102,6 +108,9 @@ class TrainClassifier(Question):
     context = ("base", "x_val", "y_val")
     optional_context = ("base_weights_before",)
     threshold = ACCURACY_THRESHOLD
+    #: When grading, the checker judges the model on these instead of the notebook's values (a submission
+    #: controls its own ``x_val``, ``y_val`` and snapshot): see :func:`grader_data`.
+    grader_data = "grader_data"
     hints = [
         ("compile", "Compile `model` with an optimizer, a loss for integer labels and metrics=['accuracy']."),
         ("not_trained", "Call model.fit(x_train, y_train, epochs=..., validation_data=(x_val, y_val))."),
@@ -174,18 +183,21 @@ class TrainClassifier(Question):
 class CachedFeatures(Question):
     variable = "train_features"
     context = ("base", "x_train")
+    optional_context = ("base_weights_before",)
+    grader_data = "grader_data"
     hints = [
         ("use_base", "Run the images through the frozen `base` only (not the whole `model`): base.predict(x_train)."),
         ("all_images", "Compute features for every training image, one row per image."),
         ("type", "base.predict returns a NumPy array; keep it as it is."),
-        ("values", "Use the images exactly as the base expects them (raw values, the base rescales inside)."),
+        ("values", "Use the images exactly as the base expects them (raw values, the base rescales inside), and run "
+                   "the base in inference mode: base.predict(...), not base(x, training=True)."),
     ]
     solution = """
     train_features = base.predict(x_train, verbose=0)
     """
     correct_message = "one feature row per training image, exactly what the frozen base computes."
 
-    def check_value(self, train_features, base, x_train) -> Failure | None:
+    def check_value(self, train_features, base, x_train, base_weights_before) -> Failure | None:
         if isinstance(train_features, (list, tuple)):
             return Failure(f"`train_features` should be one array, but it is a {type(train_features).__name__}.", "type")
         width = base.output_shape[-1]
@@ -201,12 +213,62 @@ class CachedFeatures(Question):
             return Failure(f"`train_features` has {shape[0]} rows; x_train has {examples} images.", "all_images")
         return first_failure(
             lambda: check.array_shape_is(train_features, (examples, width), "train_features"),
+            lambda: self._same_dtype_as_the_base(train_features),
+            lambda: self._base_statistics_unchanged(base, base_weights_before),
             lambda: check.arrays_close(
                 np.asarray(train_features)[:FEATURE_ROWS_COMPARED],
                 base.predict(np.asarray(x_train)[:FEATURE_ROWS_COMPARED], verbose=0),
                 "train_features",
+                rtol=FEATURE_RTOL,
+                atol=FEATURE_ATOL,
             ),
         )
+
+    def _base_statistics_unchanged(self, base, base_weights_before) -> Failure | None:
+        """The base must still hold the weights it had before training, BatchNormalization statistics included.
+
+        ``base(x, training=True)`` on a base whose BatchNormalization layers are
+        trainable normalises with each batch's statistics and moves the layers'
+        moving averages towards them, so the features, and the base itself, stop
+        being the pre-trained ones (and ``base.predict`` afterwards agrees with
+        the changed base, which is why the values alone cannot show it).
+        """
+        snapshot = base_weights_before
+        if snapshot is None or check.is_live_snapshot(snapshot):
+            snapshot = self.exercise.memory.get("base_weights")
+        if snapshot is None:
+            return None
+        failure = check.weights_unchanged(base, snapshot, "base", "the base's weights before training")
+        if failure is None:
+            return None
+        return Failure(f"{failure.message} The base changed since it was frozen: computing features with "
+                       "base(x, training=True) updates its BatchNormalization statistics. Reload the base, freeze "
+                       "it and use base.predict(x_train).", "values")
+
+    @staticmethod
+    def _same_dtype_as_the_base(train_features) -> Failure | None:
+        dtype = np.asarray(train_features).dtype
+        if dtype == np.float32:
+            return None
+        return Failure(f"`train_features` holds {dtype} values; base.predict gives float32, and a cast loses "
+                       "precision the head would train on: keep the array as base.predict returns it.", "type")
+
+
+def grader_data() -> dict:
+    """The held-out data and the pre-trained base's weights, loaded as the notebook loads them.
+
+    The grader's checker (a fresh process) passes these to q3 in place of the
+    notebook's ``x_val``, ``y_val`` and ``base_weights_before``: the accuracy
+    is measured on the course's own held-out images with their real labels, and
+    the base is compared with the weights the kit ships, never with anything the
+    submission produced.
+    """
+    from tlkit import data, models
+
+    target = data.target_task(data.load_fashion_mnist())
+    held_out = data.few_shot(target.test, k=VALIDATION_PER_CLASS, seed=0)
+    pretrained = models.load_base("fashion_cnn", include_top=False)
+    return {"x_val": held_out.images, "y_val": held_out.labels, "base_weights_before": pretrained.get_weights()}
 
 
 exercise = Exercise(

@@ -441,10 +441,22 @@ def _observed_output_activation(model, sample=None) -> str | None:
     return None
 
 
+def _layers_in_call_order(model) -> bool:
+    """True when ``model.layers`` lists the layers in the order ``call`` applies them (Sequential, functional).
+
+    A subclassed ``keras.Model`` lists them in the order ``__init__`` assigned
+    them, which says nothing about which one produces the output.
+    """
+    keras = _keras()
+    return isinstance(model, keras.Sequential) or hasattr(model, "_operations") and hasattr(model, "_nodes_by_depth")
+
+
 def _declared_output_activation(model) -> str:
     keras = _keras()
     layer = model
     while isinstance(layer, keras.Model) and layer.layers:
+        if not _layers_in_call_order(layer):
+            return "linear"  # unknown from the layers: output_activation observes the outputs instead
         candidates = [inner for inner in layer.layers if type(inner).__name__ not in _PASS_THROUGH_LAYERS]
         layer = candidates[-1] if candidates else layer.layers[-1]
         if not isinstance(layer, keras.Model):
@@ -589,6 +601,9 @@ def accuracy_at_least(model, images, labels, threshold: float, name: str, data_n
             f"has shape {images.shape}.",
             "input_shape",
         )
+    if images.ndim == 0 or images.shape[0] == 0:
+        return Failure(f"`{data_name}` holds no images, so there is nothing to measure the accuracy on: keep the "
+                       "held-out images the notebook loaded.", "data")
     labels = _class_labels(labels)
     if labels is None:
         return Failure(f"the labels of `{data_name}` should be class numbers of shape (n,) or (n, 1), or one-hot "

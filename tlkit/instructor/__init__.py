@@ -10,6 +10,8 @@ validate
     Problems in a source notebook's markers.
 manifest, release
     The student version of a notebook, its locked-cell checksums, sealed quizzes.
+intake
+    Finding and reading submissions without following links (regular files only, size-capped).
 grade
     Running submissions in fresh, sandboxed kernels and scoring verified evidence
     (the batch; its parts are preparation, processes, evidence_intake and scoring).

@@ -239,7 +239,8 @@ def _fresh_exercise(module):
     return Exercise(template.notebook, **{name: type(q) for name, q in template.questions.items()})
 
 
-def check_question(exercise, question_name: str, folder: pathlib.Path, expected_fingerprint: dict) -> dict:
+def check_question(exercise, question_name: str, folder: pathlib.Path, expected_fingerprint: dict,
+                   module=None) -> dict:
     """Load one question's evidence and run its check; return status, message and tamper findings."""
     evidence_path = folder / kernel_side.EVIDENCE_FILE_NAME
     outcome = {"status": "not_attempted", "message": "", "hint_key": None, "problems": [],
@@ -273,6 +274,10 @@ def check_question(exercise, question_name: str, folder: pathlib.Path, expected_
         outcome["problems"].append(outcome["message"])
         return outcome
     namespace = {name: value for name, value in values.items() if value is not UNSET}
+    provider = getattr(type(exercise[question_name]), "grader_data", None)
+    if provider and module is not None:
+        # the question is judged on the checker's own data, not on what the submission passed as context
+        namespace.update(getattr(module, provider)())
     exercise.bind(namespace)
     exercise.memory.update(memory)
     result = exercise[question_name]._evaluate()
@@ -309,7 +314,7 @@ def run_job(job: dict, emit) -> None:
                                           "hint_key": None, "evidence": False}
                 continue
             try:
-                results[question_name] = check_question(exercise, question_name, folder, expected)
+                results[question_name] = check_question(exercise, question_name, folder, expected, module)
             except Exception as error:  # one broken artifact must not stop the others
                 results[question_name] = {"status": "incorrect", "hint_key": None, "fingerprint_differences": [],
                                           "alias_bound": True, "evidence": True,

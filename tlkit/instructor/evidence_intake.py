@@ -18,7 +18,6 @@ import shutil
 
 from tlkit.instructor import kernel_side, tamper
 from tlkit.instructor.notebooks import cell_source
-from tlkit.instructor.preparation import GRADER_CELL_TAG
 
 __all__ = ["EvidenceIntake", "MAX_EVIDENCE_BYTES"]
 
@@ -34,8 +33,12 @@ class EvidenceIntake:
     ``cell_timeout``.
     """
 
-    def _extract_evidence(self, executed, folder: pathlib.Path) -> tuple[pathlib.Path, dict]:
+    def _extract_evidence(self, executed, folder: pathlib.Path, grader_cells: dict) -> tuple[pathlib.Path, dict]:
         """Write the evidence the grader cells emitted into ``folder/evidence``; return it and findings per question.
+
+        Only the cells the grader inserted count, known by their position in
+        the notebook it built (``grader_cells``: position -> (kind, question));
+        nothing a submission wrote (cells, tags, metadata, outputs) is read.
 
         Findings: ``{"flags": {question: [...]}, "problems": {question: message}, "emitted": {question: bool}}``.
         """
@@ -48,22 +51,19 @@ class EvidenceIntake:
             return evidence_root, findings
         baseline = None
         total = 0
-        for cell in executed.cells:
-            marker = cell.metadata.get("tlkit_grader") if GRADER_CELL_TAG in cell.metadata.get("tags", []) else None
-            if not isinstance(marker, dict):
-                continue
-            mime = kernel_side.BASELINE_MIME if marker.get("kind") == "baseline" else kernel_side.EVIDENCE_MIME
+        for position, (kind, question) in sorted(grader_cells.items()):
+            cell = executed.cells[position]
+            mime = kernel_side.BASELINE_MIME if kind == "baseline" else kernel_side.EVIDENCE_MIME
             payloads = [output.get("data", {}).get(mime) for output in cell.get("outputs", [])
                         if output.get("output_type") == "display_data" and mime in output.get("data", {})]
-            if marker.get("kind") == "baseline":
+            if kind == "baseline":
                 if len(payloads) == 1 and isinstance(payloads[0], dict) and isinstance(payloads[0].get("integrity"), dict):
-                    baseline = payloads[0]["integrity"]
+                    baseline = kernel_side.snapshot_digests(payloads[0]["integrity"])
                     findings["baseline_missing"] = False
                 elif len(payloads) > 1:
                     findings["flags"].setdefault(None, []).append(
                         "the grader's first cell showed more than one code snapshot: something else wrote into it")
                 continue
-            question = marker.get("question")
             if question not in self._points:
                 continue
             flags = findings["flags"].setdefault(question, [])
@@ -96,7 +96,8 @@ class EvidenceIntake:
                 findings["problems"][question] = f"the evidence output is unusable: {error}"
                 shutil.rmtree(evidence_root / question, ignore_errors=True)
                 continue
-            current = payload.get("integrity")
+            current = kernel_side.snapshot_digests(payload.get("integrity")) if isinstance(
+                payload.get("integrity"), dict) else None
             if baseline is None:
                 flags.append("the grader's snapshot of the kernel's code at start-up is missing, so this check "
                              "cannot be trusted")
@@ -109,7 +110,8 @@ class EvidenceIntake:
                     flags.append(f"code in the kernel was changed after the notebook started ({shown})")
         return evidence_root, findings
 
-    def _inspect_decoy(self, rows: dict, executed_notebook) -> list[str]:
+    def _inspect_decoy(self, rows: dict, executed_notebook, run) -> list[str]:
+        """Flags from the decoy gradebook: quiz or grade rows, or more check records than check calls that ran."""
         flags = []
         rows = {name: value for name, value in rows.items() if isinstance(value, int)}
         if rows.get("unreadable"):
@@ -120,27 +122,34 @@ class EvidenceIntake:
         alias = self.manifest["exercise_alias"] or "ex"
         calls = 0
         if executed_notebook is not None:
+            # only cells that actually ran count (a notebook stopped at a timeout ran only some)
+            ran = set(executed_notebook.metadata.get("tlkit", {}).get("ran", []))
             pattern = re.compile(rf"\b{re.escape(alias)}\.q\d+\.check\s*\(")
-            calls = sum(len(pattern.findall(cell_source(cell))) for cell in executed_notebook.cells
-                        if cell.get("cell_type") == "code" and GRADER_CELL_TAG not in cell.metadata.get("tags", []))
+            calls = sum(len(pattern.findall(cell_source(executed_notebook.cells[position])))
+                        for position in ran if position not in run.grader_cells)
         if rows.get("checks", 0) > calls:
             flags.append(f"the gradebook received {rows['checks']} check records but the notebook has only "
                          f"{calls} check call(s): something else wrote to it")
         return flags
 
-    def _execution_notes(self, status: dict, executed_notebook) -> list[str]:
+    def _execution_notes(self, status: dict, executed_notebook, run) -> list[str]:
         notes = []
+        cell = status.get("cell")
+        where = "?"
+        if isinstance(cell, int):
+            student = run.student_cells.get(cell)
+            locked = run.locked_cells.get(cell)
+            where = (f"{student['index'] + 1}" if student else f"{locked['index'] + 1} (locked)" if locked
+                     else "of the grader")
         if status["status"] == "kernel_died":
-            cell = status.get("cell")
-            notes.append(f"the kernel died while running cell {cell + 1 if cell is not None else '?'}; "
-                         "later cells did not run")
+            notes.append(f"the kernel died while running cell {where}; later cells did not run")
         elif status["status"] == "timeout":
             notes.append(status.get("message") or "the notebook timed out")
         elif status["status"] != "completed":
             notes.append(f"the notebook could not be run: {status.get('message', '')}")
         if executed_notebook is not None:
-            for cell in executed_notebook.cells:
-                student = cell.metadata.get("tlkit_student_cell")
+            for position, student in sorted(run.student_cells.items()):
+                cell = executed_notebook.cells[position]
                 for output in cell.get("outputs", []):
                     if output.get("output_type") == "error" and student is not None:
                         name = output.get("ename", "")
@@ -148,16 +157,18 @@ class EvidenceIntake:
                             notes.append(f"cell {student['index'] + 1} ran longer than {self.cell_timeout:g} s "
                                          "and was interrupted")
                         elif name != "NotImplementedError":
-                            notes.append(f"cell {student['index'] + 1} raised {name}: {output.get('evalue', '')[:120]}")
+                            notes.append(f"cell {student['index'] + 1} raised {str(name)[:60]}: "
+                                         f"{_short(output.get('evalue', ''))}")
         return notes
 
-    def _executed_findings(self, executed_notebook, check_cells) -> tuple[dict, dict, dict]:
+    def _executed_findings(self, executed_notebook, run) -> tuple[dict, dict, dict]:
         """Outputs imitating a verdict, hidden tests that failed, and what each check cell displayed."""
         fake, hidden_failures, displayed = {}, {}, {}
         if executed_notebook is None:
             return fake, hidden_failures, displayed
+        check_cells = run.check_cells
         for position, cell in enumerate(executed_notebook.cells):
-            student = cell.metadata.get("tlkit_student_cell")
+            student = run.student_cells.get(position)
             if student is not None:
                 for finding in tamper.scan_outputs(student["index"], cell):
                     fake.setdefault(student["question"], []).append(finding.describe())
@@ -168,5 +179,12 @@ class EvidenceIntake:
                     displayed[question] = text
                     for output in cell.get("outputs", []):
                         if output.get("output_type") == "error":
-                            hidden_failures[question] = f"{output.get('ename', '')}: {output.get('evalue', '')}"[:200]
+                            hidden_failures[question] = f"{str(output.get('ename', ''))[:60]}: " \
+                                                        f"{_short(output.get('evalue', ''))}"
         return fake, hidden_failures, displayed
+
+
+def _short(text, limit: int = 60) -> str:
+    """The start of an exception message, for feedback: one line, at most ``limit`` characters."""
+    line = (str(text).strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."

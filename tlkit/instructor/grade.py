@@ -35,13 +35,13 @@ question's grade is decided in :mod:`tlkit.instructor.scoring`.
 from __future__ import annotations
 
 import pathlib
-import re
 import shutil
 import warnings
 
 from tlkit.errors import CorruptFileError, MissingFileError
 from tlkit.instructor import kernel_side
 from tlkit.instructor.evidence_intake import EvidenceIntake
+from tlkit.instructor.intake import MAX_SUBMISSION_BYTES, collect_submissions, read_submission, safe_student_id
 from tlkit.instructor.manifest import build_manifest
 from tlkit.instructor.notebooks import ensure_cell_ids, read_notebook
 from tlkit.instructor.parallel import threads_per_kernel
@@ -58,37 +58,10 @@ CORE_WATCHED_MODULES = (
     "tlkit.exercises", "tlkit.exercises.core", "tlkit.exercises.predicates", "tlkit.exercises.compile_state",
     "tlkit.gradebook", "tlkit.gradebook_spool", "tlkit.keras_internals",
 )
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
-
-
-def collect_submissions(folder, notebook_name: str) -> dict:
-    """Find each student's copy of ``notebook_name`` in a collection folder.
-
-    Layouts: ``folder/<student>/<notebook_name>`` (a missing file is kept, so it
-    is graded 0 with a reason) or ``folder/<student>.ipynb``.
-
-    Returns
-    -------
-    dict
-        Student id -> path, sorted by student id.
-    """
-    folder = pathlib.Path(folder)
-    if not folder.is_dir():
-        raise MissingFileError(f"submissions folder {folder} does not exist")
-    found = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            found[entry.name] = entry / notebook_name
-        elif entry.suffix == ".ipynb":
-            found[entry.stem] = entry
-    return found
 
 
 def _safe_student_id(student_id: str) -> str:
-    cleaned = _SAFE_ID.sub("-", str(student_id)).strip("-.") or "student"
-    return cleaned[:64]
+    return safe_student_id(student_id)
 
 
 class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
@@ -153,6 +126,8 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         self._points = {question: 1.0 for question in self.manifest["questions"]}
         self._kernel_code = pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8")
         self._hidden: list[str] = []
+        self._quiz_folder: pathlib.Path | None = None
+        self.max_submission_bytes = MAX_SUBMISSION_BYTES
         self.threads = int(threads) if threads else None
         self._threads = self.threads or threads_per_kernel(1)
 
@@ -194,45 +169,88 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         self._threads = self.threads or threads_per_kernel(workers)
         self.work_folder.mkdir(parents=True, exist_ok=True)
         self._names_for(self.manifest["questions"][0])
+        self._quiz_folder = self._key_free_quizzes()
         hide = dict(submissions)
         hide.update({f"also-hidden-{number}": path for number, path in enumerate(also_hide)})
         self._hidden = self._hide_paths(hide) if self.use_sandbox else []
         grades, runs = [], []
         for student_id, path in submissions.items():
             student_id = _safe_student_id(student_id)
-            path = pathlib.Path(path)
+            if isinstance(path, str):
+                path = pathlib.Path(path)
             grade = self._new_grade(student_id, path)
             grades.append(grade)
             try:
-                submission = read_notebook(path)
+                submission = read_submission(path, self.max_submission_bytes)
             except MissingFileError:
                 self._zero(grade, f"no submission: {path.name} was not found")
                 continue
             except CorruptFileError as error:
-                self._zero(grade, f"the submission is not a readable notebook ({str(error).split(': ', 1)[-1]})")
+                self._zero(grade, f"the submission was refused: {error}")
                 continue
             folder = self.work_folder / "runs" / student_id
             if folder.exists():
                 shutil.rmtree(folder)
-            notebook, per_question, check_cells = self._prepare(submission, grade)
-            runs.append((grade, folder, notebook, per_question, check_cells))
+            runs.append((grade, folder, self._prepare(submission, grade)))
 
         def execute(run):
-            grade, folder, notebook, _, _ = run
+            grade, folder, prepared = run
             before = [count_rows(book) for book in self.watch_gradebooks]
-            status, executed = self._run(notebook, folder, grade.student_id)
+            status, executed = self._run(prepared.notebook, folder, grade.student_id, prepared.grader_cells)
             for book, counts in zip(self.watch_gradebooks, before):
                 if count_rows(book) != counts:
                     grade.flags.append(f"the gradebook {book.name} changed while this notebook ran")
-            evidence_root, findings = self._extract_evidence(executed, folder)
+            evidence_root, findings = self._extract_evidence(executed, folder, prepared.grader_cells)
+            self._store_executed(executed, folder, prepared.grader_cells)
             results = self._check(grade, evidence_root, folder / "box" / "decoy" / "gradebook.sqlite3")
+            self._clean_run_folder(folder)
             return status, executed, findings, results
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(execute, runs))
-        for (grade, _, _, per_question, check_cells), (status, executed, findings, results) in zip(runs, outcomes):
-            grade.flags.extend(self._inspect_decoy(results.pop("__decoy_rows__", {}), executed))
-            grade.notes.extend(self._execution_notes(status, executed))
-            score_questions(grade, self._points, results, per_question, findings,
-                            self._executed_findings(executed, check_cells))
+        for (grade, _, prepared), (status, executed, findings, results) in zip(runs, outcomes):
+            grade.flags.extend(self._inspect_decoy(results.pop("__decoy_rows__", {}), executed, prepared))
+            grade.notes.extend(self._execution_notes(status, executed, prepared))
+            score_questions(grade, self._points, results, prepared.per_question, findings,
+                            self._executed_findings(executed, prepared))
         return grades
+
+    def _key_free_quizzes(self) -> pathlib.Path | None:
+        """The notebook's quizzes as exam files (questions and options, no key) for the sandboxes to show.
+
+        The source quizzes hold the answer key and never enter a sandbox; a
+        quiz that cannot be loaded is left out (its cell then fails, as the
+        quiz is not graded here).
+        """
+        from tlkit.quiz import QuizFileError, resolve_quiz
+        from tlkit.quiz.exam import EXAM_SUFFIX, exam_yaml
+
+        folder = self.work_folder / "quizzes"
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for quiz_id in self.manifest.get("quizzes", []):
+            try:
+                quiz = resolve_quiz(quiz_id)
+            except (QuizFileError, OSError, ValueError):
+                continue
+            (folder / f"{quiz.id}{EXAM_SUFFIX}").write_text(exam_yaml(quiz), encoding="utf-8")
+        return folder
+
+    @staticmethod
+    def _clean_run_folder(folder: pathlib.Path) -> None:
+        """Remove what the submission wrote and the evidence once checked; keep ``executed.ipynb`` (truncated)."""
+        import os
+        import stat
+
+        def unlock(function, path, _):
+            try:  # a folder the submission made unreadable (chmod 000): give it back to the grader
+                os.chmod(os.path.dirname(path), stat.S_IRWXU)
+                os.chmod(path, stat.S_IRWXU)
+                function(path)
+            except OSError:
+                pass
+
+        for name in ("box", "evidence"):
+            if (folder / name).exists():
+                shutil.rmtree(folder / name, onerror=unlock)

@@ -333,19 +333,37 @@ def _identity(value):
             id(getattr(target, "__closure__", None))]
 
 
+class _Material:
+    """What a digest would be computed from, kept as text: the grader hashes it outside the kernel.
+
+    A submission can replace ``hashlib`` in its own interpreter (and make a
+    later snapshot repeat an earlier one); it cannot change the grader's.
+    """
+
+    def __init__(self, start: bytes = b""):
+        self.parts = [start.decode("latin-1")]
+
+    def update(self, data: bytes) -> None:
+        self.parts.append(data.decode("latin-1"))
+
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
 def integrity_snapshot(extra_modules=()) -> dict:
-    """One digest per watched module: the identity of each of its functions, classes and their methods.
+    """Per watched module, the identity of each of its functions, classes and their methods, as text.
 
     Replacing, wrapping or re-coding any of them (``Layer.get_config = ...``,
     ``f.__code__ = ...``, a module swapped in ``sys.modules``) changes the
-    module's digest. Only meaningful against a snapshot of the same process.
+    module's text. Only meaningful against a snapshot of the same process. The
+    grader digests the texts itself (:func:`snapshot_digests`).
     """
     digests = {}
     names = set(extra_modules) | set(INTEGRITY_MODULES)
     for name, module in list(sys.modules.items()):
         if module is None or not (name.split(".")[0] in INTEGRITY_PREFIXES or name in names):
             continue
-        sink = hashlib.sha256(repr(id(module)).encode())
+        sink = _Material(repr(id(module)).encode())
         try:
             members = sorted(vars(module).items())
         except TypeError:
@@ -362,12 +380,19 @@ def integrity_snapshot(extra_modules=()) -> dict:
                     sink.update(f"{attribute}={id(value)}".encode())
             elif callable(value):
                 sink.update(f"{attribute}={_identity(value)}".encode())
-        digests[name] = sink.hexdigest()[:20]
+        digests[name] = sink.text()
     import builtins
 
-    digests["builtins"] = hashlib.sha256(
-        repr([_identity(getattr(builtins, name, None)) for name in INTEGRITY_BUILTINS]).encode()).hexdigest()[:20]
+    digests["builtins"] = repr([_identity(getattr(builtins, name, None)) for name in INTEGRITY_BUILTINS])
     return digests
+
+
+def snapshot_digests(snapshot) -> dict:
+    """The grader's own SHA-256 of each text of an :func:`integrity_snapshot` (run outside the kernel)."""
+    if not isinstance(snapshot, dict):
+        return {}
+    return {str(name): hashlib.sha256(str(text).encode("utf-8", "replace")).hexdigest()[:20]
+            for name, text in snapshot.items()}
 
 
 def _publish(mime, payload) -> None:

@@ -142,18 +142,22 @@ def load_manifest(path) -> dict:
 
 @dataclass(frozen=True)
 class LockedCellChange:
-    """A locked cell that a submission changed or deleted."""
+    """A locked cell that a submission changed, deleted, turned into another cell type or moved."""
 
     cell_id: str
     index: int
     role: str
     questions: tuple
-    change: str  # "edited" or "missing"
+    change: str  # "edited", "missing", "retyped" or "moved"
 
     def describe(self) -> str:
         about = f" ({', '.join(self.questions)})" if self.questions else ""
         if self.change == "missing":
             return f"locked {self.role} cell {self.index + 1}{about} was deleted or its id changed"
+        if self.change == "retyped":
+            return f"locked {self.role} cell {self.index + 1}{about} was turned into a non-code cell"
+        if self.change == "moved":
+            return f"locked {self.role} cell {self.index + 1}{about} was moved out of its place among the locked cells"
         return f"locked {self.role} cell {self.index + 1}{about} was edited (checksum mismatch)"
 
 
@@ -166,14 +170,54 @@ def _released_checksum(source: str) -> str | None:
 
 
 def compare_locked_cells(manifest: dict, submission) -> list[LockedCellChange]:
-    """Return the locked cells of ``manifest`` that ``submission`` edited or deleted."""
-    by_id = {cell.get("id"): cell for cell in submission.cells if cell.get("id")}
+    """Return the locked cells of ``manifest`` that ``submission`` edited, deleted, retyped or reordered.
+
+    A locked cell is matched by id. One that is no longer a code cell is
+    *retyped*; one that appears out of the manifest's order among the other
+    locked cells is *moved* (the fewest cells that explain the new order).
+    """
+    by_id = {}
+    for cell in submission.cells:
+        if cell.get("id") and cell.get("id") not in by_id:
+            by_id[cell.get("id")] = cell
     changes = []
+    order = {entry["cell_id"]: rank for rank, entry in enumerate(manifest["locked_cells"])}
+    entries = {entry["cell_id"]: entry for entry in manifest["locked_cells"]}
     for entry in manifest["locked_cells"]:
         cell = by_id.get(entry["cell_id"])
         questions = tuple(entry.get("questions") or ([entry["question"]] if entry.get("question") else []))
         if cell is None:
             changes.append(LockedCellChange(entry["cell_id"], entry["index"], entry["role"], questions, "missing"))
+        elif cell.get("cell_type") != "code":
+            changes.append(LockedCellChange(entry["cell_id"], entry["index"], entry["role"], questions, "retyped"))
         elif _released_checksum(cell_source(cell)) != entry["sha256"]:
             changes.append(LockedCellChange(entry["cell_id"], entry["index"], entry["role"], questions, "edited"))
+    seen = [order[cell.get("id")] for cell in submission.cells
+            if cell.get("cell_type") == "code" and cell.get("id") in order]
+    for rank in sorted(set(seen) - set(_longest_increasing(seen))):
+        entry = manifest["locked_cells"][rank]
+        entry = entries[entry["cell_id"]]
+        questions = tuple(entry.get("questions") or ([entry["question"]] if entry.get("question") else []))
+        changes.append(LockedCellChange(entry["cell_id"], entry["index"], entry["role"], questions, "moved"))
     return changes
+
+
+def _longest_increasing(values: list) -> list:
+    """One longest strictly increasing subsequence of ``values`` (the locked cells still in order)."""
+    import bisect
+
+    tails, tail_positions, previous = [], [], [None] * len(values)
+    for position, value in enumerate(values):
+        slot = bisect.bisect_left(tails, value)
+        if slot == len(tails):
+            tails.append(value)
+            tail_positions.append(position)
+        else:
+            tails[slot] = value
+            tail_positions[slot] = position
+        previous[position] = tail_positions[slot - 1] if slot else None
+    found, position = [], tail_positions[-1] if tail_positions else None
+    while position is not None:
+        found.append(values[position])
+        position = previous[position]
+    return found[::-1]

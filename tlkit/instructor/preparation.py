@@ -9,6 +9,7 @@ the grader's own cells (a code snapshot first, evidence after each check).
 
 from __future__ import annotations
 
+import copy
 import sys
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from tlkit.instructor.notebooks import cell_source
 if TYPE_CHECKING:
     from tlkit.instructor.scoring import SubmissionGrade
 
-__all__ = ["GRADER_CELL_TAG", "GradingError", "SubmissionPreparation"]
+__all__ = ["GRADER_CELL_TAG", "GradingError", "PreparedRun", "SubmissionPreparation"]
 
 #: Tag of the cells the grader adds to a submission.
 GRADER_CELL_TAG = "tlkit-grader"
@@ -91,10 +92,21 @@ class SubmissionPreparation:
             names[key] = list(dict.fromkeys(declared))
         return names
 
-    def _prepare(self, submission, grade: SubmissionGrade):
-        """Return the notebook to execute, the findings per question and the check cells by position."""
+    def _prepare(self, submission, grade: SubmissionGrade) -> "PreparedRun":
+        """Rebuild the notebook to execute from the release, keeping only the student's answer code.
+
+        nbgrader-style: every locked cell (setup, checks, hidden tests, other
+        locked cells) comes from the source notebook by cell id, in the
+        source's order; of the submission only the *source* of its other code
+        cells is kept, each placed after the locked cell it followed. Cell
+        types, tags, metadata and outputs of the submission, and every
+        Markdown or raw cell, are dropped. A locked cell deleted, turned into
+        another type, moved or edited is flagged (and run as released). The
+        grader's own cells are known by their position only.
+        """
         alias = self.manifest["exercise_alias"]
-        locked = {entry["cell_id"]: entry for entry in self.manifest["locked_cells"]}
+        locked_entries = list(self.manifest["locked_cells"])
+        locked = {entry["cell_id"]: entry for entry in locked_entries}
         solutions = {entry["cell_id"]: entry["question"] for entry in self.manifest.get("solution_cells", [])}
         per_question: dict[str, list[str]] = {}
         for change in compare_locked_cells(self.manifest, submission):
@@ -104,32 +116,79 @@ class SubmissionPreparation:
                     per_question.setdefault(question, []).append(change.describe())
             else:
                 grade.flags.append(change.describe())
-        executed = nbformat.v4.new_notebook()
-        executed.metadata = submission.metadata
-        executed.cells.append(self._baseline_cell())
-        check_cells = {}
+        # the student's code cells, each attached to the locked cell (by rank) it came after
+        following: dict[int, list] = {}
+        anchor, seen_locked = -1, set()
         for index, cell in enumerate(submission.cells):
-            cell = nbformat.from_dict(dict(cell))
-            entry = locked.get(cell.get("id"))
+            identifier = cell.get("id")
+            if identifier in locked:
+                if identifier not in seen_locked:  # a retyped locked cell still marks its place
+                    anchor = max(anchor, locked_entries.index(locked[identifier]))
+                elif cell.get("cell_type") == "code":
+                    grade.flags.append(f"cell {index + 1} is a second copy of a locked cell (dropped)")
+                seen_locked.add(identifier)
+                continue
             if cell.get("cell_type") != "code":
-                executed.cells.append(cell)
-                continue
-            cell["outputs"], cell["execution_count"] = [], None
-            cell.metadata.pop("tlkit_grader", None)
-            if entry is not None:
-                cell["source"] = cell_source(self.source.cells[entry["index"]])
-                executed.cells.append(cell)
-                if entry["role"] == "check":
-                    check_cells[len(executed.cells) - 1] = entry
-                    for question in entry["questions"]:
-                        executed.cells.append(self._evidence_cell(question, alias))
-                continue
-            question = solutions.get(cell.get("id"))
-            for finding in tamper.scan_code(index, cell_source(cell)):
-                if question:
-                    per_question.setdefault(question, []).append(finding.describe())
-                else:
-                    grade.flags.append(finding.describe())
-            cell.metadata["tlkit_student_cell"] = {"index": index, "question": question}
-            executed.cells.append(cell)
-        return executed, per_question, check_cells
+                continue  # Markdown and raw cells are never run nor read
+            following.setdefault(anchor, []).append((index, cell_source(cell), solutions.get(identifier)))
+        metadata = {key: value for key, value in self.source.metadata.items() if key in ("kernelspec", "language_info")}
+        executed = nbformat.v4.new_notebook(metadata=copy.deepcopy(dict(metadata)))
+        run = PreparedRun(executed, per_question)
+        run.add(self._baseline_cell(), "grader", ("baseline", None))
+
+        def add_student_cells(rank: int) -> None:
+            for index, source, question in following.get(rank, []):
+                for finding in tamper.scan_code(index, source):
+                    if question:
+                        per_question.setdefault(question, []).append(finding.describe())
+                    else:
+                        grade.flags.append(finding.describe())
+                run.add(nbformat.v4.new_code_cell(source), "student", {"index": index, "question": question})
+
+        add_student_cells(-1)
+        for rank, entry in enumerate(locked_entries):
+            run.add(nbformat.v4.new_code_cell(cell_source(self.source.cells[entry["index"]])), "locked", entry)
+            if entry["role"] == "check":
+                for question in entry["questions"]:
+                    run.add(self._evidence_cell(question, alias), "grader", ("evidence", question))
+            add_student_cells(rank)
+        return run
+
+
+class PreparedRun:
+    """The notebook the sandbox runs, and what each of its cells is, by position.
+
+    Attributes
+    ----------
+    notebook : nbformat.NotebookNode
+    per_question : dict
+        Question -> flags found before the run.
+    grader_cells : dict
+        Position -> ``(kind, question)`` of the grader's own cells (``"baseline"`` or ``"evidence"``).
+    student_cells : dict
+        Position -> ``{"index": cell number in the submission (0-based), "question": ...}``.
+    check_cells : dict
+        Position -> the manifest entry of a locked check cell.
+    locked_cells : dict
+        Position -> the manifest entry of every locked cell.
+    """
+
+    def __init__(self, notebook, per_question: dict):
+        self.notebook = notebook
+        self.per_question = per_question
+        self.grader_cells: dict = {}
+        self.student_cells: dict = {}
+        self.check_cells: dict = {}
+        self.locked_cells: dict = {}
+
+    def add(self, cell, kind: str, about) -> None:
+        position = len(self.notebook.cells)
+        self.notebook.cells.append(cell)
+        if kind == "grader":
+            self.grader_cells[position] = about
+        elif kind == "student":
+            self.student_cells[position] = about
+        else:
+            self.locked_cells[position] = about
+            if about["role"] == "check":
+                self.check_cells[position] = about

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = ["REPO_ROOT", "SubmissionProcesses"]
 
+#: Seconds the grader's first cell (importing TensorFlow, Keras and the exercises) may take, whatever ``cell_timeout``.
+IMPORT_CELL_TIMEOUT = 600.0
+#: Seconds the checker of one submission may run at least (or ``timeout``, when longer).
+CHECKER_TIMEOUT = 900.0
 #: The folder holding the ``tlkit`` package (readable inside every sandbox).
 REPO_ROOT = pathlib.Path(tlkit.__file__).resolve().parents[1]
 
@@ -91,13 +95,43 @@ class SubmissionProcesses:
         except Exception:
             pass
         for path in submissions.values():
-            hide(pathlib.Path(path))
+            # the instructor's submissions folder, never anything below it: a student's entry may be a link,
+            # and nothing read for one student may change what another's sandbox sees
+            if getattr(path, "reason", None):
+                continue  # refused: never opened, never run
+            root = getattr(path, "root", None) or os.path.dirname(os.path.dirname(os.path.abspath(os.fspath(path))))
+            if os.path.isdir(root) and not os.path.islink(root) and root not in hidden \
+                    and not any(_inside(n, pathlib.Path(root)) for n in needed):
+                hidden.append(root)
         return hidden
 
     def _sandbox(self) -> Sandbox:
-        extra = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path]
-        data = os.environ.get("TLKIT_FASHION_MNIST_DIR")
-        return Sandbox(readable=list(self.module_paths) + extra + ([data] if data else []),
+        """A sandbox that sees only what a kernel needs: Python, the venv, tlkit, its data, the exercise modules.
+
+        Of the repository only the ``tlkit`` package, ``data/`` and
+        ``benchmarks/results/`` (recorded results some notebooks load) are
+        visible; of the source notebook's folder only its ``*.py`` files (the
+        exercise modules), never a notebook.
+        """
+        repository = str(REPO_ROOT)
+        extra = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                 if path and not _inside(REPO_ROOT, pathlib.Path(path)) and not _inside(self.source_path.parent,
+                                                                                           pathlib.Path(path))]
+        data = [os.environ.get("TLKIT_FASHION_MNIST_DIR"), os.path.join(repository, "data"),
+                os.path.join(repository, "benchmarks", "results")]
+        modules = []
+        for folder in self.module_paths:
+            if os.path.realpath(folder) == os.path.realpath(repository):
+                continue  # the tlkit package is always readable, the rest of the repository never
+            try:
+                with os.scandir(folder) as entries:
+                    modules += [entry.path for entry in entries
+                                if entry.name.endswith(".py") and entry.is_file(follow_symlinks=False)]
+            except OSError:
+                continue
+        quizzes = getattr(self, "_quiz_folder", None)
+        data.append(str(quizzes) if quizzes is not None else None)
+        return Sandbox(readable=extra + [path for path in data if path], readable_files=modules,
                        hidden=self._hidden, limits=self.limits)
 
     def _environment(self, extra: dict) -> dict:
@@ -114,6 +148,8 @@ class SubmissionProcesses:
             "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONPATH": python_path,
             "TLKIT_CACHE_DIR": "/tmp/tlkit-cache", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
+        if getattr(self, "_quiz_folder", None) is not None:
+            environment["TLKIT_QUIZ_DIR"] = str(self._quiz_folder)  # key-free exam files only
         for name in ("TF_CPP_MIN_LOG_LEVEL", "TLKIT_FASHION_MNIST_DIR", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES"):
             if name in os.environ:
                 environment[name] = os.environ[name]
@@ -122,11 +158,16 @@ class SubmissionProcesses:
         return environment
 
     # -- running one submission ------------------------------------------------------------------
-    def _run(self, notebook, folder: pathlib.Path, student_id: str) -> tuple[dict, object]:
-        """Execute ``notebook``; return its status and the executed notebook (None if the runner failed).
+    def _run(self, notebook, folder: pathlib.Path, student_id: str, grader_cells=()) -> tuple[dict, object]:
+        """Execute ``notebook``; return its status and the executed notebook (None if no cell ran).
 
         Only ``folder/box`` is writable by the sandbox: the kernel's working
-        folder, the decoy gradebook and the runner's log.
+        folder, the decoy gradebook and the runner's log. The runner reports
+        each cell as it finishes, so cells that ran before a timeout or a dead
+        kernel keep their outputs; the executed notebook's metadata lists the
+        cells that ran (``metadata["tlkit"]["ran"]``). The executed notebook is
+        stored truncated (the runner drops outputs over its limits) as
+        ``folder/executed.ipynb``.
         """
         folder.mkdir(parents=True, exist_ok=True)
         box = folder / "box"
@@ -135,15 +176,19 @@ class SubmissionProcesses:
         (box / "work").mkdir(parents=True)
         (box / "decoy").mkdir()
         job = {"notebook": notebook, "cwd": str(box / "work"), "cell_timeout": self.cell_timeout,
-               "log": str(box / "runner.log")}
+               "log": str(box / "runner.log"), "grader_cells": sorted(grader_cells),
+               "import_cells": [position for position, (kind, _) in dict(grader_cells).items() if kind == "baseline"],
+               "import_cell_timeout": min(IMPORT_CELL_TIMEOUT, self.timeout)}
         extra = {"TLKIT_GRADEBOOK": str(box / "decoy" / "gradebook.sqlite3"), "TLKIT_STUDENT_ID": student_id,
                  "MPLBACKEND": "Agg"}
         command = [sys.executable, "-m", "tlkit.instructor.runner"]
+        sandbox, uid = None, None
         if self.use_sandbox:
             sandbox = self._sandbox()
-            sandbox.prepare_writable(box)
+            uid = sandbox.acquire_uid()
+            sandbox.prepare_writable(box, uid)
             process = sandbox.popen(command, writable=[box], cwd=box / "work", environment=self._environment(extra),
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                    uid=uid, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         else:
             job["kernel_pid"] = str(folder / "kernel.pid")
             process = subprocess.Popen(command, cwd=str(box / "work"), env=self._environment(extra),
@@ -154,36 +199,80 @@ class SubmissionProcesses:
             output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=self.timeout)
         except subprocess.TimeoutExpired:
             kill_tree(process)
-            process.communicate()
-            output, error_text = b"", b""
+            output, error_text = process.communicate()  # what the runner reported before it was stopped
             status = {"status": "timeout", "cell": None,
                       "message": f"the whole notebook ran longer than {self.timeout:g} s and was stopped"}
         finally:
             kill_tree(process)
+            if sandbox is not None:
+                sandbox.release_uid(uid)
             pid_file = folder / "kernel.pid"
             if pid_file.is_file():
                 try:
                     _kill_group(int(pid_file.read_text()))
                 except ValueError:
                     pass
-        executed = None
+        executed = nbformat.from_dict(json.loads(json.dumps(notebook)))
+        for cell in executed.cells:
+            if cell.get("cell_type") == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        ran = []
+        reported = None
+        for line in output.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if not isinstance(record, dict):
+                continue
+            if "status" in record:
+                reported = record["status"]
+                continue
+            position = record.get("cell")
+            if isinstance(position, int) and 0 <= position < len(executed.cells) and position not in ran \
+                    and isinstance(record.get("outputs"), list):
+                cell = executed.cells[position]
+                try:
+                    cell["outputs"] = [nbformat.from_dict(item) for item in record["outputs"] if isinstance(item, dict)]
+                except Exception:
+                    cell["outputs"] = []
+                count = record.get("execution_count")
+                cell["execution_count"] = count if isinstance(count, int) else None
+                ran.append(position)
+        del output
         if status is None:
-            try:
-                result = json.loads(output.decode("utf-8"))
-                status = result["status"]
-                if not isinstance(status, dict) or not isinstance(status.get("status"), str):
-                    raise ValueError("malformed status")
-                if result.get("notebook") is not None:
-                    executed = nbformat.from_dict(result["notebook"])
-            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            if isinstance(reported, dict) and isinstance(reported.get("status"), str):
+                status = {"status": reported["status"], "cell": reported.get("cell"),
+                          "message": str(reported.get("message", ""))[:300]}
+            else:
                 last = (error_text.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
-                status = {"status": "error", "cell": None, "message": f"the notebook runner failed: {last[:300]}"}
-        if executed is not None:
-            try:
-                nbformat.write(executed, str(folder / "executed.ipynb"))
-            except Exception:
-                pass
+                status = {"status": "error", "cell": None, "message": f"the notebook runner failed: {last[:200]}"}
+        if not ran:
+            return status, None
+        executed.metadata["tlkit"] = {"ran": sorted(ran)}
         return status, executed
+
+    @staticmethod
+    def _store_executed(executed, folder: pathlib.Path, grader_cells) -> None:
+        """Write ``folder/executed.ipynb`` for the instructor, the grader cells' payloads summarised.
+
+        The evidence (saved models, base64) and the code snapshots have been
+        used by then; the stored copy names them and their sizes only.
+        """
+        if executed is None:
+            return
+        stored = nbformat.from_dict(json.loads(json.dumps(executed)))
+        for position in dict(grader_cells):
+            for output in stored.cells[position].get("outputs", []):
+                data = output.get("data", {})
+                for mime in [name for name in data if name.startswith("application/vnd.tlkit.")]:
+                    data[mime] = {"stored": "summary", "bytes": len(json.dumps(data[mime]))}
+        try:
+            nbformat.write(stored, str(folder / "executed.ipynb"))
+        except Exception:
+            pass
 
     def _check(self, grade: SubmissionGrade, evidence_root: pathlib.Path, decoy: pathlib.Path) -> dict:
         """Run the checker (sandboxed: it reads only this submission's evidence) and return its record."""
@@ -193,24 +282,30 @@ class SubmissionProcesses:
                                 "questions": list(self._points), "decoy": str(decoy)}]}
         command = [sys.executable, "-m", "tlkit.instructor.checker"]
         environment = self._environment({"PYTHONSAFEPATH": "1"})
+        sandbox, uid = None, None
         if self.use_sandbox:
             sandbox = self._sandbox()
+            uid = sandbox.acquire_uid()
             process = sandbox.popen(command, cwd="/tmp", environment=environment, readonly=[evidence_root, decoy.parent],
-                                    stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                    uid=uid, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         else:
             checker_folder = self.work_folder / "checker"
             checker_folder.mkdir(exist_ok=True)
             process = subprocess.Popen(command, cwd=str(checker_folder), env=environment, stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         try:
-            output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=300)
+            # a hang guard, not a speed limit: on a busy machine importing TensorFlow and loading the models
+            # alone can take minutes (the checker's work is bounded by the evidence it is given)
+            output, error_text = process.communicate(json.dumps(job).encode("utf-8"),
+                                                     timeout=max(CHECKER_TIMEOUT, self.timeout))
         except subprocess.TimeoutExpired:
             kill_tree(process)
             process.communicate()
-            return {"__checker_failure__": "the checker ran out of time"}
+            return {"__checker_failure__": f"the checker ran out of time ({max(CHECKER_TIMEOUT, self.timeout):g} s)"}
         finally:
             kill_tree(process)
+            if sandbox is not None:
+                sandbox.release_uid(uid)
         for line in output.decode("utf-8", "replace").splitlines():
             try:
                 record = json.loads(line)

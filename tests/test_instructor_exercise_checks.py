@@ -1,0 +1,134 @@
+"""Checks the grader relies on: notebook 01's checks refuse the tricks that fooled them, and accept honest variants.
+
+q3 is judged in the grader's checker on the checker's own data (the course's
+held-out images with their real labels, the base compared with the weights the
+kit ships), so a model that was never trained cannot pass by setting its
+optimizer's step counter and relabelling ``y_val`` with its own predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from exercise_helpers import tiny_base, tiny_images
+from tlkit import models
+from tlkit.exercises import nb01_feature_extraction as ex
+from tlkit.instructor import checker, kernel_side
+
+warnings.filterwarnings("ignore", message=".*trainable.*")
+
+
+def frozen_tiny_base():
+    base = tiny_base()
+    base.trainable = False
+    return base
+
+
+def test_q4_refuses_features_cast_to_float16(namespace):
+    base = frozen_tiny_base()
+    images, _ = tiny_images(40)
+    namespace.update(base=base, x_train=images)
+    namespace["train_features"] = base.predict(images, verbose=0)
+    assert ex.q4.check().status == "correct"
+    namespace["train_features"] = base.predict(images, verbose=0).astype("float16")
+    result = ex.q4.check()
+    assert result.status == "incorrect" and "float16" in result.message, result.message
+
+
+def test_q4_refuses_features_computed_with_training_true(namespace):
+    base = frozen_tiny_base()
+    images, _ = tiny_images(40)
+    namespace.update(base=base, x_train=images)
+    assert ex.q1.check().status == "correct"  # the exercise keeps a copy of the frozen base's weights
+    base.trainable = True
+    for start in range(0, len(images), 8):  # batch statistics, and moving averages pulled towards them
+        for _ in range(5):
+            base(images[start:start + 8], training=True)
+    base.trainable = False
+    namespace["train_features"] = base.predict(images, verbose=0)  # agrees with the changed base
+    result = ex.q4.check()
+    assert result.status == "incorrect" and "training=True" in result.message, result.message
+
+
+def test_q2_accepts_a_subclassed_model_with_a_softmax_head(namespace):
+    base = frozen_tiny_base()
+
+    class Classifier(keras.Model):
+        def __init__(self, base):
+            super().__init__()
+            self.head = keras.layers.Dense(5, activation="softmax")  # assigned first, applied last
+            self.base = base
+
+        def call(self, inputs):
+            return self.head(self.base(inputs))
+
+    model = Classifier(base)
+    model(np.zeros((1, 28, 28, 1), "float32"))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    namespace.update(base=base, model=model)
+    result = ex.q2.check()
+    assert result.status == "correct", result.message
+
+
+def test_q3_with_no_held_out_images_says_so(namespace):
+    base = frozen_tiny_base()
+    model = keras.Sequential([base, keras.layers.Dense(5, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    images, labels = tiny_images(20)
+    model.fit(images, labels, epochs=1, verbose=0)
+    namespace.update(base=base, model=model, x_val=images[:0], y_val=labels[:0], base_weights_before=base.get_weights())
+    result = ex.q3.check()
+    assert result.status == "incorrect" and "holds no images" in result.message, result.message
+    assert "UnboundLocalError" not in result.message
+
+
+def test_q3_cannot_be_forged_with_the_step_counter_and_self_labelled_data(tmp_path):
+    """The attack: an untrained head, optimizer.iterations set by hand, y_val set to the model's own predictions."""
+    data = ex.grader_data()
+    base = models.load_base("fashion_cnn", include_top=False)
+    base.trainable = False
+    model = keras.Sequential([base, keras.layers.Dense(5, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(1)
+    x_val = data["x_val"]
+    y_val = model.predict(x_val, verbose=0).argmax(axis=-1)
+    student = {"ex": ex, "base": base, "model": model, "x_val": x_val, "y_val": y_val,
+               "base_weights_before": base.get_weights()}
+    namespace = dict(student)
+    ex.bind(namespace)
+    assert ex.q3.check().status == "correct"  # the student's own kernel is fooled...
+    folder = tmp_path / "evidence" / "q3"
+    kernel_side.save_evidence(student, {"folder": str(folder), "question": "q3",
+                                        "names": ["model", "base", "x_val", "y_val", "base_weights_before"],
+                                        "exercise_module": ex.__name__, "alias": "ex", "watched_modules": []})
+    records = []
+    checker.run_job({"exercise_module": ex.__name__, "module_paths": [], "watched_modules": [],
+                     "submissions": [{"key": "forger", "artifacts": str(tmp_path / "evidence"), "questions": ["q3"]}]},
+                    records.append)
+    q3 = json.loads(json.dumps(records))[0]["questions"]["q3"]
+    assert q3["status"] == "incorrect", q3  # ...the grader's checker is not
+    assert "accuracy" in q3["message"], q3["message"]
+
+
+def test_the_checkers_own_data_is_the_notebooks_held_out_split():
+    from tlkit import data
+
+    own = ex.grader_data()
+    target = data.target_task(data.load_fashion_mnist())
+    held_out = data.few_shot(target.test, k=50, seed=0)
+    assert np.array_equal(own["x_val"], held_out.images) and np.array_equal(own["y_val"], held_out.labels)
+    import pathlib
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "tools" / "notebooks" / "01_feature_extraction.py"
+    assert f"data.few_shot(target.test, k={ex.VALIDATION_PER_CLASS}, seed=0)" in script.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("question", ["q3", "q4"])
+def test_questions_judged_on_the_checkers_data_declare_it(question):
+    assert getattr(type(ex.exercise[question]), "grader_data", None) == "grader_data"
