@@ -130,26 +130,36 @@ class PeakMemory:
         self._thread.join()
 
 
-def grade_batch(copies: int, workers: int, sandbox: bool = True, threads: int | None = None) -> dict:
+def _grade_copies(folder: pathlib.Path, filled: pathlib.Path, copies: int, workers: int, make_grader):
+    """Copy ``filled`` in as ``copies`` students' submissions and grade them with ``workers`` workers.
+
+    Returns the grader, its grades, the wall-clock seconds and the :class:`PeakMemory` record.
+    """
     import warnings
 
+    os.environ["TLKIT_GRADEBOOK"] = str(folder / "unused.sqlite3")
+    submissions = {}
+    for number in range(copies):
+        target = folder / "submissions" / f"student-{number:03d}" / filled.name
+        target.parent.mkdir(parents=True)
+        shutil.copy(filled, target)
+        submissions[f"student-{number:03d}"] = target
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        grader = make_grader()
+    started = time.perf_counter()
+    with PeakMemory() as memory:
+        grades = grader.grade(submissions, workers=workers)
+    return grader, grades, time.perf_counter() - started, memory
+
+
+def grade_batch(copies: int, workers: int, sandbox: bool = True, threads: int | None = None) -> dict:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="tlkit-grading-benchmark-") as folder:
         folder = pathlib.Path(folder)
-        os.environ["TLKIT_GRADEBOOK"] = str(folder / "unused.sqlite3")
-        submissions = {}
-        for number in range(copies):
-            target = folder / "submissions" / f"student-{number:03d}" / SOURCE.name
-            target.parent.mkdir(parents=True)
-            shutil.copy(SOURCE, target)
-            submissions[f"student-{number:03d}"] = target
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            grader = Grader(SOURCE, folder / "work", cell_timeout=300, timeout=1800, sandbox=sandbox, threads=threads)
-        started = time.perf_counter()
-        with PeakMemory() as memory:
-            grades = grader.grade(submissions, workers=workers)
-        seconds = time.perf_counter() - started
+        grader, grades, seconds, memory = _grade_copies(
+            folder, SOURCE, copies, workers,
+            lambda: Grader(SOURCE, folder / "work", cell_timeout=300, timeout=1800, sandbox=sandbox, threads=threads))
     return {
         "sandbox": sandbox,
         "submissions": copies,
@@ -223,26 +233,14 @@ class _TimedGrader(Grader):
 
 def grade_course_notebook(source: pathlib.Path, copies: int, workers: int) -> dict:
     """Grade ``copies`` solution-filled submissions of one course notebook with ``workers`` workers, sandboxed."""
-    import warnings
-
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="tlkit-grading-benchmark-") as folder:
         folder = pathlib.Path(folder)
         os.environ["TLKIT_GRADEBOOK"] = str(folder / "unused.sqlite3")
         filled, manifest = solution_submission(source, folder)
-        submissions = {}
-        for number in range(copies):
-            target = folder / "submissions" / f"student-{number:03d}" / source.name
-            target.parent.mkdir(parents=True)
-            shutil.copy(filled, target)
-            submissions[f"student-{number:03d}"] = target
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            grader = _TimedGrader(source, folder / "work", cell_timeout=600, timeout=1800, manifest=manifest)
-        started = time.perf_counter()
-        with PeakMemory() as memory:
-            grades = grader.grade(submissions, workers=workers)
-        seconds = time.perf_counter() - started
+        grader, grades, seconds, memory = _grade_copies(
+            folder, filled, copies, workers,
+            lambda: _TimedGrader(source, folder / "work", cell_timeout=600, timeout=1800, manifest=manifest))
     phases = {name: round(sum(values) / len(values), 2) for name, values in grader.phase_seconds.items() if values}
     return {
         "submissions": copies,
