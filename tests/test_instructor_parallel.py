@@ -261,13 +261,21 @@ def test_threads_per_kernel_share_the_cores():
 
 
 def test_a_shard_hides_the_other_shards_submissions_too(tmp_path):
+    """A sandbox of one shard cannot see a submission that another shard grades."""
     require_bwrap()
     other = tmp_path / "submissions" / "someone-in-another-shard" / SOURCE.name
     other.parent.mkdir(parents=True)
     other.write_text("{}", encoding="utf-8")
-    grader = Grader(SOURCE, tmp_path / "work")
+    work = tmp_path / "work"
+    grader = Grader(SOURCE, work, cell_timeout=60, timeout=GRADING_TIMEOUT // 3)
     assert grader.grade({}, also_hide=[other]) == []
-    assert str(other.parent.resolve()) in grader._hidden
+    grader._threads = parallel.threads_per_kernel(1)
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"import os\nprint('VISIBLE', os.path.exists({str(other)!r}), os.path.exists({str(other.parent)!r}))")])
+    status, executed = grader._run(probe, work / "runs" / "probe", "probe")
+    assert status["status"] == "completed", status
+    text = "".join(output.get("text", "") for output in executed.cells[0].outputs)
+    assert "VISIBLE False False" in text, text
 
 
 def test_available_memory_is_read_on_linux():
