@@ -19,7 +19,11 @@ Two scenarios, one result file each:
 Arms: ``scratch``; ``partial`` from the split's varied base (``python -m tlkit.pretrain
 --recipe varied [--split related]``); ``random_partial`` (same architecture, random
 weights, frozen like partial); on the related split also ``fine_tune``, which competes
-with partial for "transfer" seed by seed.  ``--strategies`` chooses others (``frozen``).
+with partial for "transfer" seed by seed (:data:`HEADLINE_TRANSFER`).  Feature extraction
+(``frozen``: the whole base frozen, a new head) is an arm of its own, added with the same
+protocol by ``--add-arms frozen``; so is scratch at more labels per class (``--add-arms
+scratch --ks 20 40 80``), from which ``labels_to_match`` says how many labels per class
+scratch needs to reach transfer's accuracy at k = 5 and 10 (:func:`tlkit.fair_benchmark.labels_to_match`).
 Relatedness: partial transfer from other bases, paired with the same tuned scratch
 (related split: the base pre-trained on shuffled labels and the distant base;
 ``--add-relatedness WEIGHTS`` adds more bases to an existing result file).  Seeds, the
@@ -34,6 +38,8 @@ Usage::
     python benchmarks/transfer_gain.py --figure-only   # redraw the split's accuracy-against-steps figure
     python benchmarks/transfer_gain.py --split course --figure-only   # the same for the notebooks' split
     python benchmarks/transfer_gain.py --rescore-relatedness   # recompute relatedness from the recorded runs
+    python benchmarks/transfer_gain.py --add-arms frozen --ks 5 10   # feature extraction beside the recorded arms
+    python benchmarks/transfer_gain.py --add-arms scratch --ks 20 40 80   # scratch with more labels, then labels_to_match
 
 Writes the split's result file, draws accuracy against steps, and prints a Markdown
 table.  The runs are spread over ``--jobs`` processes with one
@@ -62,6 +68,7 @@ SCENARIOS = {
         "weights": "fashion_related_varied",
         "relatedness": ("fashion_related_varied_shuffled_100", "fashion_distant_varied"),
         "figure": ROOT / "docs" / "images" / "transfer_gain_steps.png",
+        "labels_figure": ROOT / "docs" / "images" / "labels_to_match.png",
         "defaults": {"seeds": list(range(10)), "max_steps": 2400, "validation_per_class": 100,
                      "strategies": ["scratch", "partial", "fine_tune", "random_partial"]},
     },
@@ -134,6 +141,24 @@ def figure_path(report: dict, results_file: pathlib.Path) -> pathlib.Path:
     if results_file.resolve() == scenario["results"].resolve():
         return scenario["figure"]
     return results_file.with_suffix(".png")
+
+
+def labels_figure_path(report: dict, results_file: pathlib.Path) -> pathlib.Path:
+    """Where the labels-to-match figure of ``report`` goes (like :func:`figure_path`)."""
+    scenario = SCENARIOS[report["split"]["name"]]
+    if results_file.resolve() == scenario["results"].resolve() and "labels_figure" in scenario:
+        return scenario["labels_figure"]
+    return results_file.with_name(results_file.stem + "_labels_to_match.png")
+
+
+def plot_labels_to_match(report: dict, path: pathlib.Path) -> pathlib.Path:
+    """Draw scratch's accuracy against labels per class with transfer's points (:func:`tlkit.fair_benchmark.plot_labels_to_match`)."""
+    from tlkit import fair_benchmark
+
+    figure = fair_benchmark.plot_labels_to_match(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    return path
 
 
 def plot_accuracy_vs_steps(report: dict, path: pathlib.Path) -> pathlib.Path:
@@ -358,7 +383,9 @@ def main(argv=None) -> int:
     parser.add_argument("--add-arms", nargs="+", metavar="STRATEGY",
                         help="run these arms of the main base at --ks under the protocol recorded in --out and add them "
                              "(a recorded k: beside the recorded arms, paired with their scratch; another k: labels_curve)")
-    parser.add_argument("--figure-only", action="store_true", help="redraw the figure from --out and stop")
+    parser.add_argument("--figure-only", action="store_true", help="redraw the figures from --out and stop")
+    parser.add_argument("--rescore-labels-to-match", action="store_true",
+                        help="recompute labels_to_match of --out from the runs it records (no training) and stop")
     parser.add_argument("--rescore-relatedness", action="store_true",
                         help="recompute the relatedness entries of --out from the runs it records (no training) and stop")
     args = parser.parse_args(argv)
@@ -377,6 +404,15 @@ def main(argv=None) -> int:
             print(f"k={k}", {s: round(100 * entry["strategies"][s]["mean"], 1) for s in args.add_arms},
                   {s: entry.get("per_strategy_gain_pts", {}).get(s) for s in args.add_arms})
         print("labels_to_match:", json.dumps(report.get("labels_to_match")))
+        if args.figure:
+            print("figure:", plot_accuracy_vs_steps(report, figure_path(report, args.out)))
+            if report.get("labels_to_match"):
+                print("figure:", plot_labels_to_match(report, labels_figure_path(report, args.out)))
+        return 0
+    if args.rescore_labels_to_match:
+        report = rescore_labels_to_match(json.loads(args.out.read_text()))
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        print("labels_to_match:", json.dumps(report["labels_to_match"]))
         return 0
     if args.add_relatedness:
         report = add_relatedness(args.out, args.add_relatedness, args.relatedness_strategies, args.jobs)
@@ -392,6 +428,8 @@ def main(argv=None) -> int:
     if args.figure_only:
         report = json.loads(args.out.read_text())
         print("figure:", plot_accuracy_vs_steps(report, figure_path(report, args.out)))
+        if report.get("labels_to_match"):
+            print("figure:", plot_labels_to_match(report, labels_figure_path(report, args.out)))
         return 0
 
     from tlkit import data, experiments
