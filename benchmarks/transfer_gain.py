@@ -252,14 +252,21 @@ def add_relatedness(path: pathlib.Path, bases: list, strategies: list, jobs: int
     # the recorded settings are the protocol's fields (lists were tuples before JSON)
     settings = {key: tuple(value) if isinstance(value, list) else value for key, value in report["protocol_settings"].items()}
     work = [(k, seed, weights, strategies, settings, report["split"]["name"]) for weights in bases for k in ks for seed in seeds]
+    started = time.perf_counter()
     done, seconds_by_job = run_jobs(work, jobs)
+    seconds = time.perf_counter() - started
     report["job_seconds"].update(seconds_by_job)
     for weights in bases:
         report["relatedness_bases"][weights] = base_entry(weights)
         for k in ks:
             report["relatedness"].setdefault(weights, {})[str(k)] = relatedness_entry(
                 {seed: done[(k, weights)][seed] for seed in seeds}, recorded_runs(report["results"][str(k)]["strategies"], seeds))
-    report["command"] += f" && python benchmarks/transfer_gain.py --split {report['split']['name']} --add-relatedness {' '.join(bases)}"
+    command = f"python benchmarks/transfer_gain.py --split {report['split']['name']} --add-relatedness {' '.join(bases)}"
+    report["command"] += f" && {command}"
+    report.setdefault("additions", []).append({
+        "command": command + f" --jobs {jobs}", "seconds": round(seconds, 1), "jobs": jobs, "threads_per_job": 1,
+        "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    })
     path.write_text(json.dumps(report, indent=2) + "\n")
     return report
 

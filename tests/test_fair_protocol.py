@@ -268,3 +268,59 @@ def test_another_base_is_compared_with_the_main_base_on_the_same_arms(repo_root)
         main_partial = np.array(report["results"][k]["strategies"]["partial"]["runs"])
         expected = paired_interval(100 * (np.array(entry["strategies"]["partial"]["runs"]) - main_partial))
         assert round(expected["mean"], 2) == entry["minus_main_base_pts"]["mean"], k
+
+
+def _benchmark(repo_root):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("transfer_gain", repo_root / "benchmarks" / "transfer_gain.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    return benchmark
+
+
+def _fake_runs(work, jobs):
+    """What run_jobs returns, made up (no training): accuracy grows with k, each seed a little different."""
+    done, seconds = {}, {}
+    for k, seed, weights, strategies, settings, split in work:
+        accuracy = 0.6 + 0.05 * np.log(k) + 0.002 * seed
+        done.setdefault((k, weights), {})[seed] = {
+            strategy: {"choice": {"learning_rate": 0.001, "augmentation": True, "epochs": 10, "steps": 300, "validation_accuracy": 0.7},
+                       "test": {"customer_photos": accuracy, "plain": accuracy + 0.05},
+                       "curve": [{"epochs": 5, "steps": 100 * (i + 1), "test": {"customer_photos": accuracy, "plain": accuracy}} for i in range(3)]}
+            for strategy in strategies}
+        seconds[f"{k}/{seed}/{weights}"] = 1.0
+    return done, seconds
+
+
+def test_added_arms_leave_the_recorded_arms_and_the_headline_as_they_were(repo_root, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    benchmark = _benchmark(repo_root)
+    monkeypatch.setattr(benchmark, "run_jobs", _fake_runs)
+    path = tmp_path / "transfer_gain.json"
+    shutil.copy(repo_root / "benchmarks/results/transfer_gain.json", path)
+    recorded = json.loads(path.read_text())
+    benchmark.main(["--out", str(path), "--add-arms", "frozen", "--ks", "5", "10", "--no-figure"])
+    benchmark.main(["--out", str(path), "--add-arms", "scratch", "--ks", "20", "40", "--seeds", "0", "1", "--no-figure"])
+    benchmark.main(["--out", str(path), "--add-arms", "scratch", "--ks", "20", "40", "--seeds", "2", "--no-figure"])
+    report = json.loads(path.read_text())
+    for k, entry in recorded["results"].items():
+        for strategy, stats in entry["strategies"].items():
+            assert report["results"][k]["strategies"][strategy] == stats
+        for key in ("gain_pts", "ci_low", "ci_high", "transfer_picked", "per_strategy_gain_pts", "pretraining_pts"):
+            if key == "per_strategy_gain_pts":
+                assert {s: v for s, v in report["results"][k][key].items() if s != "frozen"} == entry[key]
+            else:
+                assert report["results"][k][key] == entry[key], (k, key)
+        frozen = report["results"][k]["strategies"]["frozen"]
+        expected = experiments.paired_interval(100 * (np.array(frozen["runs"]) - np.array(entry["strategies"]["scratch"]["runs"])))
+        assert report["results"][k]["per_strategy_gain_pts"]["frozen"]["mean"] == round(expected["mean"], 2)
+    assert report["relatedness"] == recorded["relatedness"] and report["transfer_candidates"] == ["partial", "fine_tune"]
+    # more labels per class go to labels_curve, seeds merged in order
+    assert list(report["labels_curve"]) == ["20", "40"] and report["labels_curve"]["20"]["seeds"] == [0, 1, 2]
+    from tlkit import fair_benchmark
+
+    assert report["labels_to_match"] == {str(k): fair_benchmark.labels_to_match(report, k) for k in (5, 10)}
+    assert "--add-arms frozen --ks 5 10" in report["command"] and len(report["additions"]) == 3
