@@ -116,7 +116,7 @@ def render_fair_protocol(report: dict) -> str:
         f"target classes {', '.join(map(str, split['target_classes']))}. "
         f"Customer-photo test condition (a fixed varied copy of the {report['target_test_images']} target test images), "
         f"percent, mean over {len(report['seeds'])} seeds; every arm tuned on validation data only "
-        f"({report['dataset']}; base `{report['base']['weights']}`). Produced by `{report['command'].strip()}`."
+        f"({report['dataset']}; base `{report['base']['weights']}`). Produced by `{' '.join(report['command'].split())}`."
     )
     return "\n".join(lines)
 

@@ -177,14 +177,61 @@ def plot_accuracy_vs_steps(report: dict, path: pathlib.Path) -> pathlib.Path:
     return path
 
 
-def run_jobs(work: list, jobs: int) -> tuple[dict, dict]:
-    """Run ``_job`` over ``work`` in ``jobs`` processes: ``{(k, weights): {seed: run}}`` and seconds per job."""
-    done, seconds_by_job = {}, {}
+#: Finished jobs are kept here (one JSON file per job) so that an interrupted run resumes where it stopped.
+JOB_CACHE = ROOT / "benchmarks" / "results" / ".job_cache"
+
+
+def job_key(k: int, seed: int, weights: str, strategies: list, settings: dict, split: str) -> str:
+    """A name for one job that changes with anything its result depends on (the base's weights file included)."""
+    import hashlib
+
+    from tlkit import data, models
+
+    weights_sha = data.sha256_of_file(models.model_path(weights).with_suffix(".keras"))
+    described = json.dumps([k, seed, weights, weights_sha, list(strategies), {key: list(value) if isinstance(value, tuple) else value
+                            for key, value in sorted(settings.items())}, split], sort_keys=True)
+    return f"{split}_k{k}_seed{seed}_{weights}_{'+'.join(strategies)}_{hashlib.sha256(described.encode()).hexdigest()[:12]}"
+
+
+def run_jobs(work: list, jobs: int, cache: pathlib.Path | None = JOB_CACHE) -> tuple[dict, dict]:
+    """Run ``_job`` over ``work`` in ``jobs`` processes: ``{(k, weights): {seed: run}}`` and seconds per job.
+
+    Each finished job is written to ``cache`` at once (``None``: no cache); a job found
+    there is not run again, so an interrupted run, started again with the same
+    arguments, only runs what is missing.  Its recorded seconds are those of the run that made it.
+    """
+    done, seconds_by_job, todo = {}, {}, []
+
+    def record(k, seed, weights, run, seconds, source):
+        done.setdefault((k, weights), {})[seed] = run
+        seconds_by_job[f"{k}/{seed}/{weights}"] = round(seconds, 1)
+        print(f"k={k} seed={seed} {weights}: {seconds:.0f} s{source}", flush=True)
+
+    keys = {}
+    for index, item in enumerate(work):
+        keys[index] = key = job_key(*item) if cache is not None else None
+        cached = cache / f"{key}.json" if cache is not None else None
+        if cached is not None and cached.is_file():
+            saved = json.loads(cached.read_text())
+            record(item[0], item[1], item[2], saved["run"], saved["seconds"], " (from the job cache)")
+        else:
+            todo.append((index, item))
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / ".gitignore").write_text("*\n")
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for k, seed, weights, comparison, seconds in pool.map(_job, *zip(*work)):
-            done.setdefault((k, weights), {})[seed] = comparison["runs"][k][seed]
-            seconds_by_job[f"{k}/{seed}/{weights}"] = round(seconds, 1)
-            print(f"k={k} seed={seed} {weights}: {seconds:.0f} s", flush=True)
+        futures = {pool.submit(_job, *item): index for index, item in todo}
+        for future in concurrent.futures.as_completed(futures):
+            k, seed, weights, comparison, seconds = future.result()
+            run = comparison["runs"][k][seed]
+            if cache is not None:
+                target = cache / f"{keys[futures[future]]}.json"
+                target.with_suffix(".tmp").write_text(json.dumps({"run": run, "seconds": round(seconds, 1)}))
+                target.with_suffix(".tmp").replace(target)
+            record(k, seed, weights, run, seconds, "")
+    # in the order of ``work`` (jobs finish in any order; summaries list seeds as they come)
+    order = {(item[0], item[2], item[1]): index for index, item in enumerate(work)}
+    done = {key: dict(sorted(runs.items(), key=lambda pair: order[(key[0], key[1], pair[0])])) for key, runs in done.items()}
     return done, seconds_by_job
 
 
