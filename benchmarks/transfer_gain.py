@@ -302,6 +302,10 @@ def add_relatedness(path: pathlib.Path, bases: list, strategies: list, jobs: int
     started = time.perf_counter()
     done, seconds_by_job = run_jobs(work, jobs)
     seconds = time.perf_counter() - started
+    recorded_settings = report["protocol_settings"]
+    report = json.loads(path.read_text())  # read again: the file may have changed during the runs
+    if report["protocol_settings"] != recorded_settings:
+        raise SystemExit(f"{path}: its protocol changed during the runs; the jobs stay in {JOB_CACHE}")
     report["job_seconds"].update(seconds_by_job)
     for weights in bases:
         report["relatedness_bases"][weights] = base_entry(weights)
@@ -350,6 +354,10 @@ def add_arms(path: pathlib.Path, strategies: list, ks: list, seeds: list | None,
     started = time.perf_counter()
     done, seconds_by_job = run_jobs(work, jobs)
     seconds = time.perf_counter() - started
+    recorded_settings = report["protocol_settings"]
+    report = json.loads(path.read_text())  # read again: the file may have changed during the runs
+    if report["protocol_settings"] != recorded_settings:
+        raise SystemExit(f"{path}: its protocol changed during the runs; the jobs stay in {JOB_CACHE}")
     report["job_seconds"].update({f"{key}/{'+'.join(strategies)}": value for key, value in seconds_by_job.items()})
     for k in ks:
         runs = {seed: done[(k, report["base"]["weights"])][seed] for seed in seeds}
@@ -405,6 +413,19 @@ def rescore_labels_to_match(report: dict) -> dict:
     return report
 
 
+def withdraw_relatedness(report: dict, weights: str, reason: str) -> dict:
+    """Move a base's relatedness entry to ``report["withdrawn"]`` with the reason (a measurement of a broken base)."""
+    if weights not in report.get("relatedness", {}):
+        raise SystemExit(f"{weights} has no relatedness entry; it has: {', '.join(report.get('relatedness', {}))}")
+    report.setdefault("withdrawn", {})[weights] = {
+        "relatedness": report["relatedness"].pop(weights),
+        "base": report["relatedness_bases"].pop(weights),
+        "reason": reason,
+        "withdrawn": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    return report
+
+
 def markdown_table(results: dict) -> str:
     strategies = list(next(iter(results.values()))["strategies"])
     lines = ["| k | " + " | ".join(strategies) + " | transfer − scratch (95% CI) |", "|---" * (len(strategies) + 2) + "|"]
@@ -438,6 +459,9 @@ def main(argv=None) -> int:
                         help="run these arms of the main base at --ks under the protocol recorded in --out and add them "
                              "(a recorded k: beside the recorded arms, paired with their scratch; another k: labels_curve)")
     parser.add_argument("--figure-only", action="store_true", help="redraw the figures from --out and stop")
+    parser.add_argument("--withdraw-relatedness", metavar="WEIGHTS",
+                        help="move WEIGHTS' relatedness entry of --out to 'withdrawn' with --reason (a broken base) and stop")
+    parser.add_argument("--reason", help="why a relatedness entry is withdrawn")
     parser.add_argument("--rescore-labels-to-match", action="store_true",
                         help="recompute labels_to_match of --out from the runs it records (no training) and stop")
     parser.add_argument("--rescore-relatedness", action="store_true",
@@ -462,6 +486,13 @@ def main(argv=None) -> int:
             print("figure:", plot_accuracy_vs_steps(report, figure_path(report, args.out)))
             if report.get("labels_to_match"):
                 print("figure:", plot_labels_to_match(report, labels_figure_path(report, args.out)))
+        return 0
+    if args.withdraw_relatedness:
+        if not args.reason:
+            parser.error("--withdraw-relatedness needs --reason")
+        report = withdraw_relatedness(json.loads(args.out.read_text()), args.withdraw_relatedness, args.reason)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"withdrew {args.withdraw_relatedness}: {args.reason}")
         return 0
     if args.rescore_labels_to_match:
         report = rescore_labels_to_match(json.loads(args.out.read_text()))
