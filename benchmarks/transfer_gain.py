@@ -60,6 +60,9 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# this checkout's tlkit, whichever one the interpreter would find first (the job processes inherit the path)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 #: Per class split: result file, main base, other bases for the relatedness comparison, figure.
 SCENARIOS = {

@@ -248,6 +248,12 @@ SPLIT_NOTES = {
         "(18,000) than the related source, so it is less related and smaller at once.",
     ],
 }
+#: Notes for one shipped base only (its weights name): why its recipe differs from its family's.
+MODEL_NOTES = {
+    "fashion_related_varied_shuffled_100": [
+        "Shuffled-label twin of the related base, rebuilt: the first `fashion_related_varied_shuffled_100` (varied recipe, Adam 1e-3, 20 epochs, every source label shuffled) was a dead network: all 128 units of its `features` layer were zero on every one of 600 course test images, so any head on it predicted one class (33.3% on the 3-class target in all 20 benchmark runs). With every label shuffled and every image varied afresh there is nothing to learn; the lowest loss is a constant answer, and Adam, whose steps keep their size however small the push, got there by driving the features' pre-activations below zero. The rebuild trains one epoch at Adam 1e-5 (`--epochs 1 --learning-rate 1e-5`): 1.6% of the `features` units are zero on all 600 images (healthy bases 42-53%; 11% at initialisation), a linear probe on its features reaches 80.3% on the related target (the related base 82.8%; chance 33.3%), source test accuracy 20.8% (chance 14.3%). A monitoring run of the same epoch (a throwaway script) had 0.8-1.6% dead units from step 80 to step 329. So it is a working network trained on shuffled labels, still close to its random initialisation: it shows what shuffled-label pre-training leaves, not a collapse. A rebuild at 1e-4 for one epoch was replaced before it was checked reliably, so whether that rate stays alive is not known. tests/test_shipped_bases.py checks every shipped base (dead units below 90%, a linear probe above chance).",
+    ],
+}
 #: Recipes ``python -m tlkit.pretrain --recipe`` knows: the shipped one and the varied-photos one.
 RECIPES = ("rotation", "varied")
 #: Epochs of the varied recipe (each sees a fresh variation of every source image).
@@ -441,7 +447,8 @@ def pretrain(
         "source_test_accuracy": round(float(test_accuracy), 4),
         "library_versions": library_versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "recipe_notes": read_recipe_notes() + (VARIED_NOTES if recipe == "varied" else []) + SPLIT_NOTES.get(split, []),
+        "recipe_notes": read_recipe_notes() + (VARIED_NOTES if recipe == "varied" else []) + SPLIT_NOTES.get(split, [])
+        + MODEL_NOTES.get(weights_name, []),
         "command": "python -m tlkit.pretrain"
         + (f" --recipe {recipe}" if recipe != "rotation" else "")
         + (f" --split {split}" if split != "course" else "")
