@@ -326,3 +326,32 @@ def test_added_arms_leave_the_recorded_arms_and_the_headline_as_they_were(repo_r
 
     assert report["labels_to_match"] == {str(k): fair_benchmark.labels_to_match(report, k) for k in (5, 10)}
     assert "--add-arms frozen --ks 5 10" in report["command"] and len(report["additions"]) == 3
+
+
+def test_feature_extraction_is_an_arm_of_the_related_benchmark_beside_the_headline(repo_root):
+    """transfer_gain.json: frozen tuned like every arm, paired with the recorded scratch; the headline stays partial/fine_tune."""
+    import json
+
+    report = json.loads((repo_root / "benchmarks/results/transfer_gain.json").read_text())
+    assert report["transfer_candidates"] == ["partial", "fine_tune"]
+    for k, entry in report["results"].items():
+        frozen = entry["strategies"]["frozen"]
+        assert len(frozen["runs"]) == len(frozen["chosen"]) == len(report["seeds"]), k
+        assert {choice["learning_rate"] for choice in frozen["chosen"]} <= set(report["protocol_settings"]["learning_rates"])
+        expected = experiments.paired_interval(100 * (np.array(frozen["runs"]) - np.array(entry["strategies"]["scratch"]["runs"])))
+        assert entry["per_strategy_gain_pts"]["frozen"] == {key: round(value, 2) for key, value in expected.items() if key != "n"}, k
+        assert set(entry["transfer_picked"]) <= {"partial", "fine_tune"}
+
+
+def test_feature_extraction_is_what_the_readme_says(repo_root):
+    """README: frozen 74.2 / 78.0; above scratch (interval with 0 at k = 5, above 0 at k = 10); below partial at both k."""
+    import json
+
+    report = json.loads((repo_root / "benchmarks/results/transfer_gain.json").read_text())
+    five, ten = report["results"]["5"], report["results"]["10"]
+    assert (round(100 * five["strategies"]["frozen"]["mean"], 1), round(100 * ten["strategies"]["frozen"]["mean"], 1)) == (74.2, 78.0)
+    assert five["per_strategy_gain_pts"]["frozen"]["ci_low"] < 0 < five["per_strategy_gain_pts"]["frozen"]["ci_high"]
+    assert ten["per_strategy_gain_pts"]["frozen"]["ci_low"] > 0
+    for entry in (five, ten):
+        below = experiments.paired_interval(100 * (np.array(entry["strategies"]["frozen"]["runs"]) - np.array(entry["strategies"]["partial"]["runs"])))
+        assert below["ci_high"] < 0
