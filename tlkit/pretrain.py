@@ -248,6 +248,12 @@ SPLIT_NOTES = {
         "(18,000) than the related source, so it is less related and smaller at once.",
     ],
 }
+#: Notes for one shipped base only (its weights name): why its recipe differs from its family's.
+MODEL_NOTES = {
+    "fashion_related_varied_shuffled_100": [
+        "Shuffled-label twin of the related base, rebuilt: the first `fashion_related_varied_shuffled_100` (varied recipe, Adam 1e-3, 20 epochs, every source label shuffled) was a dead network: all 128 units of its `features` layer were zero on every one of 600 course test images, so any head on it predicted one class (33.3% on the 3-class target in all 20 benchmark runs). With every label shuffled and every image varied afresh there is nothing to learn; the lowest loss is a constant answer, and Adam, whose steps keep their size however small the push, got there by driving the features' pre-activations below zero. The rebuild trains one epoch at Adam 1e-5 (`--epochs 1 --learning-rate 1e-5`): 1.6% of the `features` units are zero on all 600 images (healthy bases 42-53%; 11% at initialisation), a linear probe on its features reaches 80.3% on the related target (the related base 82.8%; chance 33.3%), source test accuracy 20.8% (chance 14.3%). A monitoring run of the same epoch (a throwaway script) had 0.8-1.6% dead units from step 80 to step 329. So it is a working network trained on shuffled labels, still close to its random initialisation: it shows what shuffled-label pre-training leaves, not a collapse. A rebuild at 1e-4 for one epoch was replaced before it was checked reliably, so whether that rate stays alive is not known. tests/test_shipped_bases.py checks every shipped base (dead units below 90%, a linear probe above chance).",
+    ],
+}
 #: Recipes ``python -m tlkit.pretrain --recipe`` knows: the shipped one and the varied-photos one.
 RECIPES = ("rotation", "varied")
 #: Epochs of the varied recipe (each sees a fresh variation of every source image).
@@ -264,11 +270,12 @@ VARIED_NOTES = [
 ]
 
 
-def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: int, epochs: int, seed: int, variation=None, verbose: int = 0):
+def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: int, epochs: int, seed: int, variation=None,
+                         verbose: int = 0, learning_rate: float = DEFAULT_LEARNING_RATE):
     """Train a fresh ``fashion_cnn`` on a new random variation of ``images`` every epoch.
 
     Epoch ``e`` trains on ``tlkit.variation.vary(images, variation, seed * 1000 + e)``,
-    so a rerun with the same seed sees the same pictures.
+    so a rerun with the same seed sees the same pictures.  ``learning_rate`` is Adam's.
 
     Returns
     -------
@@ -284,7 +291,7 @@ def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: in
     set_seed(seed)
     model = models.build_fashion_cnn(num_classes=num_classes)
     model.compile(
-        optimizer=keras.optimizers.Adam(DEFAULT_LEARNING_RATE),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -326,6 +333,7 @@ def pretrain(
     progress: bool = True,
     recipe: str = "rotation",
     split: str = "course",
+    learning_rate: float = DEFAULT_LEARNING_RATE,
 ) -> dict:
     """Train ``fashion_cnn`` on the source task and save it with its model card.
 
@@ -356,6 +364,11 @@ def pretrain(
         Which class split's source task to train on (:data:`tlkit.data.CLASS_SPLITS`).
         Another split's weights are named ``"fashion_<split>"`` (plus
         ``"_<recipe>"`` for the varied recipe) by default.
+    learning_rate : float, default 1e-3
+        Adam's learning rate (the varied recipe only).  On fully shuffled labels
+        the default drives every unit of the ``features`` layer to zero (there is
+        nothing to learn, and a constant output is the best guess); a smaller
+        rate keeps the network alive (``data/models/recipe_notes.md``).
 
     Returns
     -------
@@ -366,6 +379,10 @@ def pretrain(
         raise TlkitError(f"pretrain: unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     if epochs is None:
         epochs = VARIED_EPOCHS if recipe == "varied" else DEFAULT_EPOCHS
+    if recipe != "varied" and learning_rate != DEFAULT_LEARNING_RATE:
+        raise TlkitError(f"pretrain: the {recipe!r} recipe trains at {DEFAULT_LEARNING_RATE}; --learning-rate is for the varied recipe")
+    if not learning_rate > 0:
+        raise TlkitError(f"pretrain: the learning rate must be positive, got {learning_rate}")
     source_labels, _ = data.class_split(split)
     if weights_name is None:
         weights_name = "fashion_source" if split == "course" else f"fashion_{split}"
@@ -384,7 +401,8 @@ def pretrain(
               f"(labels shuffled: {100 * shuffle_fraction:.0f}%)", flush=True)
     if recipe == "varied":
         model, history, seconds = train_with_variation(
-            source.train.images, train_labels, source.train.num_classes, epochs, seed, verbose=2 if progress else 0
+            source.train.images, train_labels, source.train.num_classes, epochs, seed, verbose=2 if progress else 0,
+            learning_rate=learning_rate,
         )
     else:
         model, history, seconds = train_with_auxiliary_task(
@@ -413,7 +431,7 @@ def pretrain(
         "training": {
             "epochs": epochs,
             "batch_size": DEFAULT_BATCH_SIZE,
-            "optimizer": f"Adam(learning_rate={DEFAULT_LEARNING_RATE})",
+            "optimizer": f"Adam(learning_rate={learning_rate})",
             **(_varied_training_entry(history) if recipe == "varied" else {
                 "auxiliary_task": "every training image is turned by a random multiple of 90 degrees; a second "
                 "20-unit softmax head on the 'features' layer predicts the pair (class, rotation) (equal loss "
@@ -429,12 +447,14 @@ def pretrain(
         "source_test_accuracy": round(float(test_accuracy), 4),
         "library_versions": library_versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "recipe_notes": read_recipe_notes() + (VARIED_NOTES if recipe == "varied" else []) + SPLIT_NOTES.get(split, []),
+        "recipe_notes": read_recipe_notes() + (VARIED_NOTES if recipe == "varied" else []) + SPLIT_NOTES.get(split, [])
+        + MODEL_NOTES.get(weights_name, []),
         "command": "python -m tlkit.pretrain"
         + (f" --recipe {recipe}" if recipe != "rotation" else "")
         + (f" --split {split}" if split != "course" else "")
         + (f" --shuffle-fraction {shuffle_fraction}" if shuffle_fraction else "")
         + (f" --epochs {epochs}" if epochs != (VARIED_EPOCHS if recipe == "varied" else DEFAULT_EPOCHS) else "")
+        + (f" --learning-rate {learning_rate}" if learning_rate != DEFAULT_LEARNING_RATE else "")
         + (f" --seed {seed}" if seed != DEFAULT_SEED else ""),
     }
     model_file.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
@@ -492,13 +512,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", choices=sorted(data.CLASS_SPLITS), default="course", help="class split whose source task to train on")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--shuffle-fraction", type=float, default=0.0, help="fraction of source labels to shuffle (0-1)")
+    parser.add_argument("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, help=f"Adam's learning rate, varied recipe only (default {DEFAULT_LEARNING_RATE})")
     parser.add_argument("--name", help="weights name to save under")
     parser.add_argument("--from", dest="full_path", help="folder holding the full Fashion-MNIST *-ubyte.gz files")
     parser.add_argument("--out", help="output folder (default data/models)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
-        card = pretrain(args.epochs, args.seed, args.shuffle_fraction, args.name, args.full_path, args.out, not args.quiet, args.recipe, args.split)
+        card = pretrain(args.epochs, args.seed, args.shuffle_fraction, args.name, args.full_path, args.out, not args.quiet, args.recipe, args.split,
+                        args.learning_rate)
     except TlkitError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
