@@ -30,36 +30,6 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}"
 
 
-def render_transfer_gain_fixed_budget(report: dict) -> str:
-    """The fixed-budget benchmark: target accuracy (percent, mean ± std over seeds) per strategy and k."""
-    results = report["results"]
-    strategies = list(next(iter(results.values()))["strategies"])
-    lines = [
-        "| labels per class | " + " | ".join(strategies) + " | gain of best transfer over scratch |",
-        "|---" * (len(strategies) + 2) + "|",
-    ]
-    for k, entry in results.items():
-        cells = [
-            f"{_pct(entry['strategies'][name]['mean'])} ± {_pct(entry['strategies'][name]['std'])}"
-            for name in strategies
-        ]
-        lines.append(f"| {k} | " + " | ".join(cells) + f" | **{entry['gain_pts']:+.1f} points** ({entry['best_transfer']}) |")
-    translation = report["budget"].get("translation", 0.0)
-    shifted = (
-        f"Every strategy, scratch included, trained on images shifted at random by up to "
-        f"{100 * translation:.0f}% of their size. "
-        if translation
-        else ""
-    )
-    lines.append("")
-    lines.append(
-        f"{shifted}Target-task test accuracy in percent, mean ± std over {len(report['seeds'])} seeds, "
-        f"{report['target_test_images']} test images ({report['dataset']}); base source accuracy "
-        f"{_pct(report['base']['source_test_accuracy'])}%. Produced by `{report['command'].strip()}`."
-    )
-    return "\n".join(lines)
-
-
 def render_fair_protocol(report: dict) -> str:
     """Fair protocol: tuned accuracy (percent) per strategy and k, paired gain of transfer over scratch with its CI."""
     import statistics
@@ -67,9 +37,12 @@ def render_fair_protocol(report: dict) -> str:
     results = report["results"]
     strategies = list(next(iter(results.values()))["strategies"])
     max_steps = report["protocol_settings"].get("max_steps")
+    # the arms "transfer" is chosen among, when the file records them (a file without frozen had no other)
+    candidates = report.get("transfer_candidates")
+    transfer = f"transfer ({' or '.join(candidates)})" if candidates and "frozen" in strategies else "transfer"
     lines = [
         "| labels per class | " + " | ".join(strategies)
-        + " | transfer − scratch (95% CI) | plain test: transfer − scratch | steps chosen: scratch / transfer (median) |",
+        + f" | {transfer} − scratch (95% CI) | plain test: transfer − scratch | steps chosen: scratch / transfer (median) |",
         "|---" * (len(strategies) + 4) + "|",
     ]
     for k, entry in results.items():
@@ -87,13 +60,24 @@ def render_fair_protocol(report: dict) -> str:
         )
     lines.append("")
     lines.append("Compute: " + "; ".join(_steps_to_match(k, entry) for k, entry in results.items()) + ".")
-    if sum(name in ("frozen", "partial", "fine_tune") for name in strategies) > 1:  # transfer is chosen among several
+    if sum(name in (candidates or ("frozen", "partial", "fine_tune")) for name in strategies) > 1:  # transfer is chosen among several
         import collections
 
         lines.append("")
         lines.append("Transfer, the pre-trained strategy chosen on validation data seed by seed: " + "; ".join(
             f"k = {k}: " + ", ".join(f"{name} {count}" for name, count in collections.Counter(e["transfer_picked"]).most_common())
             for k, e in results.items()) + f" (of {len(report['seeds'])} seeds).")
+    if all("frozen" in entry["strategies"] for entry in results.values()):
+        lines.append("")
+        lines.append(_frozen_line(report))
+    if report.get("labels_to_match"):
+        from tlkit import fair_benchmark
+
+        curve = report["labels_curve"]
+        lines.append("")
+        lines.append("Scratch with more labels, same protocol: " + "; ".join(
+            f"k = {k}: {_pct(entry['strategies']['scratch']['mean'])} ({len(entry['seeds'])} seeds)" for k, entry in curve.items())
+            + ". " + fair_benchmark.labels_to_match_line(report))
     if all("pretraining_pts" in entry for entry in results.values()):
         lines.append("")
         lines.append("Pre-trained against random frozen convolutions (partial − random_partial): " + "; ".join(
@@ -135,6 +119,24 @@ def render_fair_protocol(report: dict) -> str:
         f"({report['dataset']}; base `{report['base']['weights']}`). Produced by `{report['command'].strip()}`."
     )
     return "\n".join(lines)
+
+
+def _frozen_line(report: dict) -> str:
+    """Feature extraction (the whole base frozen, a new head) against scratch and against partial, paired by seed."""
+    from tlkit.experiments import paired_interval
+
+    cells = []
+    for k, entry in report["results"].items():
+        against_scratch = entry["per_strategy_gain_pts"]["frozen"]
+        frozen = entry["strategies"]["frozen"]["runs"]
+        text = (f"k = {k}: {_pct(entry['strategies']['frozen']['mean'])}, {against_scratch['mean']:+.1f} "
+                f"({against_scratch['ci_low']:+.1f} to {against_scratch['ci_high']:+.1f}) against scratch")
+        if "partial" in entry["strategies"]:
+            interval = paired_interval([100 * (a - b) for a, b in zip(frozen, entry["strategies"]["partial"]["runs"])])
+            text += f", {interval['mean']:+.1f} ({interval['ci_low']:+.1f} to {interval['ci_high']:+.1f}) against partial"
+        cells.append(text)
+    return ("Feature extraction (`frozen`: the whole base frozen, a new head, tuned by the same protocol; not a "
+            "candidate for the headline's transfer): " + "; ".join(cells) + ".")
 
 
 def _steps_to_match(k: str, entry: dict, early_steps: int = 200) -> str:
@@ -230,8 +232,6 @@ def render_layer_transfer(report: dict) -> str:
 RENDERERS = {
     "transfer_gain": render_fair_protocol,
     "transfer_gain_course_split": render_fair_protocol,
-    "transfer_gain_fixed_budget": render_transfer_gain_fixed_budget,
-    "transfer_gain_fixed_budget_shifted": render_transfer_gain_fixed_budget,
     "transfer_ceiling": render_transfer_ceiling,
     "cached_features": render_cached_features,
     "negative_transfer": render_negative_transfer,

@@ -19,7 +19,11 @@ Two scenarios, one result file each:
 Arms: ``scratch``; ``partial`` from the split's varied base (``python -m tlkit.pretrain
 --recipe varied [--split related]``); ``random_partial`` (same architecture, random
 weights, frozen like partial); on the related split also ``fine_tune``, which competes
-with partial for "transfer" seed by seed.  ``--strategies`` chooses others (``frozen``).
+with partial for "transfer" seed by seed (:data:`HEADLINE_TRANSFER`).  Feature extraction
+(``frozen``: the whole base frozen, a new head) is an arm of its own, added with the same
+protocol by ``--add-arms frozen``; so is scratch at more labels per class (``--add-arms
+scratch --ks 20 40 80``), from which ``labels_to_match`` says how many labels per class
+scratch needs to reach transfer's accuracy at k = 5 and 10 (:func:`tlkit.fair_benchmark.labels_to_match`).
 Relatedness: partial transfer from other bases, paired with the same tuned scratch
 (related split: the base pre-trained on shuffled labels and the distant base;
 ``--add-relatedness WEIGHTS`` adds more bases to an existing result file).  Seeds, the
@@ -34,6 +38,8 @@ Usage::
     python benchmarks/transfer_gain.py --figure-only   # redraw the split's accuracy-against-steps figure
     python benchmarks/transfer_gain.py --split course --figure-only   # the same for the notebooks' split
     python benchmarks/transfer_gain.py --rescore-relatedness   # recompute relatedness from the recorded runs
+    python benchmarks/transfer_gain.py --add-arms frozen --ks 5 10   # feature extraction beside the recorded arms
+    python benchmarks/transfer_gain.py --add-arms scratch --ks 20 40 80   # scratch with more labels, then labels_to_match
 
 Writes the split's result file, draws accuracy against steps, and prints a Markdown
 table.  The runs are spread over ``--jobs`` processes with one
@@ -45,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import datetime
 import json
 import multiprocessing
 import os
@@ -61,6 +68,7 @@ SCENARIOS = {
         "weights": "fashion_related_varied",
         "relatedness": ("fashion_related_varied_shuffled_100", "fashion_distant_varied"),
         "figure": ROOT / "docs" / "images" / "transfer_gain_steps.png",
+        "labels_figure": ROOT / "docs" / "images" / "labels_to_match.png",
         "defaults": {"seeds": list(range(10)), "max_steps": 2400, "validation_per_class": 100,
                      "strategies": ["scratch", "partial", "fine_tune", "random_partial"]},
     },
@@ -73,6 +81,11 @@ SCENARIOS = {
                      "strategies": ["scratch", "partial", "random_partial"]},
     },
 }
+#: The pre-trained arms the headline "transfer" is chosen among, seed by seed on validation data.
+#: ``frozen`` (feature extraction) is reported beside it as an arm of its own (``--add-arms frozen``).
+HEADLINE_TRANSFER = ("partial", "fine_tune")
+#: The k whose transfer accuracy ``labels_to_match`` asks scratch to reach with more labels.
+LABELS_TO_MATCH_KS = (5, 10)
 #: Why the defaults are what they are (written into the result file).
 PROTOCOL_CHOICES = (
     "Training length is counted in optimizer steps (up to --max-steps, checked every 100): with 25 images an "
@@ -128,6 +141,24 @@ def figure_path(report: dict, results_file: pathlib.Path) -> pathlib.Path:
     if results_file.resolve() == scenario["results"].resolve():
         return scenario["figure"]
     return results_file.with_suffix(".png")
+
+
+def labels_figure_path(report: dict, results_file: pathlib.Path) -> pathlib.Path:
+    """Where the labels-to-match figure of ``report`` goes (like :func:`figure_path`)."""
+    scenario = SCENARIOS[report["split"]["name"]]
+    if results_file.resolve() == scenario["results"].resolve() and "labels_figure" in scenario:
+        return scenario["labels_figure"]
+    return results_file.with_name(results_file.stem + "_labels_to_match.png")
+
+
+def plot_labels_to_match(report: dict, path: pathlib.Path) -> pathlib.Path:
+    """Draw scratch's accuracy against labels per class with transfer's points (:func:`tlkit.fair_benchmark.plot_labels_to_match`)."""
+    from tlkit import fair_benchmark
+
+    figure = fair_benchmark.plot_labels_to_match(report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    return path
 
 
 def plot_accuracy_vs_steps(report: dict, path: pathlib.Path) -> pathlib.Path:
@@ -233,6 +264,93 @@ def add_relatedness(path: pathlib.Path, bases: list, strategies: list, jobs: int
     return report
 
 
+def arm_entry(per_seed: dict, strategy: str) -> dict:
+    """Mean, spread, per-seed test accuracies (both conditions) and choices of one arm, seeds in ``per_seed``'s order."""
+    import numpy as np
+
+    runs = [per_seed[seed][strategy]["test"]["customer_photos"] for seed in per_seed]
+    return {"mean": float(np.mean(runs)), "std": float(np.std(runs)), "runs": runs,
+            "chosen": [per_seed[seed][strategy]["choice"] for seed in per_seed],
+            "plain_runs": [per_seed[seed][strategy]["test"]["plain"] for seed in per_seed]}
+
+
+def add_arms(path: pathlib.Path, strategies: list, ks: list, seeds: list | None, jobs: int) -> dict:
+    """Run more arms of the main base under the protocol recorded in ``path`` and add them, leaving recorded arms as they are.
+
+    At a ``k`` the file already has (same seeds), each new arm joins ``results[k]``: its
+    accuracies, its paired difference with the recorded scratch (``per_strategy_gain_pts``),
+    its plain-test mean and its accuracy-against-steps curve; the headline "transfer" keeps
+    its recorded candidates.  At another ``k`` the arms go to ``labels_curve[k]`` (more labels
+    per class, for :func:`tlkit.fair_benchmark.labels_to_match`); runs on seeds already there
+    are replaced, others added.  ``labels_to_match`` is recomputed from the file afterwards.
+    """
+    import numpy as np
+
+    from tlkit import experiments
+
+    report = json.loads(path.read_text())
+    seeds = list(report["seeds"]) if seeds is None else list(seeds)
+    settings = {key: tuple(value) if isinstance(value, list) else value for key, value in report["protocol_settings"].items()}
+    candidates = tuple(report.get("transfer_candidates", HEADLINE_TRANSFER))
+    work = [(k, seed, report["base"]["weights"], strategies, settings, report["split"]["name"]) for k in ks for seed in seeds]
+    started = time.perf_counter()
+    done, seconds_by_job = run_jobs(work, jobs)
+    seconds = time.perf_counter() - started
+    report["job_seconds"].update({f"{key}/{'+'.join(strategies)}": value for key, value in seconds_by_job.items()})
+    for k in ks:
+        runs = {seed: done[(k, report["base"]["weights"])][seed] for seed in seeds}
+        if str(k) in report["results"]:
+            entry = report["results"][str(k)]
+            if seeds != report["seeds"]:
+                raise SystemExit(f"--add-arms at recorded k = {k} needs the recorded seeds {report['seeds']}")
+            recorded = recorded_runs(entry["strategies"], seeds)
+            merged = {"runs": {k: {seed: {**recorded[seed], **runs[seed]} for seed in seeds}}}
+            summary = experiments.fair_summary(merged, "customer_photos", transfer_candidates=candidates)[k]
+            if summary["transfer_picked"] != entry["transfer_picked"]:
+                raise SystemExit(f"adding {strategies} at k = {k} would change the headline's picks; refusing")
+            for strategy in strategies:
+                entry["strategies"][strategy] = arm_entry(runs, strategy)
+                entry["per_strategy_gain_pts"][strategy] = summary["per_strategy_gain_pts"][strategy]
+                entry["plain_test"]["strategies"][strategy] = round(float(np.mean(entry["strategies"][strategy]["plain_runs"])), 4)
+                entry["accuracy_vs_steps"][strategy] = _mean_curve(runs, strategy, "customer_photos")
+        else:
+            entry = report.setdefault("labels_curve", {}).setdefault(str(k), {"seeds": [], "strategies": {}})
+            for strategy in strategies:
+                old = entry["strategies"].get(strategy)
+                per_seed = {}
+                if old is not None:
+                    per_seed = {seed: {strategy: {"test": {"customer_photos": a, "plain": b}, "choice": c}}
+                                for seed, a, b, c in zip(entry["seeds"], old["runs"], old["plain_runs"], old["chosen"])}
+                per_seed.update({seed: {strategy: runs[seed][strategy]} for seed in seeds})
+                per_seed = dict(sorted(per_seed.items()))
+                entry["strategies"][strategy] = arm_entry(per_seed, strategy)
+                entry["seeds"] = list(per_seed)
+        report["labels_curve"] = dict(sorted(report.get("labels_curve", {}).items(), key=lambda item: int(item[0])))
+    report["transfer_candidates"] = list(candidates)
+    command = "python benchmarks/transfer_gain.py " + (f"--out {path} " if path.resolve() != SCENARIOS[report["split"]["name"]]["results"].resolve() else "") \
+        + f"--split {report['split']['name']} --add-arms {' '.join(strategies)} --ks {' '.join(map(str, ks))}" \
+        + ("" if seeds == report["seeds"] else f" --seeds {' '.join(map(str, seeds))}") + f" --jobs {jobs}"
+    report["command"] += f" && {command}"
+    report.setdefault("additions", []).append({
+        "command": command, "seconds": round(seconds, 1), "jobs": jobs, "threads_per_job": 1,
+        "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    })
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    if report.get("labels_curve"):  # the runs are saved first: this only reads them
+        rescore_labels_to_match(report)
+        path.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def rescore_labels_to_match(report: dict) -> dict:
+    """Recompute ``report["labels_to_match"]`` from the recorded runs (:func:`tlkit.fair_benchmark.labels_to_match`)."""
+    from tlkit import fair_benchmark
+
+    report["labels_to_match"] = {str(k): fair_benchmark.labels_to_match(report, k) for k in LABELS_TO_MATCH_KS
+                                 if str(k) in report["results"]}
+    return report
+
+
 def markdown_table(results: dict) -> str:
     strategies = list(next(iter(results.values()))["strategies"])
     lines = ["| k | " + " | ".join(strategies) + " | transfer − scratch (95% CI) |", "|---" * (len(strategies) + 2) + "|"]
@@ -262,10 +380,16 @@ def main(argv=None) -> int:
                         help="draw no figure (by default: the split's figure in docs/images/ for its own result file, else a PNG beside --out)")
     parser.add_argument("--add-relatedness", nargs="+", metavar="WEIGHTS",
                         help="run these bases under the protocol recorded in --out, pair them with its scratch runs, and add them")
-    parser.add_argument("--figure-only", action="store_true", help="redraw the figure from --out and stop")
+    parser.add_argument("--add-arms", nargs="+", metavar="STRATEGY",
+                        help="run these arms of the main base at --ks under the protocol recorded in --out and add them "
+                             "(a recorded k: beside the recorded arms, paired with their scratch; another k: labels_curve)")
+    parser.add_argument("--figure-only", action="store_true", help="redraw the figures from --out and stop")
+    parser.add_argument("--rescore-labels-to-match", action="store_true",
+                        help="recompute labels_to_match of --out from the runs it records (no training) and stop")
     parser.add_argument("--rescore-relatedness", action="store_true",
                         help="recompute the relatedness entries of --out from the runs it records (no training) and stop")
     args = parser.parse_args(argv)
+    args.seeds_given = args.seeds is not None
     scenario = SCENARIOS[args.split]
     args.out = args.out or scenario["results"]
     args.weights = args.weights or scenario["weights"]
@@ -273,6 +397,23 @@ def main(argv=None) -> int:
     for name, value in scenario["defaults"].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if args.add_arms:
+        report = add_arms(args.out, args.add_arms, args.ks, args.seeds if args.seeds_given else None, args.jobs)
+        for k in args.ks:
+            entry = report["results"].get(str(k)) or report["labels_curve"][str(k)]
+            print(f"k={k}", {s: round(100 * entry["strategies"][s]["mean"], 1) for s in args.add_arms},
+                  {s: entry.get("per_strategy_gain_pts", {}).get(s) for s in args.add_arms})
+        print("labels_to_match:", json.dumps(report.get("labels_to_match")))
+        if args.figure:
+            print("figure:", plot_accuracy_vs_steps(report, figure_path(report, args.out)))
+            if report.get("labels_to_match"):
+                print("figure:", plot_labels_to_match(report, labels_figure_path(report, args.out)))
+        return 0
+    if args.rescore_labels_to_match:
+        report = rescore_labels_to_match(json.loads(args.out.read_text()))
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        print("labels_to_match:", json.dumps(report["labels_to_match"]))
+        return 0
     if args.add_relatedness:
         report = add_relatedness(args.out, args.add_relatedness, args.relatedness_strategies, args.jobs)
         for weights, per_k in report["relatedness"].items():
@@ -287,6 +428,8 @@ def main(argv=None) -> int:
     if args.figure_only:
         report = json.loads(args.out.read_text())
         print("figure:", plot_accuracy_vs_steps(report, figure_path(report, args.out)))
+        if report.get("labels_to_match"):
+            print("figure:", plot_labels_to_match(report, labels_figure_path(report, args.out)))
         return 0
 
     from tlkit import data, experiments
@@ -310,8 +453,8 @@ def main(argv=None) -> int:
     results, relatedness = {}, {}
     for k in args.ks:
         main_run = {"runs": {k: done[(k, args.weights)]}}
-        summary = experiments.fair_summary(main_run, "customer_photos")[k]
-        plain = experiments.fair_summary(main_run, "plain")[k]
+        summary = experiments.fair_summary(main_run, "customer_photos", transfer_candidates=HEADLINE_TRANSFER)[k]
+        plain = experiments.fair_summary(main_run, "plain", transfer_candidates=HEADLINE_TRANSFER)[k]
         runs = main_run["runs"][k]
         summary["plain_test"] = {
             "strategies": {s: round(v["mean"], 4) for s, v in plain["strategies"].items()},
@@ -335,6 +478,7 @@ def main(argv=None) -> int:
         "dataset": dataset_name,
         "target_test_images": len(target.test),
         "seeds": args.seeds,
+        "transfer_candidates": list(HEADLINE_TRANSFER),
         "base": base_entry(args.weights),
         "relatedness_bases": {w: base_entry(w) for w in args.relatedness},
         "results": results,

@@ -166,3 +166,49 @@ def test_a_strategy_has_the_same_colour_whichever_strategies_share_its_figure(re
     label = plots_steps.STRATEGY_LABELS["fine_tune"]
     assert colours[0][label] == colours[1][label] == plots_steps.STRATEGY_COLORS["fine_tune"]
     assert len(set(plots_steps.STRATEGY_COLORS.values())) == len(plots_steps.STRATEGY_COLORS)
+
+
+def _with_labels_curve(report, scratch_by_k, transfer_runs):
+    """``report`` with scratch runs at several k (the recorded k = 5 and labels_curve) and transfer's runs at k = 5."""
+    report = copy.deepcopy(report)
+    entry = report["results"]["5"]
+    entry["strategies"]["scratch"]["runs"] = scratch_by_k.pop(5)
+    entry["transfer_runs"] = transfer_runs
+    report["labels_curve"] = {str(k): {"seeds": [0, 1, 2], "strategies": {"scratch": {"runs": runs}}} for k, runs in scratch_by_k.items()}
+    return report
+
+
+def test_labels_to_match_interpolates_on_log_labels_where_scratch_reaches_transfer(report):
+    # scratch 0.70 at 5, 0.76 at 20, 0.80 at 80; transfer 0.73 at 5: halfway between 5 and 20 on a log axis, i.e. 10
+    matched = _with_labels_curve(report, {5: [0.70] * 3, 20: [0.76] * 3, 80: [0.80] * 3}, [0.73] * 3)
+    match = fair_benchmark.labels_to_match(matched, 5, resamples=200)
+    assert match["labels_per_class"] == pytest.approx(10.0, abs=0.05) and match["ratio"] == 2.0
+    assert match["ci_low"] == pytest.approx(10.0, abs=0.05) and match["ci_high"] == pytest.approx(10.0, abs=0.05)  # no spread
+    assert match["scratch_accuracy"] == {"5": 0.70, "20": 0.76, "80": 0.80} and match["largest_k"] == 80
+    assert match["seeds"] == {"5": 3, "20": 3, "80": 3} and match["not_reached_share"] == 0.0
+
+
+def test_labels_to_match_says_so_when_scratch_never_gets_there(report):
+    plateau = _with_labels_curve(report, {5: [0.70] * 3, 20: [0.74] * 3, 80: [0.74] * 3}, [0.75] * 3)
+    match = fair_benchmark.labels_to_match(plateau, 5, resamples=200)
+    assert match["labels_per_class"] is None and match["ratio"] is None and match["ci_high"] is None
+    assert match["not_reached_share"] == 1.0
+    plateau["labels_to_match"] = {"5": match}
+    assert "not reached by scratch within 80" in fair_benchmark.labels_to_match_line(plateau)
+
+
+def test_labels_to_match_interval_follows_the_seeds(report):
+    noisy = _with_labels_curve(report, {5: [0.66, 0.70, 0.74], 20: [0.72, 0.76, 0.80], 80: [0.78, 0.80, 0.82]}, [0.71, 0.73, 0.75])
+    match = fair_benchmark.labels_to_match(noisy, 5, resamples=500)
+    assert match["ci_low"] < match["labels_per_class"] < match["ci_high"]
+    assert fair_benchmark.labels_to_match(noisy, 5, resamples=500) == match  # seeded: the same interval every time
+
+
+def test_labels_to_match_figure_draws_scratch_transfer_and_where_they_meet(report):
+    matched = _with_labels_curve(report, {5: [0.70] * 3, 20: [0.76] * 3, 80: [0.80] * 3}, [0.73] * 3)
+    matched["labels_to_match"] = {"5": fair_benchmark.labels_to_match(matched, 5, resamples=50)}
+    (axis,) = fair_benchmark.plot_labels_to_match(matched).axes
+    assert axis.get_xscale() == "log" and [tick.get_text() for tick in axis.get_xticklabels()] == ["5", "20", "80"]
+    assert any(text.get_text() == "5 → 10" for text in axis.texts)
+    with pytest.raises(PlotArgumentError, match="plot_labels_to_match"):
+        plots_steps.plot_labels_to_match({}, {5: [0.7]})

@@ -703,13 +703,27 @@ def best_transfer_by_validation(per_seed: dict, candidates: Sequence[str] = TRAN
     return max(present, key=lambda name: (per_seed[name]["choice"]["validation_accuracy"], -present.index(name)))
 
 
-def fair_summary(comparison: dict, condition: str = "customer_photos", confidence: float = 0.95) -> dict:
+def fair_summary(comparison: dict, condition: str = "customer_photos", confidence: float = 0.95,
+                 transfer_candidates: Sequence[str] = TRANSFER_STRATEGIES) -> dict:
     """Per ``k``: each strategy's tuned test accuracy and the paired gains over tuned scratch.
 
-    ``gain_pts`` is "transfer" (per seed, the pre-trained strategy with the best
-    validation accuracy) minus scratch, in points, with ``ci_low``/``ci_high``;
-    ``per_strategy_gain_pts`` gives the same for every strategy, and
-    ``pretraining_pts`` compares partial with its random-weights twin.
+    ``gain_pts`` is "transfer" (per seed, the strategy of ``transfer_candidates``
+    with the best validation accuracy) minus scratch, in points, with
+    ``ci_low``/``ci_high``; ``per_strategy_gain_pts`` gives the same for every
+    strategy, and ``pretraining_pts`` compares partial with its random-weights twin.
+
+    Parameters
+    ----------
+    comparison : dict
+        :func:`fair_comparison`'s result (its ``"runs"``).
+    condition : str
+        Which test condition to summarise.
+    confidence : float
+        Of the paired t-intervals.
+    transfer_candidates : sequence of str, default :data:`TRANSFER_STRATEGIES`
+        The pre-trained strategies "transfer" is chosen among.  A benchmark that
+        reports one arm beside its headline (say ``"frozen"``) passes the
+        headline's candidates, so adding that arm does not change the headline.
     """
     summary = {}
     for k, per_seed in comparison["runs"].items():
@@ -728,8 +742,8 @@ def fair_summary(comparison: dict, condition: str = "customer_photos", confidenc
                 for s, values in table.items()
             },
         }
-        if "scratch" in table and any(s in table for s in TRANSFER_STRATEGIES):
-            picked = [best_transfer_by_validation(per_seed[seed]) for seed in seeds]
+        if "scratch" in table and any(s in table for s in transfer_candidates):
+            picked = [best_transfer_by_validation(per_seed[seed], transfer_candidates) for seed in seeds]
             transfer = [per_seed[seed][name]["test"][condition] for seed, name in zip(seeds, picked)]
             differences = 100 * (np.array(transfer) - np.array(table["scratch"]))
             interval = paired_interval(differences, confidence) if len(seeds) > 1 else {"mean": float(differences[0]), "ci_low": None, "ci_high": None}

@@ -180,3 +180,149 @@ def run_panels(runs: dict, title: str, condition: str = "customer_photos") -> tu
     panel = {strategy: [{"steps": point["steps"], "test_accuracy": point["test"][condition]} for point in run["curve"]]
              for strategy, run in runs.items()}
     return {title: panel}, {title: {strategy: run["choice"]["steps"] for strategy, run in runs.items()}}
+
+
+# ---------------------------------------------------------------------------
+# Labels to match: how many labels per class scratch needs to reach transfer
+# ---------------------------------------------------------------------------
+
+#: Bootstrap resamples of :func:`labels_to_match`'s interval (seeded, so the interval repeats exactly).
+LABELS_TO_MATCH_RESAMPLES = 2000
+
+
+def scratch_by_labels(report: dict, strategy: str = "scratch") -> dict:
+    """Per-seed test accuracies (customer photos) of ``strategy`` at every labels-per-class value the report has.
+
+    The recorded comparison's ``k`` (``report["results"]``) and the extra ones
+    (``report["labels_curve"]``, written by ``transfer_gain.py --add-arms scratch --ks ...``).
+
+    Returns
+    -------
+    dict
+        ``{k: {seed: accuracy}}`` with ``k`` ascending.
+    """
+    curve = {}
+    for section in ("results", "labels_curve"):
+        for k, entry in report.get(section, {}).items():
+            if strategy in entry["strategies"]:
+                curve[int(k)] = dict(zip(entry["seeds"], entry["strategies"][strategy]["runs"]))
+    if not curve:
+        raise UnknownNameError(f"the fair-protocol results have no {strategy!r} runs")
+    return dict(sorted(curve.items()))
+
+
+def _labels_reaching(ks: np.ndarray, means: np.ndarray, goal: float) -> float:
+    """Labels per class where the curve ``means`` (at ``ks``) first reaches ``goal``, interpolated on log k; inf if never."""
+    reached = np.flatnonzero(means >= goal)
+    if reached.size == 0:
+        return math.inf
+    i = int(reached[0])
+    if i == 0:
+        return float(ks[0])
+    low, high = math.log(ks[i - 1]), math.log(ks[i])
+    fraction = (goal - means[i - 1]) / (means[i] - means[i - 1])
+    return float(math.exp(low + fraction * (high - low)))
+
+
+def labels_to_match(report: dict, k: int, confidence: float = 0.95, resamples: int = LABELS_TO_MATCH_RESAMPLES) -> dict:
+    """How many labels per class scratch needs to reach what transfer reaches with ``k``.
+
+    Transfer's accuracy is its mean customer-photo test accuracy at ``k`` (the
+    headline arm, chosen on validation data seed by seed); scratch's curve is its
+    mean accuracy at every labels-per-class value the report has, every point
+    tuned by the same protocol.  The crossing is interpolated linearly in
+    log(labels per class) between the two measured points around it; a curve
+    that never reaches transfer's accuracy gives ``None`` ("not reached within"
+    the largest k measured).  The interval resamples seeds (bootstrap, seeded):
+    at every k the seeds are drawn with replacement, transfer and scratch at the
+    transfer's own k on the same draw (they are paired).
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`load_results`.
+    k : int
+        Labels per class of the transfer accuracy to match (a ``k`` of ``report["results"]``).
+    confidence : float
+        Of the percentile interval.
+    resamples : int
+        Bootstrap resamples.
+
+    Returns
+    -------
+    dict
+        ``k``, ``transfer_accuracy``, ``scratch_accuracy`` (``{k: mean}``), ``labels_per_class``
+        (``None`` when not reached), ``ratio`` (``labels_per_class / k``), ``ci_low`` / ``ci_high``
+        (``None`` for a bound beyond the largest k), ``not_reached_share`` (of the resamples),
+        ``largest_k``, ``seeds`` (``{k: n}``), ``resamples``, ``method``.
+    """
+    entry = _entry(report, k)
+    curve = scratch_by_labels(report)
+    ks = np.array(list(curve), dtype=float)
+    transfer = dict(zip(entry["seeds"], entry["transfer_runs"]))
+    goal = float(np.mean(list(transfer.values())))
+    means = np.array([np.mean(list(per_seed.values())) for per_seed in curve.values()])
+    estimate = _labels_reaching(ks, means, goal)
+
+    rng = np.random.default_rng(0)
+    estimates = np.empty(resamples)
+    for r in range(resamples):
+        draws = {size: rng.choice(list(per_seed), size=len(per_seed)) for size, per_seed in curve.items()}
+        boot_goal = float(np.mean([transfer[seed] for seed in draws[k]]))
+        boot_means = np.array([np.mean([curve[size][seed] for seed in draws[size]]) for size in curve])
+        estimates[r] = _labels_reaching(ks, boot_means, boot_goal)
+    tail = 100 * (1 - confidence) / 2
+    beyond = 10 * ks[-1]  # stands for "not reached" in the percentiles (inf - inf would be undefined)
+    low, high = (float(np.percentile(np.where(np.isfinite(estimates), estimates, beyond), q)) for q in (tail, 100 - tail))
+    reached = math.isfinite(estimate)
+
+    def rounded(value):
+        return round(value, 1) if value <= ks[-1] else None
+
+    return {
+        "k": int(k),
+        "transfer_accuracy": round(goal, 4),
+        "scratch_accuracy": {str(size): round(float(mean), 4) for size, mean in zip(curve, means)},
+        "labels_per_class": rounded(estimate),
+        "ratio": round(estimate / k, 1) if reached else None,
+        "ci_low": rounded(low),
+        "ci_high": rounded(high),
+        "not_reached_share": round(float(np.mean(~np.isfinite(estimates))), 3),
+        "largest_k": int(ks[-1]),
+        "seeds": {str(size): len(per_seed) for size, per_seed in curve.items()},
+        "resamples": int(resamples),
+        "confidence": confidence,
+        "method": "first crossing of scratch's mean curve, linear in log(labels per class); percentile bootstrap "
+                  "over seeds (seeded), transfer and scratch at the same k paired",
+    }
+
+
+def labels_to_match_line(report: dict) -> str:
+    """One sentence: labels per class scratch needs to match transfer at each recorded ``k``, with intervals."""
+    parts = []
+    for k, match in report["labels_to_match"].items():
+        start = f"transfer's {100 * match['transfer_accuracy']:.1f}% with {k} labels per class"
+        if match["labels_per_class"] is None:
+            parts.append(f"{start} is not reached by scratch within {match['largest_k']}")
+            continue
+        high = f"{match['ci_high']:.0f}" if match["ci_high"] is not None else f"more than {match['largest_k']}"
+        parts.append(f"{start} takes scratch about {match['labels_per_class']:.0f} "
+                     f"({match['ratio']:.1f}x; 95% bootstrap interval {match['ci_low']:.0f} to {high})")
+    return "Labels to match: " + "; ".join(parts) + "."
+
+
+def plot_labels_to_match(report: dict, show: bool = False):
+    """Draw scratch's accuracy against labels per class, with transfer's points and where scratch reaches them.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Made by :func:`tlkit.plots_steps.plot_labels_to_match`.
+    """
+    from tlkit import plots_steps
+
+    scratch = {k: list(per_seed.values()) for k, per_seed in scratch_by_labels(report).items()}
+    transfer = {int(k): entry["transfer_runs"] for k, entry in report["results"].items() if int(k) in
+                {int(key) for key in report.get("labels_to_match", {})}}
+    matches = {int(k): match["labels_per_class"] for k, match in report.get("labels_to_match", {}).items()}
+    return plots_steps.plot_labels_to_match(scratch, transfer, matches, show=show)

@@ -90,3 +90,72 @@ def plot_accuracy_vs_steps(panels, stopped=None, chance: float | None = None, co
         figure.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9)
         figure.suptitle(title + ("; dot: where validation stopped it" if stopped else ""))
     return _finish(figure, show)
+
+
+def plot_labels_to_match(scratch, transfer, matches=None, chance: float | None = None, condition: str = "customer photos",
+                         title: str = "How many labels does scratch need?", show: bool = False):
+    """Plot scratch's accuracy against labels per class, transfer's accuracy at few labels, and where they meet.
+
+    Parameters
+    ----------
+    scratch : dict
+        ``{labels per class: [accuracy for each seed]}`` of the tuned scratch arm.
+    transfer : dict
+        ``{labels per class: [accuracy for each seed]}`` of the tuned transfer arm.
+    matches : dict, optional
+        ``{labels per class of transfer: labels per class scratch needs}`` (``None`` when scratch
+        never gets there): a dashed line from each transfer point to that place on the scratch curve.
+    chance : float, optional
+        Accuracy of guessing, a dotted line.
+    condition : str
+        The test images' condition, for the y label.
+    title : str
+        Figure title.
+    show : bool, default False
+        Also call ``plt.show()``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes (logarithmic labels-per-class axis), means with one standard deviation over seeds.
+    """
+    import numpy as np
+
+    for name, points in (("scratch", scratch), ("transfer", transfer)):
+        if not isinstance(points, Mapping) or not points or not all(
+                isinstance(k, int) and k > 0 and len(values) > 0 for k, values in points.items()):
+            raise PlotArgumentError(f"plot_labels_to_match: {name} must be a non-empty dict {{labels per class: [accuracy, ...]}}")
+    matches = matches or {}
+    with _style():
+        figure = _new_figure(show, figsize=(6.5, 4.6), layout="constrained")
+        axis = figure.subplots()
+        for name, points, label in (("scratch", scratch, "from scratch"),
+                                    ("partial", transfer, "transfer (partial or fine-tuned, chosen on validation)")):
+            ks = sorted(points)
+            means = [100 * float(np.mean(points[k])) for k in ks]
+            spreads = [100 * float(np.std(points[k], ddof=1)) if len(points[k]) > 1 else 0.0 for k in ks]
+            axis.errorbar(ks, means, yerr=spreads, marker="o", capsize=3, label=label, color=STRATEGY_COLORS[name],
+                          linestyle="-" if name == "scratch" else "none")
+        if chance is not None:
+            axis.axhline(100 * chance, color="grey", linestyle=":", linewidth=1, label="chance")
+        bottom, top = axis.get_ylim()
+        axis.set_ylim(bottom, top)  # fixed before the guide lines reach down to the axis
+        for k, needed in matches.items():
+            level = 100 * float(np.mean(transfer[k]))
+            end = needed if needed is not None else max(scratch)
+            axis.plot([k, end], [level, level], linestyle="--", color="grey", linewidth=1)
+            if needed is not None:
+                axis.plot([needed, needed], [bottom, level], linestyle="--", color="grey", linewidth=1)
+                axis.annotate(f"{k} → {needed:.0f}", (needed, level), textcoords="offset points", xytext=(4, -14), fontsize=9)
+            else:
+                axis.annotate(f"{k} → not reached", (end, level), textcoords="offset points", xytext=(-70, 4), fontsize=9)
+        every_k = sorted(set(scratch) | set(transfer))
+        axis.set_xscale("log")
+        axis.set_xticks(every_k)
+        axis.set_xticklabels([str(k) for k in every_k])
+        axis.minorticks_off()
+        axis.set_xlabel("labelled images per class")
+        axis.set_ylabel(f"test accuracy on {condition} (%)")
+        axis.set_title(title)
+        axis.legend(loc="lower right", fontsize=9)
+    return _finish(figure, show)

@@ -264,11 +264,12 @@ VARIED_NOTES = [
 ]
 
 
-def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: int, epochs: int, seed: int, variation=None, verbose: int = 0):
+def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: int, epochs: int, seed: int, variation=None,
+                         verbose: int = 0, learning_rate: float = DEFAULT_LEARNING_RATE):
     """Train a fresh ``fashion_cnn`` on a new random variation of ``images`` every epoch.
 
     Epoch ``e`` trains on ``tlkit.variation.vary(images, variation, seed * 1000 + e)``,
-    so a rerun with the same seed sees the same pictures.
+    so a rerun with the same seed sees the same pictures.  ``learning_rate`` is Adam's.
 
     Returns
     -------
@@ -284,7 +285,7 @@ def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: in
     set_seed(seed)
     model = models.build_fashion_cnn(num_classes=num_classes)
     model.compile(
-        optimizer=keras.optimizers.Adam(DEFAULT_LEARNING_RATE),
+        optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -326,6 +327,7 @@ def pretrain(
     progress: bool = True,
     recipe: str = "rotation",
     split: str = "course",
+    learning_rate: float = DEFAULT_LEARNING_RATE,
 ) -> dict:
     """Train ``fashion_cnn`` on the source task and save it with its model card.
 
@@ -356,6 +358,11 @@ def pretrain(
         Which class split's source task to train on (:data:`tlkit.data.CLASS_SPLITS`).
         Another split's weights are named ``"fashion_<split>"`` (plus
         ``"_<recipe>"`` for the varied recipe) by default.
+    learning_rate : float, default 1e-3
+        Adam's learning rate (the varied recipe only).  On fully shuffled labels
+        the default drives every unit of the ``features`` layer to zero (there is
+        nothing to learn, and a constant output is the best guess); a smaller
+        rate keeps the network alive (``data/models/recipe_notes.md``).
 
     Returns
     -------
@@ -366,6 +373,10 @@ def pretrain(
         raise TlkitError(f"pretrain: unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     if epochs is None:
         epochs = VARIED_EPOCHS if recipe == "varied" else DEFAULT_EPOCHS
+    if recipe != "varied" and learning_rate != DEFAULT_LEARNING_RATE:
+        raise TlkitError(f"pretrain: the {recipe!r} recipe trains at {DEFAULT_LEARNING_RATE}; --learning-rate is for the varied recipe")
+    if not learning_rate > 0:
+        raise TlkitError(f"pretrain: the learning rate must be positive, got {learning_rate}")
     source_labels, _ = data.class_split(split)
     if weights_name is None:
         weights_name = "fashion_source" if split == "course" else f"fashion_{split}"
@@ -384,7 +395,8 @@ def pretrain(
               f"(labels shuffled: {100 * shuffle_fraction:.0f}%)", flush=True)
     if recipe == "varied":
         model, history, seconds = train_with_variation(
-            source.train.images, train_labels, source.train.num_classes, epochs, seed, verbose=2 if progress else 0
+            source.train.images, train_labels, source.train.num_classes, epochs, seed, verbose=2 if progress else 0,
+            learning_rate=learning_rate,
         )
     else:
         model, history, seconds = train_with_auxiliary_task(
@@ -413,7 +425,7 @@ def pretrain(
         "training": {
             "epochs": epochs,
             "batch_size": DEFAULT_BATCH_SIZE,
-            "optimizer": f"Adam(learning_rate={DEFAULT_LEARNING_RATE})",
+            "optimizer": f"Adam(learning_rate={learning_rate})",
             **(_varied_training_entry(history) if recipe == "varied" else {
                 "auxiliary_task": "every training image is turned by a random multiple of 90 degrees; a second "
                 "20-unit softmax head on the 'features' layer predicts the pair (class, rotation) (equal loss "
@@ -435,6 +447,7 @@ def pretrain(
         + (f" --split {split}" if split != "course" else "")
         + (f" --shuffle-fraction {shuffle_fraction}" if shuffle_fraction else "")
         + (f" --epochs {epochs}" if epochs != (VARIED_EPOCHS if recipe == "varied" else DEFAULT_EPOCHS) else "")
+        + (f" --learning-rate {learning_rate}" if learning_rate != DEFAULT_LEARNING_RATE else "")
         + (f" --seed {seed}" if seed != DEFAULT_SEED else ""),
     }
     model_file.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
@@ -492,13 +505,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--split", choices=sorted(data.CLASS_SPLITS), default="course", help="class split whose source task to train on")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--shuffle-fraction", type=float, default=0.0, help="fraction of source labels to shuffle (0-1)")
+    parser.add_argument("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, help=f"Adam's learning rate, varied recipe only (default {DEFAULT_LEARNING_RATE})")
     parser.add_argument("--name", help="weights name to save under")
     parser.add_argument("--from", dest="full_path", help="folder holding the full Fashion-MNIST *-ubyte.gz files")
     parser.add_argument("--out", help="output folder (default data/models)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
-        card = pretrain(args.epochs, args.seed, args.shuffle_fraction, args.name, args.full_path, args.out, not args.quiet, args.recipe, args.split)
+        card = pretrain(args.epochs, args.seed, args.shuffle_fraction, args.name, args.full_path, args.out, not args.quiet, args.recipe, args.split,
+                        args.learning_rate)
     except TlkitError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
