@@ -255,7 +255,7 @@ source_accuracy_before = experiments.accuracy(source_model, source_test)
 target_accuracy_before = experiments.accuracy(sweep_model, target_test)
 print(f"after phase 1: target accuracy {target_accuracy_before:.3f}, source accuracy {source_accuracy_before:.3f}")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 sweep, chosen_epochs = {}, {}
 for learning_rate in SWEEP_LEARNING_RATES:
     training.set_seed(0)
