@@ -8,8 +8,9 @@
 #
 # A network trained on one task has learned, layer by layer, to turn pixels into features that
 # were useful there. *Feature extraction* keeps those layers exactly as they are (frozen) and
-# trains only a new output layer for the new task. It is the cheapest form of transfer learning,
-# and with very few labels it is often the best one.
+# trains only a new output layer for the new task. It is the cheapest form of transfer learning.
+# Whether it is also a good one is measured at the end of this notebook, fairly: feature
+# extraction, a partial freeze and training from scratch, each tuned on validation data.
 #
 # **Learning objectives.** After this notebook you can
 #
@@ -17,8 +18,9 @@
 # 2. freeze it and confirm with a trainable-parameter report that nothing inside it will train;
 # 3. put a new head on it by hand with Keras layers, train it, and prove the base did not move;
 # 4. train the head on cached features instead, and explain why that is much faster;
-# 5. compare feature extraction with training from scratch fairly: every method tuned on validation
-#    data, several seeds, a paired difference with its interval.
+# 5. compare feature extraction, a partial freeze and training from scratch fairly (every method
+#    tuned on validation data drawn from the training pool, several seeds, a paired difference with
+#    its interval) and say what the numbers show.
 
 # %% [markdown]
 # ## Parameters
