@@ -35,7 +35,7 @@ DEMO_LABELS_PER_CLASS = 20
 LAYER_CHOICE_LABELS = (5, 10, 20, 50) if FULL else (5, 20)
 LAYER_CHOICE_SEEDS = (0, 1, 2, 3, 4) if FULL else (0, 1)
 LAYER_CHOICE_MAX_STEPS = 1200 if FULL else 200  # the longest run each arm may choose, in optimizer steps
-LAYER_CHOICE_CHECK_EVERY = 100 if FULL else 50  # optimizer steps between two looks at the validation images
+LAYER_CHOICE_CHECK_EVERY = 100  # optimizer steps between two looks at the validation images
 LAYER_CHOICE_RATES = (1e-3, 3e-3, 1e-2) if FULL else (1e-3, 1e-2)  # the learning rates each arm chooses from
 TEST_IMAGES_PER_CLASS = 400 if FULL else 100
 
