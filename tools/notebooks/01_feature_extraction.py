@@ -510,6 +510,33 @@ for k, entry in report["results"].items():
     )
 
 # %% [markdown]
+# And the answer for this notebook's own method. For every `k`, feature extraction against tuned
+# scratch and against the partial freeze, each a paired difference over the same seeds with its
+# 95% interval; the verdict is read off the interval (above 0, below 0, or straddling it), so it
+# says "no difference" when the seeds cannot tell:
+
+# %%
+def verdict(interval, better, worse):
+    """``better``/``worse`` when the whole interval is above/below 0, else 'not distinguishable'."""
+    if interval["ci_low"] > 0:
+        return better
+    if interval["ci_high"] < 0:
+        return worse
+    return "not distinguishable (the interval contains 0)"
+
+
+for k, entry in report["results"].items():
+    frozen_runs = np.array(entry["strategies"]["frozen"]["runs"])
+    versus_scratch = entry["per_strategy_gain_pts"]["frozen"]
+    versus_partial = experiments.paired_interval(100 * (frozen_runs - np.array(entry["strategies"]["partial"]["runs"])))
+    print(f"k = {k}: feature extraction vs scratch {versus_scratch['mean']:+.1f} points "
+          f"({versus_scratch['ci_low']:+.1f} to {versus_scratch['ci_high']:+.1f}): "
+          f"{verdict(versus_scratch, 'better than scratch', 'worse than scratch')}")
+    print(f"k = {k}: feature extraction vs partial {versus_partial['mean']:+.1f} points "
+          f"({versus_partial['ci_low']:+.1f} to {versus_partial['ci_high']:+.1f}): "
+          f"{verdict(versus_partial, 'better than partial', 'worse than partial')}")
+
+# %% [markdown]
 # ### How many labels is pre-training worth?
 #
 # The benchmark also trains scratch, under the same protocol, with 20, 40 and 80 labels per

@@ -456,7 +456,7 @@ freeze_widget(widget_model)
 # * **`partial`**: the convolution blocks frozen; `features` and the new head train.
 #
 # A fair answer gives each arm its own tuning, not one shared budget: a head alone learns best
-# with larger steps than a head plus a Dense layer of 16,000 weights, so a learning rate and a
+# with larger steps than a head plus the 147,584 weights of `features`, so a learning rate and a
 # length that suit one starve the other (an earlier version of this notebook gave both 20 epochs
 # at `1e-3`, 40 optimizer steps at 5 labels per class, and the frozen head scored barely above
 # chance). Here `experiments.fair_comparison` runs the protocol of notebook 01 live: for every
