@@ -592,9 +592,11 @@ evidence.claim(
 # taught the base what 15 or 30 labelled images cannot: which shapes tell a coat from a shirt,
 # and not to care where an item sits, how it is turned or lit. It pays at once, too: the
 # pre-trained base is near its best after a few hundred steps, where scratch is still far below.
-# Partial freezing lets the `features` layer adapt because that layer was shaped to separate the
-# seven source classes, not the three target ones: keeping only the convolutions frozen keeps
-# what is generic and re-learns what is specific.
+# Partial freezing lets the `features` layer adapt, and that layer was shaped to separate the
+# seven source classes, not the three target ones. Feature extraction, this notebook's method,
+# keeps it fixed: it is the cheapest arm (one pass through the base, then a tiny head), and the
+# verdict lines above say, from the recorded intervals, whether that costs accuracy against
+# scratch and against partial here. Read them as they are, including "not distinguishable".
 # And transfer does not always pay: on the notebooks' own split (classes 5-9 from a base trained
 # on classes 0-4), with centred test images, a tuned network trained from scratch is as good as
 # any pre-trained strategy. The README shows that case, measured the same way. Notebook 02
@@ -612,9 +614,11 @@ evidence.claim(
 # * Because a frozen base computes the same features every epoch, you can compute them once
 #   (`features.extract_features`) and train the head on them, much faster.
 # * Transfer has to be measured against a from-scratch baseline on the same labels, with every
-#   method tuned on validation data under the same budget, over several seeds. With a related
-#   source and varied customer photos, pre-training wins, and sooner; on an easy, centred target
-#   a tuned network trained from scratch can be just as good.
+#   method tuned on validation data drawn from the training pool (never the test split: tlkit's
+#   selection helpers refuse it), over several seeds. With a related source and varied customer
+#   photos, adapting the pre-trained base wins, and sooner; feature extraction's standing is what
+#   its own tuned arm measured; on an easy, centred target a tuned network trained from scratch
+#   can be just as good.
 #
 # Next: **02 - Freezing in depth**: `trainable` versus `training`, the recompile pitfall,
 # BatchNormalization, and which layers are worth freezing.
