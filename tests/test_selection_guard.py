@@ -267,3 +267,23 @@ def test_the_notebook_check_catches_validation_drawn_from_the_test_split():
         "runs = fair_benchmark.run_at_validated_budget(data.Dataset(target.test, target.test), {}, k=5)\n"
     )
     assert "refused a test split" in selection_problems(protocol, "protocol.py")[0]
+
+
+def test_keep_best_on_validation_restores_the_best_epoch_and_needs_validation_data():
+    import keras
+
+    from tlkit.errors import TlkitError
+
+    training.set_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, size=64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.5), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    keep, snapshots = training.KeepBestOnValidation(), []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: snapshots.append(model.get_weights()))
+    history = model.fit(x, y, epochs=6, validation_data=(x[:32], y[:32]), callbacks=[record, keep], verbose=0)
+    values = history.history["val_accuracy"]
+    assert keep.best_epoch == int(np.argmax(values)) + 1 and keep.best == max(values)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), snapshots[keep.best_epoch - 1]))
+    with pytest.raises(TlkitError, match="validation_data=training.validation_data"):
+        model.fit(x, y, epochs=1, callbacks=[training.KeepBestOnValidation()], verbose=0)
