@@ -101,7 +101,7 @@ def test_nb01_q2_rejects_a_base_frozen_by_its_variables_inside_the_classifier():
     assert_incorrect(nb01.q2, nb01.q2.check(), "moving mean and variance of bn", hint="freeze")
 
 
-def test_nb02_q3_rejects_batchnorm_frozen_by_its_variables_or_re_enabled_inside_a_frozen_base():
+def test_nb02_q1_rejects_batchnorm_frozen_by_its_variables_or_re_enabled_inside_a_frozen_base():
     namespace = bound(nb02)
     base = tiny_base()
     for layer in base.layers:
@@ -110,15 +110,15 @@ def test_nb02_q3_rejects_batchnorm_frozen_by_its_variables_or_re_enabled_inside_
         else:
             layer.trainable = False
     namespace["base"] = base
-    assert_incorrect(nb02.q3, nb02.q3.check(), "of bn", "no trainable weights", "moving mean", hint="batchnorm")
+    assert_incorrect(nb02.q1, nb02.q1.check(), "of bn", "no trainable weights", "moving mean", hint="batchnorm")
     nested = tiny_base()
     nested.trainable = False
     nested.get_layer("bn").trainable = True  # the parent's False does not stop BN's training mode
     namespace["base"] = nested
-    assert_incorrect(nb02.q3, nb02.q3.check(), "moving mean and variance of bn", hint="batchnorm")
+    assert_incorrect(nb02.q1, nb02.q1.check(), "moving mean and variance of bn", hint="batchnorm")
 
 
-def test_nb02_q1_rejects_all_but_last_k_frozen_by_variables():
+def test_nb02_q3_rejects_all_but_last_k_frozen_by_variables():
     namespace = bound(nb02)
     base = tiny_base()
     model = keras.Sequential([keras.Input((28, 28, 1))] + base.layers
@@ -126,28 +126,28 @@ def test_nb02_q1_rejects_all_but_last_k_frozen_by_variables():
     namespace.update(model=model, k=2)
     for layer in model.layers[:-2]:
         freeze_variables_only(layer)
-    assert_incorrect(nb02.q1, nb02.q1.check(), "no flag says", "'bn' (index 1)", "moving mean",
+    assert_incorrect(nb02.q3, nb02.q3.check(), "no flag says", "'bn' (index 1)", "moving mean",
                      hint="too_few_frozen")
 
 
-def test_nb02_q4_rejects_a_snapshot_of_live_variables_and_says_what_the_checks_own_copy_shows():
+def test_nb02_q2_rejects_a_snapshot_of_live_variables_and_says_what_the_checks_own_copy_shows():
     namespace = bound(nb02)
     base = tiny_base()
     base.trainable = False
     namespace["base"] = base
-    assert nb02.q3.check().status == "correct"  # the exercise keeps its own copy here
+    assert nb02.q1.check().status == "correct"  # the exercise keeps its own copy here
     live = base.weights
     base.get_layer("conv").kernel.assign(base.get_layer("conv").kernel + 1.0)  # "training" moved the base
     namespace.update(base_weights_before=live,
                      weights_unchanged=all(np.array_equal(np.asarray(a), np.asarray(b))
                                            for a, b in zip(live, base.get_weights())))
     assert namespace["weights_unchanged"] is True  # the live snapshot "proves" nothing moved
-    result = nb02.q4.check()
-    assert_incorrect(nb02.q4, result, "holds the variables themselves", "get_weights()",
+    result = nb02.q2.check()
+    assert_incorrect(nb02.q2, result, "holds the variables themselves", "get_weights()",
                      "the base moved", hint="snapshot")
     for snapshot in ({v.path: v for v in base.weights}, list(base.weights[:2]) + base.get_weights()[2:]):
         namespace["base_weights_before"] = snapshot
-        assert nb02.q4.check().hint_key == "snapshot"
+        assert nb02.q2.check().hint_key == "snapshot"
 
 
 def test_nb01_q3_judges_from_its_own_copy_when_the_students_snapshot_is_live():
@@ -188,7 +188,7 @@ def test_predicate_refuses_live_snapshots_of_every_form():
 
 
 # -- wrongly rejected, now accepted ---------------------------------------------------------------------
-def test_nb02_q3_and_nb03_q1_accept_layer_freezing_inside_nested_models():
+def test_nb02_q1_and_nb03_q1_accept_layer_freezing_inside_nested_models():
     namespace = bound(nb03)
     base = tiny_base()
     base.trainable = True
@@ -200,7 +200,7 @@ def test_nb02_q3_and_nb03_q1_accept_layer_freezing_inside_nested_models():
     outer = keras.Sequential([keras.Input((28, 28, 1)), tiny_base()])
     outer.trainable = False  # the parent freezes the nested base, BatchNormalization included
     namespace["base"] = outer
-    assert nb02.q3.check().status == "correct"
+    assert nb02.q1.check().status == "correct"
 
 
 def test_nb05_q2_accepts_weight_layers_frozen_by_their_variables_when_nothing_moves():

@@ -158,7 +158,7 @@ def test_single_choice_grading():
     correct, feedback = question.grade("a")
     assert correct and feedback.startswith("**Correct.**") and "inference mode" in feedback
     correct, feedback = question.grade("b")
-    assert not correct and feedback.startswith("**Not quite.**") and "old behaviour" in feedback
+    assert not correct and feedback.startswith("**Not quite.**") and "before TensorFlow 2.0" in feedback
     assert question.grade(None) == (False, "**Not quite.** No option was chosen.")
     with pytest.raises(UnknownNameError, match="unknown option of question 'bn-mode' 'z'"):
         question.grade("z")

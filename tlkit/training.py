@@ -16,6 +16,35 @@ from tlkit.errors import TlkitError
 from tlkit.keras_internals import learning_rate_variable
 
 
+def validation_data(split, used_for: str = "fit(validation_data=...)") -> tuple:
+    """``(images, labels)`` of a validation split for ``fit(validation_data=...)``, refusing test images.
+
+    What ``fit`` reports on its validation data is what you choose by: how
+    many epochs, which learning rate, when to stop.  So it must never be test
+    data; :func:`tlkit.data.refuse_test_split` checks the split's role and every
+    image.
+
+    Parameters
+    ----------
+    split : tlkit.data.LabelledImages or tuple
+        A validation split (:func:`tlkit.data.validation_split`), or an
+        ``(images, labels)`` pair.
+    used_for : str
+        Where it is used, for the error message.
+
+    Raises
+    ------
+    tlkit.data.TestDataInSelectionError
+        When ``split`` is or contains test images.
+    """
+    from tlkit.data import refuse_test_split
+
+    refuse_test_split(split, used_for)
+    if isinstance(split, (tuple, list)):
+        return tuple(split)
+    return split.images, split.labels
+
+
 def set_seed(seed: int = 0, deterministic: bool = True) -> None:
     """Seed Python, NumPy and TensorFlow so that a run can be repeated exactly.
 
@@ -280,6 +309,53 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._started)
+
+
+class KeepBestOnValidation(keras.callbacks.Callback):
+    """Checkpoint choice on validation data: at the end of ``fit``, keep the weights of the best epoch.
+
+    After every epoch it reads ``monitor`` (default ``"val_accuracy"``, which
+    ``fit`` computes on its ``validation_data``); when training ends the model
+    gets back the weights of the epoch where it was highest (ties: the
+    earlier).  Give ``fit`` its validation data through
+    :func:`validation_data`, which refuses test images, so the choice never
+    sees a test image.
+
+    Attributes
+    ----------
+    best_epoch : int
+        The chosen epoch, counted from 1 like Keras prints it.
+    best : float
+        The monitored value at that epoch.
+
+    Examples
+    --------
+    >>> keep = KeepBestOnValidation()
+    >>> model.fit(x, y, epochs=10, validation_data=validation_data(validation), callbacks=[keep])  # doctest: +SKIP
+    >>> keep.best_epoch  # doctest: +SKIP
+    """
+
+    def __init__(self, monitor: str = "val_accuracy"):
+        super().__init__()
+        self.monitor = monitor
+
+    def on_train_begin(self, logs=None):
+        self.best, self.best_epoch, self._weights = -math.inf, None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise TlkitError(
+                f"KeepBestOnValidation: fit reported no {self.monitor!r}; pass "
+                "validation_data=training.validation_data(validation_split) to fit"
+            )
+        if float(logs[self.monitor]) > self.best:
+            self.best, self.best_epoch = float(logs[self.monitor]), epoch + 1
+            self._weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        if self._weights is not None:
+            self.model.set_weights(self._weights)
 
 
 class ProgressBar(keras.callbacks.Callback):

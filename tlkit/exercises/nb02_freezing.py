@@ -5,10 +5,10 @@ Usage in the notebook::
     from tlkit.exercises import nb02_freezing as ex
     ex.bind(globals())
 
-Variables the questions read: ``model`` and ``k`` (q1: every layer but the
-last ``k`` frozen; q2: compiled after that change), ``base`` (q3: its
+Variables the questions read: ``model`` and ``k`` (q3: every layer but the
+last ``k`` frozen; q4: compiled after that change), ``base`` (q1: its
 BatchNormalization layers frozen), ``weights_unchanged``, ``base`` and
-``base_weights_before`` (q4: the student's True/False against the truth).
+``base_weights_before`` (q2: the student's True/False against the truth).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class BatchNormInInferenceMode(Question):
             lambda: check.batchnorm_frozen(base, "base"),
             lambda: check.all_frozen(base, "base", hint_key="batchnorm"),
         )
-        if failure is None:  # q4's own trustworthy reference, should the student's snapshot be unusable
+        if failure is None:  # q2's own trustworthy reference, should the student's snapshot be unusable
             check.remember_weights(self.exercise.memory, "base_weights", base)
         return failure
 
@@ -125,19 +125,19 @@ class ProveWeightsUnchanged(Question):
 
 
     def _with_own_verdict(self, failure: Failure, base) -> Failure:
-        """Add what the copy this exercise took when q3 passed says (a reference the student cannot alias)."""
+        """Add what the copy this exercise took when q1 passed says (a reference the student cannot alias)."""
         own = self.exercise.memory.get("base_weights")
         if own is None or not check.is_live_snapshot(self.namespace.get("base_weights_before")):
             return failure
-        verdict = check.weights_unchanged(base, own, "base", "the copy taken when q3 passed")
+        verdict = check.weights_unchanged(base, own, "base", "the copy taken when q1 passed")
         truth = "did not move" if verdict is None else "moved: " + verdict.message.split(";")[0]
-        return Failure(f"{failure.message} (Compared with the copy this check took when q3 passed, the base {truth}.)",
+        return Failure(f"{failure.message} (Compared with the copy this check took when q1 passed, the base {truth}.)",
                        failure.hint_key)
 
 
 exercise = Exercise(
-    "nb02_freezing", q1=FreezeAllButLast, q2=RecompileAfterFreezing, q3=BatchNormInInferenceMode,
-    q4=ProveWeightsUnchanged,
+    "nb02_freezing", q1=BatchNormInInferenceMode, q2=ProveWeightsUnchanged, q3=FreezeAllButLast,
+    q4=RecompileAfterFreezing,
 )
 q1, q2, q3, q4 = (exercise[name] for name in ("q1", "q2", "q3", "q4"))
 bind = exercise.bind

@@ -4,7 +4,11 @@
 # **Goal of this course:** learn to reuse a network trained on one task to solve another task
 # with very few labels. You will freeze layers, add new heads, fine-tune with small learning
 # rates, choose which layers to transfer, and measure when transfer helps and when it hurts.
-# Everything runs offline on a laptop CPU, and every claim is measured in front of you.
+# Everything runs offline on a laptop CPU. Every number the course claims comes from code in the
+# repository: most are measured in front of you when a notebook runs; the larger experiments
+# (several seeds, every strategy tuned on validation data) take a quarter of an hour or more, so
+# notebooks 01, 03 and 04 read what `benchmarks/` recorded, say which file it is, and re-run one
+# seed of it live at the budget the benchmark chose.
 #
 # This first notebook introduces the data and the pre-trained base model that the whole
 # course uses.
@@ -141,8 +145,14 @@ freezing.trainable_report(base)
 #
 # ## Quiz
 #
-# Three questions from the course text. Pick an answer and press Submit; the explanation tells you
-# why each option is right or wrong.
+# First, this notebook's questions: the vocabulary of the course. Pick an answer and press
+# Submit; the explanation tells you why each option is right or wrong.
+
+# %%
+quiz.show_quiz("00_welcome")
+
+# %% [markdown]
+# And three questions from the course text:
 
 # %%
 quiz.show_quiz("course")
