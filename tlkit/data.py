@@ -14,6 +14,14 @@ two halves:
 * the **target task**: classes 5-9 (Sandal, Shirt, Sneaker, Bag, Ankle boot),
   relabelled 0-4, on which students transfer that base with few labels.
 
+Every split carries its **role**: ``"train"`` (the pool labelled examples and
+validation images are drawn from), ``"validation"`` or ``"test"``.  Choices made
+while training (the learning rate, when to stop, which checkpoint to keep) are
+made on validation images only; the helpers that make such choices pass their
+data through :func:`refuse_test_split`, which raises
+:class:`TestDataInSelectionError` when it is given test images, whether as a
+split or as bare arrays.  Draw validation images with :func:`validation_split`.
+
 Run ``python -m tlkit.data build`` to rebuild the committed subset, byte for
 byte, from the full files, and ``python -m tlkit.data verify`` to check it.
 """
@@ -34,6 +42,7 @@ import numpy as np
 
 from tlkit.errors import (
     CorruptFileError,
+    TlkitError,
     FewShotError,
     InputShapeError,
     MissingFileError,
@@ -99,9 +108,13 @@ HOW_TO_GET_FULL = (
 )
 
 
+#: What a split is for.  Only ``"train"`` and ``"validation"`` images may inform a choice.
+ROLES = ("train", "validation", "test")
+
+
 @dataclasses.dataclass(frozen=True)
 class LabelledImages:
-    """Images with their integer labels and the names of the label values.
+    """Images with their integer labels, the names of the label values, and the split's role.
 
     Attributes
     ----------
@@ -111,13 +124,20 @@ class LabelledImages:
         ``int64`` array of shape ``(n,)``; label ``i`` names ``class_names[i]``.
     class_names : tuple of str
         The name of each label value.
+    role : {"train", "validation", "test"}, default "train"
+        What the split is for (:data:`ROLES`).  Images taken from a split
+        (:meth:`take`, :func:`few_shot`, :func:`select_classes`) keep its role, so
+        images drawn from a test split stay test images.
     """
 
     images: np.ndarray
     labels: np.ndarray
     class_names: tuple
+    role: str = "train"
 
     def __post_init__(self):
+        if self.role not in ROLES:
+            raise UnknownNameError(describe_name_choice("split role", self.role, ROLES))
         if self.images.ndim != 4 or self.images.shape[1:] != (28, 28, 1):
             raise InputShapeError(
                 f"LabelledImages: images must have shape (n, 28, 28, 1), got {self.images.shape}"
@@ -133,7 +153,7 @@ class LabelledImages:
     def __repr__(self) -> str:
         counts = np.bincount(self.labels, minlength=len(self.class_names))
         per_class = ", ".join(f"{name}: {count}" for name, count in zip(self.class_names, counts))
-        return f"LabelledImages({len(self)} images; {per_class})"
+        return f"LabelledImages({len(self)} {self.role} images; {per_class})"
 
     @property
     def num_classes(self) -> int:
@@ -143,7 +163,11 @@ class LabelledImages:
     def take(self, indices: Sequence[int]) -> "LabelledImages":
         """Return the examples at ``indices`` as a new :class:`LabelledImages`."""
         indices = np.asarray(indices, dtype=np.int64)
-        return LabelledImages(self.images[indices], self.labels[indices], self.class_names)
+        return LabelledImages(self.images[indices], self.labels[indices], self.class_names, self.role)
+
+    def with_images(self, images: np.ndarray) -> "LabelledImages":
+        """The same labels, class names and role with other images (for example a varied copy)."""
+        return LabelledImages(images, self.labels.copy(), self.class_names, self.role)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,9 +271,9 @@ def _as_images(array: np.ndarray) -> np.ndarray:
 def _load_full(path: os.PathLike | None) -> Dataset:
     folder = find_full_dir(path)
     arrays = {key: _read_idx(folder / name, digest) for key, (name, digest) in FULL_FILES.items()}
-    train = LabelledImages(_as_images(arrays["train_images"]), arrays["train_labels"].astype(np.int64), CLASS_NAMES)
-    test = LabelledImages(_as_images(arrays["test_images"]), arrays["test_labels"].astype(np.int64), CLASS_NAMES)
-    return Dataset(train, test)
+    train = LabelledImages(_as_images(arrays["train_images"]), arrays["train_labels"].astype(np.int64), CLASS_NAMES, "train")
+    test = LabelledImages(_as_images(arrays["test_images"]), arrays["test_labels"].astype(np.int64), CLASS_NAMES, "test")
+    return _registered(Dataset(train, test))
 
 
 def _subset_manifest(folder: pathlib.Path) -> dict:
@@ -285,9 +309,9 @@ def _load_subset(folder: pathlib.Path) -> Dataset:
             arrays[name] = np.load(file_path, allow_pickle=False)
         except ValueError as error:
             raise CorruptFileError(f"{file_path}: not a readable .npy file ({error})") from None
-    train = LabelledImages(arrays["train_images.npy"], arrays["train_labels.npy"].astype(np.int64), CLASS_NAMES)
-    test = LabelledImages(arrays["test_images.npy"], arrays["test_labels.npy"].astype(np.int64), CLASS_NAMES)
-    return Dataset(train, test)
+    train = LabelledImages(arrays["train_images.npy"], arrays["train_labels.npy"].astype(np.int64), CLASS_NAMES, "train")
+    test = LabelledImages(arrays["test_images.npy"], arrays["test_labels.npy"].astype(np.int64), CLASS_NAMES, "test")
+    return _registered(Dataset(train, test))
 
 
 SUBSETS = ("course", "full")
@@ -367,7 +391,7 @@ def select_classes(split: LabelledImages, classes: Iterable[int]) -> LabelledIma
     relabel = np.full(split.num_classes, -1, dtype=np.int64)
     relabel[list(classes)] = np.arange(len(classes))
     names = tuple(split.class_names[c] for c in classes)
-    return LabelledImages(split.images[keep], relabel[split.labels[keep]], names)
+    return LabelledImages(split.images[keep], relabel[split.labels[keep]], names, split.role)
 
 
 def _task(dataset: Dataset, classes: Sequence[int]) -> Dataset:
@@ -497,6 +521,110 @@ def few_shot(split: LabelledImages, k: int, seed: int = 0) -> LabelledImages:
         When ``k`` is not a positive integer or a class has fewer than ``k`` examples.
     """
     return split.take(few_shot_indices(split.labels, k, seed, classes=range(split.num_classes), class_names=split.class_names))
+
+
+# ---------------------------------------------------------------------------
+# Selection never sees test images
+
+
+class TestDataInSelectionError(TlkitError, ValueError):
+    """Test images were given to a step that makes a choice (learning rate, stopping point, checkpoint)."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+
+# Fingerprints of every test image loaded in this process (minus any image that is also a training image),
+# so that test images are recognised even as bare arrays, after ``.images``.
+_TEST_FINGERPRINTS: set = set()
+
+
+def _fingerprints(images: np.ndarray) -> list:
+    rows = np.ascontiguousarray(images).reshape(len(images), -1)
+    return [hashlib.blake2b(row.tobytes(), digest_size=8).digest() for row in rows]
+
+
+def _registered(dataset: "Dataset") -> "Dataset":
+    """Remember the fingerprints of ``dataset``'s test images; return the dataset."""
+    training = set(_fingerprints(dataset.train.images))
+    _TEST_FINGERPRINTS.update(f for f in _fingerprints(dataset.test.images) if f not in training)
+    return dataset
+
+
+def refuse_test_split(data, used_for: str):
+    """Return ``data`` unchanged, or raise if it holds test images: the guard of every selection step.
+
+    Parameters
+    ----------
+    data : LabelledImages, numpy.ndarray or tuple
+        What the step would choose on: a split, an array of images, or an
+        ``(images, labels)`` pair as ``fit(validation_data=...)`` takes it.
+    used_for : str
+        The step and where it runs, for the message (``"early stopping in fit"``).
+
+    Raises
+    ------
+    TestDataInSelectionError
+        When ``data`` is a split whose role is ``"test"``, or contains an image
+        of a test split loaded by :func:`load_fashion_mnist`.
+    """
+    images = data
+    if isinstance(data, LabelledImages):
+        if data.role == "test":
+            raise TestDataInSelectionError(
+                f"{used_for}: refused a test split ({len(data)} images). Choices made on test images leak them into "
+                "the model and make the final test score optimistic; draw validation images from the training pool "
+                "with data.validation_split(target.train, ...)"
+            )
+        images = data.images
+    elif isinstance(data, (tuple, list)) and data:
+        images = data[0]
+    images = np.asarray(images)
+    if images.ndim == 4 and _TEST_FINGERPRINTS:
+        leaked = sum(f in _TEST_FINGERPRINTS for f in _fingerprints(images))
+        if leaked:
+            raise TestDataInSelectionError(
+                f"{used_for}: {leaked} of the {len(images)} images are test images. Choices made on test images leak "
+                "them into the model and make the final test score optimistic; draw validation images from the "
+                "training pool with data.validation_split(target.train, ...)"
+            )
+    return data
+
+
+def validation_split(pool: LabelledImages, per_class: int, seed: int = 0, exclude: LabelledImages | None = None) -> LabelledImages:
+    """Draw ``per_class`` validation images of every class from a training pool, apart from ``exclude``.
+
+    Parameters
+    ----------
+    pool : LabelledImages
+        The target task's training split (``target.train``); never its test split.
+    per_class : int
+        Validation images per class.
+    seed : int, default 0
+        The same seed always draws the same images.
+    exclude : LabelledImages, optional
+        Images that must not be drawn, usually the labelled training examples.
+
+    Returns
+    -------
+    LabelledImages
+        ``per_class * num_classes`` images with role ``"validation"``.
+
+    Raises
+    ------
+    TestDataInSelectionError
+        When ``pool`` is a test split.
+    FewShotError
+        When a class has fewer than ``per_class`` images left.
+    """
+    refuse_test_split(pool, "data.validation_split (validation images are for choosing)")
+    keep = np.arange(len(pool))
+    if exclude is not None:
+        excluded = set(_fingerprints(exclude.images))
+        keep = np.array([i for i, f in enumerate(_fingerprints(pool.images)) if f not in excluded], dtype=np.int64)
+    remaining = pool.take(keep)
+    chosen = few_shot_indices(remaining.labels, per_class, seed + 7919, classes=range(pool.num_classes), class_names=pool.class_names)
+    drawn = remaining.take(np.sort(chosen))
+    return LabelledImages(drawn.images, drawn.labels, drawn.class_names, "validation")
 
 
 # ---------------------------------------------------------------------------

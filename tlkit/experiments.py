@@ -406,6 +406,7 @@ def few_shot_with_validation(pool: data.LabelledImages, k: int, seed: int, valid
     The validation images are drawn, ``validation_per_class`` per class, from
     the rest of ``pool`` with their own generator (``seed + 7919``).
     """
+    data.refuse_test_split(pool, "few_shot_with_validation (the validation images choose every arm's budget)")
     # the positions data.few_shot draws for this seed (it takes exactly these, in this order)
     used = data.few_shot_indices(pool.labels, k, seed, classes=range(pool.num_classes), class_names=pool.class_names)
     examples = pool.take(used)
@@ -421,6 +422,7 @@ def few_shot_with_validation(pool: data.LabelledImages, k: int, seed: int, valid
             )
         chosen.append(rng.choice(candidates, size=validation_per_class, replace=False))
     validation = pool.take(np.sort(np.concatenate(chosen)))
+    validation = data.LabelledImages(validation.images, validation.labels, validation.class_names, "validation")
     return examples, validation, used
 
 
@@ -573,6 +575,7 @@ def tune_strategy(strategy, examples, validation, seed=0, weights=models.DEFAULT
     curve : list of dict
         The chosen run's checkpoints (``epochs``, ``steps``, ``weights``) for accuracy-against-steps curves.
     """
+    data.refuse_test_split(validation, f"tune_strategy({strategy!r}): learning-rate, augmentation and checkpoint choice")
     trainers = trainers if trainers is not None else _Trainers()
     best = None
     for augment in protocol.augmentation:

@@ -16,6 +16,35 @@ from tlkit.errors import TlkitError
 from tlkit.keras_internals import learning_rate_variable
 
 
+def validation_data(split, used_for: str = "fit(validation_data=...)") -> tuple:
+    """``(images, labels)`` of a validation split for ``fit(validation_data=...)``, refusing test images.
+
+    What ``fit`` reports on its validation data is what you choose by: how
+    many epochs, which learning rate, when to stop.  So it must never be test
+    data; :func:`tlkit.data.refuse_test_split` checks the split's role and every
+    image.
+
+    Parameters
+    ----------
+    split : tlkit.data.LabelledImages or tuple
+        A validation split (:func:`tlkit.data.validation_split`), or an
+        ``(images, labels)`` pair.
+    used_for : str
+        Where it is used, for the error message.
+
+    Raises
+    ------
+    tlkit.data.TestDataInSelectionError
+        When ``split`` is or contains test images.
+    """
+    from tlkit.data import refuse_test_split
+
+    refuse_test_split(split, used_for)
+    if isinstance(split, (tuple, list)):
+        return tuple(split)
+    return split.images, split.labels
+
+
 def set_seed(seed: int = 0, deterministic: bool = True) -> None:
     """Seed Python, NumPy and TensorFlow so that a run can be repeated exactly.
 

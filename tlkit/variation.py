@@ -113,6 +113,4 @@ def vary(images: np.ndarray, variation: Variation = CUSTOMER_PHOTOS, seed: int =
 
 def customer_photos(split, seed: int = CUSTOMER_PHOTOS_SEED, variation: Variation = CUSTOMER_PHOTOS):
     """A fixed varied copy of ``split`` (a :class:`tlkit.data.LabelledImages`): same labels, varied images."""
-    from tlkit.data import LabelledImages
-
-    return LabelledImages(vary(split.images, variation, seed), split.labels.copy(), split.class_names)
+    return split.with_images(vary(split.images, variation, seed))
