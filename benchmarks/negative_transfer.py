@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ks", type=int, nargs="+", default=[5, 20, 50])
     parser.add_argument("--max-steps", type=int, default=negative_transfer.GRID_PROTOCOL.max_steps,
                         help="longest training of every arm, in optimizer steps (early stopping on validation within it)")
-    parser.add_argument("--fine-tune-k", type=int, default=20, help="the k at which fine-tuning the shuffled base is measured")
+    parser.add_argument("--fine-tune-k", type=int, default=50,
+                        help="the k at which fine-tuning the shuffled base is measured (0: not measured)")
     parser.add_argument("--test-per-class", type=int, default=None, help="default: the whole target test split")
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -58,9 +59,14 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     grid = negative_transfer.run_gap_grid(target, sources, labels_per_class=args.ks, strategies=("frozen", "partial"),
                                           progress=True, **common)
+    # keep the grid (the long part) even if a later step fails
+    partial_file = args.out.with_name(args.out.stem + ".partial.json")
+    partial_file.write_text(json.dumps(grid.to_dict()) + "\n")
     k_check = args.fine_tune_k if args.fine_tune_k in args.ks else max(args.ks)
-    fine_tuned = negative_transfer.run_gap_grid(target, {1.0: sources[1.0]}, labels_per_class=[k_check],
-                                                strategies=("fine_tune",), baseline=grid, progress=True, **common)
+    fine_tuned = None
+    if args.fine_tune_k:
+        fine_tuned = negative_transfer.run_gap_grid(target, {1.0: sources[1.0]}, labels_per_class=[k_check],
+                                                    strategies=("fine_tune",), baseline=grid, progress=True, **common)
     seconds = time.perf_counter() - started
 
     gaps = {}
@@ -69,11 +75,12 @@ def main(argv=None) -> int:
             f"{epsilon:g}": {str(k): dataclasses.asdict(grid.gap(strategy, epsilon, k)) for k in grid.labels_per_class}
             for epsilon in grid.corruptions
         }
-    gaps["fine_tune"] = {"1": {str(k_check): dataclasses.asdict(fine_tuned.gap("fine_tune", 1.0, k_check))}}
     shapes = negative_transfer.expected_shapes(grid, "frozen", k_check)
-    shapes["fine_tune_gap_below_frozen_at_full_corruption"] = bool(
-        fine_tuned.gap("fine_tune", 1.0, k_check).mean < grid.gap("frozen", 1.0, k_check).mean
-    )
+    if fine_tuned is not None:
+        gaps["fine_tune"] = {"1": {str(k_check): dataclasses.asdict(fine_tuned.gap("fine_tune", 1.0, k_check))}}
+        shapes["fine_tune_gap_below_frozen_at_full_corruption"] = bool(
+            fine_tuned.gap("fine_tune", 1.0, k_check).mean < grid.gap("frozen", 1.0, k_check).mean
+        )
     shapes["partial_gap_below_frozen_at_full_corruption"] = bool(
         grid.gap("partial", 1.0, k_check).mean < grid.gap("frozen", 1.0, k_check).mean
     )
@@ -91,7 +98,7 @@ def main(argv=None) -> int:
                     for e, w in sources.items()},
         "gaps": gaps,
         "grid": grid.to_dict(),
-        "fine_tune_grid": fine_tuned.to_dict(),
+        "fine_tune_grid": None if fine_tuned is None else fine_tuned.to_dict(),
         "expected_shapes": shapes,
         "labels_trend": {strategy: {f"{epsilon:g}": negative_transfer.labels_trend(grid, strategy, epsilon)
                                     for epsilon in grid.corruptions} for strategy in grid.strategies},
@@ -99,6 +106,7 @@ def main(argv=None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
+    partial_file.unlink(missing_ok=True)
     for strategy in grid.strategies:
         print(strategy)
         print(grid.gap_table(strategy).round(3))

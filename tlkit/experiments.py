@@ -796,6 +796,7 @@ def tune_on_arrays(build_model, x, y, validation_x, validation_y, seed: int = 0,
 
     if any(protocol.augmentation):
         raise TlkitError("tune_on_arrays: arrays cannot be varied; use a protocol with augmentation=(False,)")
+    data.refuse_test_split((validation_x, validation_y), "tune_on_arrays (validation data for the learning rate and length)")
     trainers = trainers if trainers is not None else {}
     per_check = protocol.epochs_per_check(len(x))
     best = None
