@@ -179,7 +179,15 @@ for strategy in grid.strategies:
 
 # %%
 K_CHECK = max(grid.labels_per_class)
-LIVE_CLAIMS_PLACEHOLDER
+evidence.claim(
+    f"with all source labels shuffled and k = {K_CHECK}, freezing the whole base raised the target error "
+    "by more than 5 points on every seed",
+    min(grid.gap("frozen", 1.0, K_CHECK).differences) > 0.05,
+)
+evidence.claim(
+    "at that setting, training the `features` layer (partial) shrinks the mean gap by more than 10 points",
+    grid.gap("frozen", 1.0, K_CHECK).mean - grid.gap("partial", 1.0, K_CHECK).mean > 0.10,
+)
 
 # %% [markdown]
 # ## What the benchmark shows about the two factors
@@ -358,24 +366,25 @@ ex.q4.check()
 freezing.trainable_report(base)
 
 # %% [markdown]
+# The benchmark's grid says the same with 5,000 test images, as a claim on its recorded numbers:
+
+# %%
+K_LAST = recorded.labels_per_class[-1]
+evidence.claim(
+    f"in the benchmark, at ε = 1.0 and k = {K_LAST}, partial cuts the frozen base's gap by more than 10 points",
+    recorded.gap("frozen", 1.0, K_LAST).mean - recorded.gap("partial", 1.0, K_LAST).mean > 0.10,
+)
+
+# %% [markdown]
 # ## Mitigation 2: fine-tune instead of freezing
 #
 # Fine-tuning trains the head on the frozen base first, then unfreezes the base and continues with
-# a 10 times smaller learning rate. It trains the whole network at every step, so it is too slow for
-# this notebook's minute; the benchmark measured it on the fully shuffled base (ε = 1.0), with the
-# same selection budget as every other arm and paired with the same tuned scratch models:
-
-# %%
-K_FINE_TUNE = recorded_report["k_checked"]
-fine_tuned = negative_transfer.GapGrid.from_dict(recorded_report["fine_tune_grid"])
-for name, result in (("frozen", recorded), ("partial", recorded), ("fine_tune", fine_tuned)):
-    print(f"ε=1.0 k={K_FINE_TUNE}  {name:>9}: {result.gap(name, 1.0, K_FINE_TUNE)}")
-
-# %% [markdown]
-# Both mitigations, as claims on those recorded numbers:
-
-# %%
-MITIGATION_CLAIMS_PLACEHOLDER
+# a 10 times smaller learning rate, so the source-specific `features` layer can adapt too. It trains
+# the whole network at every step, which is too slow for this notebook's minute, and the recorded
+# benchmark run above did not include it. `python benchmarks/negative_transfer.py --fine-tune-k 50`
+# measures it on the fully shuffled base with the same selection budget as every other arm, paired
+# with the same tuned scratch models. Until you have run it, treat fine-tuning as a remedy to
+# *measure*, not one this notebook has shown.
 
 # %% [markdown]
 # ## Relatedness, measured with every arm tuned
@@ -426,11 +435,13 @@ for k, entry in report["results"].items():
 #   training algorithm; positive means the source hurt. Measure it over several seeds, paired, with
 #   an interval.
 # * A corrupted, unrelated source and frozen source-specific layers both cause negative transfer.
-#   The printed checks above say which of Wang et al.'s trends appeared in this run.
+# * A gap is only as fair as the budgets behind it: every arm here, scratch included, chose its
+#   learning rate and length on validation data. Measured that way, the trends a paper reports have
+#   to be checked again, and the benchmark's lines above say which of Wang et al.'s trends held.
 # * You cannot see negative transfer without a scratch baseline, and you should see it on
 #   validation data, not on the test set.
-# * Transferring fewer layers and fine-tuning are the two remedies; the numbers above show how much
-#   each recovered here.
+# * Transferring fewer layers is a remedy the numbers above measured; fine-tuning is the other one
+#   to try, measured the same way.
 # * Measured with every arm tuned on validation data, relatedness decides: a related source gains
 #   several points over scratch, a distant one less, and a source with shuffled labels loses.
 #
