@@ -218,10 +218,29 @@ for strategy in recorded.strategies:
         print(f"{strategy:>7}  ε={epsilon:.1f}  {gaps}  -> {negative_transfer.labels_trend(recorded, strategy, epsilon)}")
 
 # %%
-RECORDED_CLAIMS_PLACEHOLDER
+K_FIRST, K_LAST = recorded.labels_per_class[0], recorded.labels_per_class[-1]
+trends = {epsilon: negative_transfer.labels_trend(recorded, "frozen", epsilon) for epsilon in recorded.corruptions}
+evidence.claim(
+    f"divergence: at k = {K_LAST}, the frozen gap of the fully shuffled source is more than 10 points above the clean source's",
+    recorded.gap("frozen", 1.0, K_LAST).mean - recorded.gap("frozen", 0.0, K_LAST).mean > 0.10,
+)
+evidence.claim(
+    f"labels: with every arm tuned, the frozen gap rose from k = {K_FIRST} to k = {K_LAST} at no ε "
+    "(intervals apart by more than a point)",
+    all(trend != "rises" for trend in trends.values()),
+)
 
 # %% [markdown]
-RECORDED_READING_PLACEHOLDER
+# How to read this. The first factor, the source's divergence, shows plainly: a source whose labels
+# were all shuffled leaves frozen features far worse than a clean one. The second factor is the one
+# to be careful with. The trend lines above are the answer for this benchmark, for each ε: "falls"
+# means the source's mismatch cost *less* with more labels, "no clear change" means the intervals
+# cannot tell. An earlier version of this benchmark gave every arm one fixed number of epochs and
+# printed "gap rises with labels"; its k = 5 cells compared against scratch models stopped after 20
+# optimizer steps (20 epochs of one batch of 25 images), far below what scratch reaches when it
+# chooses its own length, so that rise came from the budget, not from the data. Wang et al. saw the gap grow with target labels on
+# their tasks; on five easy clothing classes, where scratch needs few labels to do well, a fair
+# measurement has to say what it finds, and that is what the lines above do.
 
 # %% [markdown]
 # ## Exercise 1: compute one gap yourself
