@@ -210,11 +210,18 @@ def render_negative_transfer(report: dict) -> str:
             f"How the gap moves from k = {ks[0]} to k = {ks[-1]} (\"rises\"/\"falls\" only when the two intervals are "
             f"apart by more than a point) — {parts}."
         )
+    if "protocol_settings" in report:
+        how = ("every arm, scratch included, chose its learning rate and length on validation images from the target "
+               "training pool")
+    else:
+        budget = report.get("budget", {})
+        how = (f"**not a fair comparison**: every arm got one fixed budget ({budget.get('epochs')} epochs of batches of "
+               f"{budget.get('batch_size')} at learning rate {budget.get('learning_rate')}), which starves scratch at small k; "
+               "re-measure with the fair protocol before reading a trend")
     lines.append(
         f"NTG = target error with the source − error from scratch, in points (positive = negative transfer), "
         f"mean and 95 % CI over {len(report['seeds'])} seeds (clipped to ±100), {report['target_test_images']} test images "
-        f"({report['dataset']}); every arm, scratch included, chose its learning rate and length on validation images from "
-        f"the target training pool. Produced by `{report['command'].strip()}`."
+        f"({report['dataset']}); {how}. Produced by `{report['command'].strip()}`."
     )
     return "\n".join(lines)
 
