@@ -242,9 +242,18 @@ def render_layer_transfer(report: dict) -> str:
     lines.append(
         f"Task B (classes 5-9) test accuracy in percent, mean over {len(report['seeds'])} seeds; baseB "
         f"{_pct(means['baseB'])}% (the paper, ImageNet: {_pct(report['paper']['baseB'])}%). {report['dataset']}. "
-        f"Paper's shapes reproduced — {checks}. Produced by `{report['command'].strip()}`."
+        f"Paper's shapes reproduced — {checks}. {_layer_budget_note(report)}Produced by `{report['command'].strip()}`."
     )
     return "\n".join(lines)
+
+
+def _layer_budget_note(report: dict) -> str:
+    """How the networks were trained: tuned on validation data, or (older files) one fixed budget for all."""
+    if "protocol" in report:
+        return report["protocol"] + " "
+    budget = report.get("budget", {})
+    return (f"**Not tuned**: every network got one fixed budget ({budget.get('transfer_epochs')} epochs at learning rate "
+            f"{budget.get('learning_rate')}); re-measure with the fair protocol before reading small differences. ")
 
 
 RENDERERS = {
