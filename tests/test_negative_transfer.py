@@ -180,3 +180,20 @@ def test_a_grid_records_what_every_arm_chose_and_round_trips_it():
     again = nt.GapGrid.from_dict(grid.to_dict())
     assert again.chosen("scratch", 1.0, 5)[0] == {"learning_rate": 0.001, "steps": 300}
     assert again.chosen("frozen", 1.0, 5)[2]["steps"] == 200
+
+
+def test_a_tiny_grid_runs_end_to_end_and_records_every_arms_choice():
+    import dataclasses
+
+    target = data.Dataset(_split(per_class=8), _split(per_class=4))
+    protocol = dataclasses.replace(nt.GRID_PROTOCOL, learning_rates=(1e-3, 1e-2), max_steps=2, check_every_steps=1,
+                                   fine_tune_head_steps=1, batch_size=4, validation_per_class=2)
+    grid = nt.run_gap_grid(target, {0.0: "fashion_source"}, labels_per_class=[2], seeds=[0, 1], protocol=protocol)
+    assert grid.strategies == ["frozen", "partial"]
+    for name in ("scratch", "frozen", "partial"):
+        assert len(grid.accuracies(name, 0.0, 2)) == 2
+        chosen = grid.chosen(name, 0.0, 2)
+        assert len(chosen) == 2 and all(c["learning_rate"] in (1e-3, 1e-2) and c["steps"] in (1, 2) for c in chosen)
+    again = nt.GapGrid.from_dict(grid.to_dict())
+    assert again.chosen("partial", 0.0, 2) == grid.chosen("partial", 0.0, 2)
+    assert np.isfinite(grid.gap("partial", 0.0, 2).mean)
