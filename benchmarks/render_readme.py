@@ -178,7 +178,7 @@ def render_cached_features(report: dict) -> str:
 
 
 def render_negative_transfer(report: dict) -> str:
-    """Table of the mean negative transfer gap (points, ± 95 % CI half-width) per source corruption and k."""
+    """Mean negative transfer gap (points, 95 % CI) per source corruption and k, every arm tuned; the trend with k."""
     gaps = report["gaps"]
     ks = [str(k) for k in report["labels_per_class"]]
     lines = [
@@ -188,22 +188,42 @@ def render_negative_transfer(report: dict) -> str:
     for strategy in ("frozen", "partial"):
         for epsilon, per_k in gaps.get(strategy, {}).items():
             cells = [
-                f"{100 * per_k[k]['mean']:+.1f} ± {100 * (per_k[k]['high'] - per_k[k]['mean']):.1f}" for k in ks
+                f"{100 * per_k[k]['mean']:+.1f} ({100 * max(per_k[k]['low'], -1):+.1f} to {100 * min(per_k[k]['high'], 1):+.1f})"
+                for k in ks
             ]
             lines.append(f"| {strategy} | {100 * float(epsilon):.0f}% | " + " | ".join(cells) + " |")
+    scratch = report["grid"]["scratch"]["test"]
+    lines.append("| *scratch test accuracy* | | " + " | ".join(f"*{_pct(sum(scratch[k]) / len(scratch[k]))}*" for k in ks) + " |")
     k_check = str(report["k_checked"])
     fine_tune = gaps.get("fine_tune", {}).get("1", {}).get(k_check)
     lines.append("")
     if fine_tune is not None:
         lines.append(
             f"Fine-tuning the fully shuffled base at k = {k_check}: NTG {100 * fine_tune['mean']:+.1f} points "
-            f"(frozen: {100 * gaps['frozen']['1'][k_check]['mean']:+.1f})."
+            f"({100 * fine_tune['low']:+.1f} to {100 * fine_tune['high']:+.1f}; frozen: {100 * gaps['frozen']['1'][k_check]['mean']:+.1f})."
         )
-    checks = ", ".join(f"{name.replace('_', ' ')}: {'yes' if held else 'no'}" for name, held in report["expected_shapes"].items())
+    trend = report.get("labels_trend", {})
+    if trend:
+        parts = "; ".join(
+            f"{strategy}: " + ", ".join(f"ε = {epsilon} {verdict}" for epsilon, verdict in per_epsilon.items())
+            for strategy, per_epsilon in trend.items()
+        )
+        lines.append(
+            f"How the gap moves from k = {ks[0]} to k = {ks[-1]} (\"rises\"/\"falls\" only when the two intervals are "
+            f"apart by more than a point) — {parts}."
+        )
+    if "protocol_settings" in report:
+        how = ("every arm, scratch included, chose its learning rate and length on validation images from the target "
+               "training pool")
+    else:
+        budget = report.get("budget", {})
+        how = (f"**not a fair comparison**: every arm got one fixed budget ({budget.get('epochs')} epochs of batches of "
+               f"{budget.get('batch_size')} at learning rate {budget.get('learning_rate')}), which starves scratch at small k; "
+               "re-measure with the fair protocol before reading a trend")
     lines.append(
         f"NTG = target error with the source − error from scratch, in points (positive = negative transfer), "
-        f"mean ± 95 % CI half-width over {len(report['seeds'])} seeds, {report['target_test_images']} test images "
-        f"({report['dataset']}). Expected shapes — {checks}. Produced by `{report['command'].strip()}`."
+        f"mean and 95 % CI over {len(report['seeds'])} seeds (clipped to ±100), {report['target_test_images']} test images "
+        f"({report['dataset']}); {how}. Produced by `{report['command'].strip()}`."
     )
     return "\n".join(lines)
 
@@ -224,7 +244,7 @@ def render_layer_transfer(report: dict) -> str:
     lines.append(
         f"Task B (classes 5-9) test accuracy in percent, mean over {len(report['seeds'])} seeds; baseB "
         f"{_pct(means['baseB'])}% (the paper, ImageNet: {_pct(report['paper']['baseB'])}%). {report['dataset']}. "
-        f"Paper's shapes reproduced — {checks}. Produced by `{report['command'].strip()}`."
+        f"Paper's shapes reproduced — {checks}. {_layer_budget_note(report)}Produced by `{report['command'].strip()}`."
     )
     return "\n".join(lines)
 
@@ -282,6 +302,15 @@ def render_grading(report: dict) -> str:
         f"queueing, start-up and the merge are left out. {course['note']}. Produced by `{course['command'].strip()}`."
     )
     return "\n".join(lines)
+
+
+def _layer_budget_note(report: dict) -> str:
+    """How the networks were trained: tuned on validation data, or (older files) one fixed budget for all."""
+    if "protocol" in report:
+        return report["protocol"] + " "
+    budget = report.get("budget", {})
+    return (f"**Not tuned**: every network got one fixed budget ({budget.get('transfer_epochs')} epochs at learning rate "
+            f"{budget.get('learning_rate')}); re-measure with the fair protocol before reading small differences. ")
 
 
 RENDERERS = {

@@ -126,3 +126,27 @@ def test_run_rejects_unknown_variants_and_no_seeds():
         lt.run_layer_transfer(dataset, variants=("AnB++",))
     with pytest.raises(lt.LayerTransferError, match="at least one seed"):
         lt.run_layer_transfer(dataset, seeds=[])
+
+
+def test_every_network_is_tuned_by_the_fair_protocol_on_training_pool_validation():
+    from tlkit import experiments
+
+    budget = lt.LayerTransferBudget(train_per_class=20, test_per_class=10)
+    assert budget.protocol == lt.LAYER_PROTOCOL and budget.base_protocol == lt.BASE_PROTOCOL
+    assert isinstance(budget.protocol, experiments.FairProtocol) and len(budget.protocol.learning_rates) > 1
+    with pytest.raises(lt.LayerTransferError, match="FairProtocol"):
+        lt.LayerTransferBudget(protocol="fast")
+    with pytest.raises(lt.LayerTransferError, match="train_per_class"):
+        lt.LayerTransferBudget(train_per_class=None)
+
+
+def test_the_array_selection_refuses_augmentation_and_test_images():
+    from tlkit import data, experiments
+    from tlkit.errors import TlkitError
+
+    x, y = np.zeros((8, 3), "float32"), np.arange(8) % 2
+    with pytest.raises(TlkitError, match="augmentation"):
+        experiments.tune_on_arrays(lambda: None, x, y, x, y, protocol=experiments.FairProtocol())
+    test = data.target_task(data.load_fashion_mnist("course")).test
+    with pytest.raises(data.TestDataInSelectionError):
+        experiments.tune_on_arrays(lambda: None, x, y, test.images[:10], test.labels[:10], protocol=lt.LAYER_PROTOCOL)

@@ -76,8 +76,6 @@ def test_identical_differences_give_a_zero_width_interval():
         (lambda: nt.negative_transfer_gap("a lot", 0.1), "must be numbers"),
         (lambda: nt.gap_with_interval([0.1], [0.2]), "at least 2 seeds"),
         (lambda: nt.gap_with_interval([0.1, 0.2], [0.2, 0.1], confidence=95), "confidence must be between 0 and 1"),
-        (lambda: nt.few_shot_indices(np.array([0, 0, 1, 1]), 3, 0), "fewer than k = 3"),
-        (lambda: nt.few_shot_indices(np.array([0, 1]), 0, 0), "positive integer"),
     ],
 )
 def test_misuse_raises_a_tlkit_error(call, words):
@@ -91,19 +89,16 @@ def _split(per_class=10, classes=3):
     return data.LabelledImages(images, labels, tuple(f"c{i}" for i in range(classes)))
 
 
-def test_validation_split_is_disjoint_and_balanced():
-    split = _split()
-    pool, validation = nt.split_validation(split, 4, seed=0)
-    assert len(pool) == 18 and len(validation) == 12
-    assert np.bincount(validation.labels).tolist() == [4, 4, 4]
-    assert not set(pool.images[:, 0, 0, 0]) & set(validation.images[:, 0, 0, 0])
+def test_the_interval_is_the_one_every_comparison_uses():
+    errors_with, errors_without = [0.30, 0.25, 0.28, 0.35], [0.20, 0.22, 0.21, 0.24]
+    estimate = nt.gap_with_interval(errors_with, errors_without)
+    reference = experiments.paired_interval(np.subtract(errors_with, errors_without))
+    assert (estimate.mean, estimate.low, estimate.high) == pytest.approx((reference["mean"], reference["ci_low"], reference["ci_high"]))
 
 
-def test_few_shot_indices_are_seeded_and_balanced():
-    labels = np.repeat(np.arange(3), 10)
-    first, again = nt.few_shot_indices(labels, 2, seed=5), nt.few_shot_indices(labels, 2, seed=5)
-    assert first.tolist() == again.tolist()
-    assert np.bincount(labels[first]).tolist() == [2, 2, 2]
+def test_strategy_names_come_from_the_fair_protocol():
+    assert nt.TRANSFER_STRATEGIES == experiments.TRANSFER_STRATEGIES
+    assert set(nt.CACHED_STRATEGIES) <= set(experiments.FAIR_STRATEGIES)
 
 
 def _grid():
@@ -147,5 +142,59 @@ def test_run_gap_grid_rejects_unknown_strategies_and_single_seeds():
         nt.run_gap_grid(target, {0.0: "fashion_source"}, strategies=("fine_tuned",))
     with pytest.raises(nt.NegativeTransferError, match="at least 2 seeds"):
         nt.run_gap_grid(target, {0.0: "fashion_source"}, seeds=[0])
-    with pytest.raises(nt.NegativeTransferError, match="translation must be 0"):
-        nt.run_gap_grid(target, {0.0: "fashion_source"}, budget=experiments.TrainingBudget(translation=0.1))
+    with pytest.raises(nt.NegativeTransferError, match="augmentation"):
+        nt.run_gap_grid(target, {0.0: "fashion_source"}, protocol=experiments.FairProtocol())
+    with pytest.raises(nt.NegativeTransferError, match="FairProtocol"):
+        nt.run_gap_grid(target, {0.0: "fashion_source"}, protocol=experiments.TrainingBudget())
+
+
+def _trend_grid(scratch_5, scratch_50, frozen_5, frozen_50):
+    scratch = {"validation": {5: scratch_5, 50: scratch_50}, "test": {5: scratch_5, 50: scratch_50}}
+    frozen = {1.0: {5: frozen_5, 50: frozen_50}}
+    return nt.GapGrid([1.0], [5, 50], [0, 1, 2], scratch, {"validation": {"frozen": frozen}, "test": {"frozen": frozen}})
+
+
+def test_the_labels_trend_needs_intervals_apart_by_the_margin():
+    rising = _trend_grid([0.8, 0.8, 0.8], [0.9, 0.9, 0.9], [0.79, 0.80, 0.81], [0.60, 0.61, 0.62])
+    assert nt.labels_trend(rising, "frozen", 1.0) == "rises"
+    falling = _trend_grid([0.8, 0.8, 0.8], [0.9, 0.9, 0.9], [0.60, 0.61, 0.62], [0.89, 0.90, 0.91])
+    assert nt.labels_trend(falling, "frozen", 1.0) == "falls"
+    overlapping = _trend_grid([0.8, 0.8, 0.8], [0.9, 0.9, 0.9], [0.70, 0.80, 0.75], [0.80, 0.85, 0.90])
+    assert nt.labels_trend(overlapping, "frozen", 1.0) == "no clear change"
+
+
+def test_the_heatmap_clips_intervals_to_the_possible_range():
+    wild = _trend_grid([0.2, 0.9, 0.5], [0.9, 0.9, 0.9], [0.9, 0.2, 0.6], [0.6, 0.6, 0.6])
+    assert wild.gap("frozen", 1.0, 5).high > 1  # three seeds this far apart: the t-interval runs past +1
+    figure = nt.plot_gap_heatmap(wild, strategies=("frozen",))
+    texts = [text.get_text() for text in figure.axes[0].texts]
+    assert any("+1.00]" in text for text in texts)
+    assert not any(("+1." in text and "+1.00]" not in text) or "-1.0" in text.replace("-1.00", "") for text in texts)
+    assert all("±" not in text for text in texts)
+
+
+def test_a_grid_records_what_every_arm_chose_and_round_trips_it():
+    grid = _grid()
+    grid.choices = {"scratch": {5: [{"learning_rate": 0.001, "steps": 300}] * 3},
+                    "frozen": {0.0: {5: [{"learning_rate": 0.01, "steps": 100}] * 3}, 1.0: {5: [{"learning_rate": 0.01, "steps": 200}] * 3}}}
+    again = nt.GapGrid.from_dict(grid.to_dict())
+    assert again.chosen("scratch", 1.0, 5)[0] == {"learning_rate": 0.001, "steps": 300}
+    assert again.chosen("frozen", 1.0, 5)[2]["steps"] == 200
+
+
+def test_a_tiny_grid_runs_end_to_end_and_records_every_arms_choice():
+    import dataclasses
+
+    target = data.Dataset(_split(per_class=8), _split(per_class=4))
+    protocol = dataclasses.replace(nt.GRID_PROTOCOL, learning_rates=(1e-3, 1e-2), max_steps=2, check_every_steps=1,
+                                   fine_tune_head_steps=1, batch_size=4, validation_per_class=2)
+    grid = nt.run_gap_grid(target, {0.0: "fashion_source"}, labels_per_class=[2], seeds=[0, 1], protocol=protocol)
+    assert grid.strategies == ["frozen", "partial"]
+    for name in ("scratch", "frozen", "partial"):
+        assert len(grid.accuracies(name, 0.0, 2)) == 2
+        chosen = grid.chosen(name, 0.0, 2)
+        # a check is whole epochs (FairProtocol.epochs_per_check): 6 examples in batches of 4 are 2 steps per check
+        assert len(chosen) == 2 and all(c["learning_rate"] in (1e-3, 1e-2) and c["steps"] in (2, 4) for c in chosen)
+    again = nt.GapGrid.from_dict(grid.to_dict())
+    assert again.chosen("partial", 0.0, 2) == grid.chosen("partial", 0.0, 2)
+    assert np.isfinite(grid.gap("partial", 0.0, 2).mean)

@@ -33,6 +33,8 @@ SELECTION_CALLS = {
     "few_shot_with_validation": ("arg", 0, "pool"),
     "fair_comparison": ("dataset", 0, "target"),
     "run_at_validated_budget": ("dataset", 0, "target"),
+    "run_gap_grid": ("dataset", 0, "target"),
+    "run_layer_transfer": ("dataset", 0, "dataset"),
 }
 #: Calls a data slice must never contain (they train models; the slice is meant to be cheap).
 EXPENSIVE_CALLS = {"fit", "train_on_target", "transfer_grid", "fair_comparison", "run_at_validated_budget", "tune_strategy"}

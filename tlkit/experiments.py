@@ -767,3 +767,68 @@ def fair_summary(comparison: dict, condition: str = "customer_photos", confidenc
             entry["pretraining_pts"] = {key: round(value, 2) for key, value in paired_interval(diffs, confidence).items() if key != "n"}
         summary[k] = entry
     return summary
+
+
+def tune_on_arrays(build_model, x, y, validation_x, validation_y, seed: int = 0, protocol: FairProtocol = FairProtocol(), trainers=None,
+                   steps_per_execution: int = 1):
+    """The fair protocol's selection for a model trained on plain arrays (cached features, small networks).
+
+    The same rule as :func:`tune_strategy`: for every learning rate of
+    ``protocol``, train up to ``protocol.max_steps`` optimizer steps, check the
+    validation accuracy every ``protocol.check_every_steps`` steps (rounded to
+    whole epochs, :meth:`FairProtocol.epochs_per_check`) and keep the learning
+    rate *and* checkpoint with the best validation accuracy (ties: the earlier).
+    Arrays cannot be varied, so ``protocol.augmentation`` must be ``(False,)``.
+
+    Parameters
+    ----------
+    build_model : callable
+        ``build_model() -> keras.Model``, uncompiled, its trainable flags set;
+        called once per learning rate, after the seed is set.
+    x, y : numpy.ndarray
+        Training inputs and integer labels.
+    validation_x, validation_y : numpy.ndarray
+        The validation split, drawn from the training pool (never test data).
+    seed : int
+    protocol : FairProtocol
+    trainers : dict, optional
+        ``{learning_rate: tlkit.training.CompiledTrainers}`` reused across calls
+        (one compiled trainer per model pattern and rate).
+    steps_per_execution : int
+        Mini-batches per call into the compiled step (Keras' ``steps_per_execution``):
+        the same updates, less overhead for tiny models.
+
+    Returns
+    -------
+    model : keras.Model
+        Loaded with the chosen checkpoint's weights.
+    choice : dict
+        ``learning_rate``, ``augmentation`` (False), ``epochs``, ``steps``, ``validation_accuracy``.
+    """
+    from tlkit.evaluation import accuracy_of_outputs
+    from tlkit.training import CompiledTrainers, set_seed
+
+    if any(protocol.augmentation):
+        raise TlkitError("tune_on_arrays: arrays cannot be varied; use a protocol with augmentation=(False,)")
+    data.refuse_test_split((validation_x, validation_y), "tune_on_arrays (validation data for the learning rate and length)")
+    trainers = trainers if trainers is not None else {}
+    per_check = protocol.epochs_per_check(len(x))
+    best = None
+    for rate in protocol.learning_rates:
+        if rate not in trainers:
+            trainers[rate] = CompiledTrainers(
+                lambda model, rate=rate: _compile(model, rate, metrics=None, steps_per_execution=steps_per_execution))
+        set_seed(seed, deterministic=False)
+        model = build_model()
+        steps = 0
+        for check in range(protocol.checks):
+            trainers[rate].fit(model, x, y, per_check, protocol.batch_size, seed * 1000 + check, one_pass=True)
+            steps += -(-per_check * len(x) // protocol.batch_size)
+            score = accuracy_of_outputs(predict_eagerly(model, validation_x), validation_y)
+            if best is None or score > best["validation_accuracy"]:
+                best = {"learning_rate": rate, "augmentation": False, "epochs": (check + 1) * per_check, "steps": steps,
+                        "validation_accuracy": score, "weights": [np.array(v) for v in model.variables], "model": model}
+    model = best.pop("model")
+    for variable, value in zip(model.variables, best.pop("weights")):
+        variable.assign(value)
+    return model, best

@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from tlkit import data
+from tlkit import data, experiments
 from tlkit.compiling import compile_classifier
 from tlkit.evaluation import accuracy
 from tlkit.errors import FreezeRangeError, InputShapeError, TlkitError, UnknownNameError, describe_name_choice
@@ -148,33 +148,56 @@ def transfer_first_layers(source, n: int, fine_tune: bool = False, seed: int = 0
 # Training
 
 
+#: The selection budget of every network of the experiment (baseA, baseB and every variant): the
+#: fair protocol of :mod:`tlkit.experiments` with this network's sizes. Each network chooses its Adam
+#: learning rate and its length (early stopping) on validation images drawn from its task's training pool.
+LAYER_PROTOCOL = experiments.FairProtocol(
+    learning_rates=(1e-3, 3e-3), augmentation=(False,), max_steps=160, check_every_steps=40, batch_size=32,
+    dropout=0.0, fine_tune_head_steps=40, validation_per_class=30, condition="plain",
+)
+#: The selection budget of baseA and baseB in the notebook's default run: the same rule, twice as long.
+BASE_PROTOCOL = dataclasses.replace(LAYER_PROTOCOL, max_steps=320)
+
+
 @dataclasses.dataclass(frozen=True)
 class LayerTransferBudget:
-    """How much data and training every network of the experiment gets.
+    """How much data every network of the experiment gets, and how it is tuned.
 
     Attributes
     ----------
-    train_per_class : int or None
-        Training images per class of each half (None: all of them).
+    train_per_class : int
+        Labelled training images per class of each half.
     test_per_class : int or None
         Test images per class used to measure accuracy (None: all).
-    base_epochs, transfer_epochs : int
-        Epochs for baseA/baseB and for each transferred network.
-    batch_size : int
-    learning_rate : float
-        Adam's learning rate, the same for every layer (as in the paper).
+    protocol : tlkit.experiments.FairProtocol
+        The selection budget of every transferred network and of baseB: learning
+        rate from ``protocol.learning_rates`` and length by early stopping, both
+        on ``protocol.validation_per_class`` images per class drawn from the
+        task's training pool (disjoint from the labelled images).
+    base_protocol : tlkit.experiments.FairProtocol or None
+        The selection budget of baseA and baseB (default :data:`BASE_PROTOCOL`);
+        a base trained from random weights needs longer than a transferred network.
     """
 
-    train_per_class: int | None = 300
+    train_per_class: int = 300
     test_per_class: int | None = 200
-    base_epochs: int = 8
-    transfer_epochs: int = 8
-    batch_size: int = 64
-    learning_rate: float = 1e-3
+    protocol: object = None
+    base_protocol: object = None
+
+    def __post_init__(self):
+        if self.protocol is None:
+            object.__setattr__(self, "protocol", LAYER_PROTOCOL)
+        if self.base_protocol is None:
+            object.__setattr__(self, "base_protocol", BASE_PROTOCOL)
+        for name in ("protocol", "base_protocol"):
+            if not isinstance(getattr(self, name), experiments.FairProtocol):
+                raise LayerTransferError(f"LayerTransferBudget: {name} must be an experiments.FairProtocol")
+        if isinstance(self.train_per_class, bool) or not isinstance(self.train_per_class, (int, np.integer)) or self.train_per_class < 1:
+            raise LayerTransferError(f"LayerTransferBudget: train_per_class must be a positive whole number, got {self.train_per_class!r}")
 
 
 def _limit(split: data.LabelledImages, per_class: int | None, seed: int) -> data.LabelledImages:
-    return split if per_class is None else data.few_shot(split, per_class, seed=seed)
+    return split if per_class is None else split.take(np.sort(data.few_shot_indices(split.labels, per_class, seed)))
 
 
 def _compile(model, learning_rate: float):
@@ -184,14 +207,26 @@ def _compile(model, learning_rate: float):
     compile_classifier(model, learning_rate, metrics=None, steps_per_execution=16)
 
 
-def train(model, split: data.LabelledImages, epochs: int, budget: LayerTransferBudget, seed: int):
-    """Compile ``model`` (so its trainable flags take effect) and fit it quietly on ``split``."""
+def train(model, split: data.LabelledImages, epochs: int, learning_rate: float = 3e-3, batch_size: int = 32, seed: int = 0):
+    """Compile ``model`` (so its trainable flags take effect) and fit it quietly on ``split`` for ``epochs``.
+
+    For the hand-built example of the notebook; the experiment tunes every
+    network on validation data instead (:func:`run_layer_transfer`).
+    """
     import keras
 
     keras.utils.set_random_seed(seed)
-    _compile(model, budget.learning_rate)
-    model.fit(split.images, split.labels, epochs=epochs, batch_size=budget.batch_size, verbose=0)
+    _compile(model, learning_rate)
+    model.fit(split.images, split.labels, epochs=epochs, batch_size=batch_size, verbose=0)
     return model
+
+
+def _tune(build, train_split, validation, seed, protocol, trainers):
+    """Tune one network by the fair protocol; return ``(model, choice)``."""
+    from tlkit import experiments
+
+    return experiments.tune_on_arrays(build, train_split.images, train_split.labels, validation.images, validation.labels,
+                                      seed, protocol, trainers, steps_per_execution=16)
 
 
 @dataclasses.dataclass
@@ -209,6 +244,9 @@ class LayerTransferResults:
         baseA's accuracy on task A per seed (shows baseA learnt its task).
     runs : dict
         ``{variant: {n: [accuracy per seed]}}``.
+    choices : dict
+        What each network chose on validation data: ``{"baseA"|"baseB": [choice per seed],
+        variant: {n: [choice per seed]}}``, a choice being ``{"learning_rate", "steps"}``.
     """
 
     depths: list
@@ -216,6 +254,7 @@ class LayerTransferResults:
     base_b: list
     base_a_on_a: list
     runs: dict
+    choices: dict = dataclasses.field(default_factory=dict)
 
     def mean(self, variant: str, n: int) -> float:
         """Mean accuracy of ``variant`` at depth ``n`` over seeds."""
@@ -252,12 +291,16 @@ class LayerTransferResults:
             "baseB": rounded(self.base_b),
             "baseA_on_A": rounded(self.base_a_on_a),
             "runs": {v: {str(n): rounded(acc) for n, acc in per_n.items()} for v, per_n in self.runs.items()},
+            "choices": {name: (per if name.startswith("base") else {str(n): c for n, c in per.items()})
+                        for name, per in self.choices.items()},
         }
 
     @classmethod
     def from_dict(cls, values: dict) -> "LayerTransferResults":
         runs = {v: {int(n): list(acc) for n, acc in per_n.items()} for v, per_n in values["runs"].items()}
-        return cls(list(values["depths"]), list(values["seeds"]), list(values["baseB"]), list(values["baseA_on_A"]), runs)
+        choices = {name: (list(per) if name.startswith("base") else {int(n): list(c) for n, c in per.items()})
+                   for name, per in values.get("choices", {}).items()}
+        return cls(list(values["depths"]), list(values["seeds"]), list(values["baseB"]), list(values["baseA_on_A"]), runs, choices)
 
 
 def run_layer_transfer(
@@ -292,7 +335,7 @@ def run_layer_transfer(
     -------
     LayerTransferResults
     """
-    from tlkit.training import CompiledTrainers, set_seed
+    from tlkit import experiments
 
     seeds = list(seeds)
     if not seeds:
@@ -312,33 +355,47 @@ def run_layer_transfer(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs) + 2 * len(seeds), desc="training networks", unit="model")
+        bar = tqdm(total=len(jobs) + 2 * len(seeds), desc="tuning networks", unit="model")
     runs = {variant: {n: [] for n in depths} for variant in variants}
+    choices = {"baseA": [], "baseB": [], **{variant: {n: [] for n in depths} for variant in variants}}
     base_b_accuracy, base_a_accuracy = [], []
-    # one compiled trainer per freezing pattern: Keras traces 5 training functions, not 54
-    trainers = CompiledTrainers(lambda model: _compile(model, budget.learning_rate))
+    # one compiled trainer per freezing pattern and learning rate: Keras traces a handful of training functions
+    trainers = {}
     for seed in seeds:
-        train_a = _limit(task_a.train, budget.train_per_class, seed)
-        train_b = _limit(task_b.train, budget.train_per_class, seed)
+        splits = {}
+        for half, task in (("A", task_a), ("B", task_b)):
+            # the labelled images and a disjoint validation split, both from the half's training pool
+            splits[half] = experiments.few_shot_with_validation(task.train, budget.train_per_class, seed,
+                                                                budget.protocol.validation_per_class)[:2]
         bases = {}
-        for half, split in (("A", train_a), ("B", train_b)):
-            set_seed(seed)
-            network = build(split.num_classes)
-            bases[half] = trainers.fit(network, split.images, split.labels, budget.base_epochs, budget.batch_size, seed)
+        for half in ("A", "B"):
+            train_split, validation = splits[half]
+            bases[half], choice = _tune(lambda: build(train_split.num_classes), train_split, validation, seed,
+                                        budget.base_protocol, trainers)
+            choices[f"base{half}"].append(_public_choice(choice))
             if bar is not None:
                 bar.update()
         base_a_accuracy.append(accuracy(bases["A"], test_a))
         base_b_accuracy.append(accuracy(bases["B"], test_b))
+        train_b, validation_b = splits["B"]
         for variant in variants:
             for n in depths:
-                network = transfer_first_layers(bases[variant[0]], n, fine_tune=variant.endswith("+"), seed=seed + 1000 * n)
-                trainers.fit(network, train_b.images, train_b.labels, budget.transfer_epochs, budget.batch_size, seed)
+                source = bases[variant[0]]
+                network, choice = _tune(
+                    lambda: transfer_first_layers(source, n, fine_tune=variant.endswith("+"), seed=seed + 1000 * n),
+                    train_b, validation_b, seed, budget.protocol, trainers,
+                )
                 runs[variant][n].append(accuracy(network, test_b))
+                choices[variant][n].append(_public_choice(choice))
                 if bar is not None:
                     bar.update()
     if bar is not None:
         bar.close()
-    return LayerTransferResults(depths, seeds, base_b_accuracy, base_a_accuracy, runs)
+    return LayerTransferResults(depths, seeds, base_b_accuracy, base_a_accuracy, runs, choices)
+
+
+def _public_choice(choice: dict) -> dict:
+    return {"learning_rate": float(choice["learning_rate"]), "steps": int(choice["steps"])}
 
 
 # ---------------------------------------------------------------------------

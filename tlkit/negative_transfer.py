@@ -14,7 +14,11 @@ This module
   (:func:`negative_transfer_gap`, :func:`gap_with_interval`);
 * measures it over a grid of source corruption rates (bases pre-trained with a
   fraction ``epsilon`` of their labels shuffled) and labels per target class
-  (:func:`run_gap_grid`), with a scratch baseline on validation *and* test data;
+  (:func:`run_gap_grid`), every arm (scratch included) tuned by the fair
+  protocol of :mod:`tlkit.experiments` on validation data from the target
+  training pool;
+* says what the grid shows about the two factors Wang et al. name
+  (:func:`labels_trend`, :func:`expected_shapes`);
 * draws the grid as a heatmap and as an interactive slider view.
 
 Transfer strategies are those of :mod:`tlkit.experiments`.  ``"frozen"`` and
@@ -32,9 +36,14 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from tlkit import data, experiments, models
-from tlkit.compiling import compile_classifier
-from tlkit.errors import FewShotError, TlkitError, UnknownNameError, describe_name_choice
+from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
 from tlkit.evaluation import accuracy, accuracy_of_outputs, predict_eagerly
+
+__all__ = [
+    "CACHED_STRATEGIES", "CORRUPTED_SOURCES", "GRID_PROTOCOL", "GapEstimate", "GapGrid", "MIN_SEEDS_FOR_VERDICT",
+    "NegativeTransferError", "TRANSFER_STRATEGIES", "VERDICT_MARGIN", "error_rate", "expected_shapes", "explore",
+    "gap_with_interval", "labels_trend", "negative_transfer_gap", "plot_gap_heatmap", "plot_setting", "run_gap_grid",
+]
 
 #: Source corruption rate epsilon -> shipped weights name of the base pre-trained with it.
 CORRUPTED_SOURCES = {
@@ -43,8 +52,9 @@ CORRUPTED_SOURCES = {
     1.0: "fashion_source_shuffled_100",
 }
 
-#: Strategies this module can measure (``scratch`` is always run as the baseline).
-TRANSFER_STRATEGIES = ("frozen", "partial", "fine_tune")
+#: Strategies this module can measure, those of the fair protocol (``scratch`` is always run as the baseline).
+TRANSFER_STRATEGIES = experiments.TRANSFER_STRATEGIES
+#: The strategies trained on cached outputs of their frozen layers.
 CACHED_STRATEGIES = ("frozen", "partial")
 
 
@@ -177,6 +187,10 @@ class GapEstimate:
 def gap_with_interval(errors_with_source, errors_without_source, confidence: float = 0.95) -> GapEstimate:
     """Mean negative transfer gap over seeds with a paired t confidence interval.
 
+    The gaps are paired seed by seed and their interval is
+    :func:`tlkit.experiments.paired_interval`'s, the one every comparison of the
+    course uses.
+
     Parameters
     ----------
     errors_with_source, errors_without_source : sequence of float
@@ -188,8 +202,6 @@ def gap_with_interval(errors_with_source, errors_without_source, confidence: flo
     -------
     GapEstimate
     """
-    import scipy.stats
-
     if not 0 < confidence < 1:
         raise NegativeTransferError(f"gap_with_interval: confidence must be between 0 and 1, got {confidence}")
     differences = np.atleast_1d(negative_transfer_gap(errors_with_source, errors_without_source))
@@ -197,84 +209,64 @@ def gap_with_interval(errors_with_source, errors_without_source, confidence: flo
         raise NegativeTransferError(
             f"gap_with_interval: a confidence interval needs at least 2 seeds, got {differences.size}"
         )
-    mean = float(differences.mean())
-    standard_error = float(differences.std(ddof=1) / np.sqrt(differences.size))
-    half_width = float(scipy.stats.t.ppf(0.5 + confidence / 2, df=differences.size - 1) * standard_error)
-    return GapEstimate(mean, mean - half_width, mean + half_width, confidence, tuple(float(d) for d in differences))
-
-
-# ---------------------------------------------------------------------------
-# Sampling
-
-
-def few_shot_indices(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Indices of ``k`` examples of every label, drawn by :func:`tlkit.data.few_shot_indices`."""
-    try:
-        return data.few_shot_indices(labels, k, seed)
-    except data.ClassTooSmallError as error:
-        raise NegativeTransferError(f"class {error.label} has only {error.available} examples, fewer than k = {k}") from None
-    except FewShotError:
-        raise NegativeTransferError(f"labels per class must be a positive integer, got {k!r}") from None
-
-
-def split_validation(split: data.LabelledImages, per_class: int, seed: int = 0):
-    """Set aside ``per_class`` images of every class for validation.
-
-    Returns
-    -------
-    pool, validation : LabelledImages
-        Disjoint: few-shot training samples are drawn from ``pool``.
-    """
-    held_out = few_shot_indices(split.labels, per_class, seed)
-    keep = np.setdiff1d(np.arange(len(split)), held_out)
-    return split.take(keep), split.take(np.sort(held_out))
+    interval = experiments.paired_interval(differences, confidence)
+    return GapEstimate(interval["mean"], interval["ci_low"], interval["ci_high"], confidence, tuple(float(d) for d in differences))
 
 
 # ---------------------------------------------------------------------------
 # Training the strategies
 
 
-def _load_full_base(weights):
-    return models.load_base(include_top=True, weights=weights)
+#: The selection budget every arm of the grid gets, scratch included (:class:`tlkit.experiments.FairProtocol`):
+#: Adam learning rate from two values a decade apart and the length by early stopping, both on validation images
+#: drawn from the target training pool. No augmentation: frozen and partial train on cached features,
+#: which cannot be varied, so no arm gets it.
+GRID_PROTOCOL = experiments.FairProtocol(
+    learning_rates=(1e-3, 1e-2), augmentation=(False,), max_steps=600, check_every_steps=100,
+    validation_per_class=50, condition="plain",
+)
 
 
 class _CachedBase:
-    """The frozen convolutions' outputs (and the source Dense layer) of one base."""
+    """The frozen convolutions' outputs (and the source Dense layer) of one base, computed once per split."""
 
     def __init__(self, weights):
         import keras
 
-        model = _load_full_base(weights)
+        model = models.load_base(include_top=True, weights=weights)
         self.convolutions = keras.Model(model.inputs[0], model.get_layer("flatten").output)
         self.dense_weights = model.get_layer(models.FEATURE_LAYER).get_weights()
-        self._cache = {}
 
-    def conv_features(self, name: str, images: np.ndarray) -> np.ndarray:
-        if name not in self._cache:
-            self._cache[name] = predict_eagerly(self.convolutions, images, batch_size=500)
-        return self._cache[name]
+    def conv_features(self, images: np.ndarray) -> np.ndarray:
+        return predict_eagerly(self.convolutions, images, batch_size=500)
 
     def dense_features(self, conv_features: np.ndarray) -> np.ndarray:
         kernel, bias = self.dense_weights
         return np.maximum(conv_features @ kernel + bias, 0.0).astype("float32")
 
+    def head_model(self, strategy: str, num_classes: int, dropout: float):
+        """The part of the fair protocol's ``strategy`` model that trains, on cached inputs.
 
-def _train_cached_head(strategy, cached: _CachedBase, features, labels, num_classes, seed, budget, trainers):
-    import keras
+        Built like :func:`tlkit.experiments.build_fair_model`: ``heads.add_head``
+        on a base whose trainable part is what the strategy trains. For
+        ``"partial"`` that base is the pre-trained Dense ``features`` layer
+        (trainable) on the cached convolution outputs; for ``"frozen"`` it is
+        nothing (the cached ``features`` outputs go straight to the head).
+        """
+        import keras
 
-    from tlkit.training import set_seed
+        from tlkit import heads
 
-    set_seed(seed, deterministic=False)
-    inputs = keras.Input(features.shape[1:])
-    x = inputs
-    if strategy == "partial":
-        dense = keras.layers.Dense(cached.dense_weights[0].shape[1], activation="relu", name=models.FEATURE_LAYER)
-        x = dense(x)
-        dense.set_weights(cached.dense_weights)
-    x = keras.layers.Dropout(budget.dropout)(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
-    head = keras.Model(inputs, outputs)
-    return trainers.fit(head, features, labels, budget.epochs, budget.batch_size, seed, one_pass=True)
+        units = self.dense_weights[0].shape[1]
+        if strategy == "partial":
+            inputs = keras.Input((self.dense_weights[0].shape[0],), name="conv_features")
+            dense = keras.layers.Dense(units, activation="relu", name=models.FEATURE_LAYER)
+            base = keras.Model(inputs, dense(inputs), name="features_base")
+            dense.set_weights(self.dense_weights)
+        else:
+            inputs = keras.Input((units,), name="features")
+            base = keras.Model(inputs, inputs, name="frozen_features")
+        return heads.add_head(base, num_classes, dropout=dropout, name=f"{strategy}_head")
 
 
 @contextlib.contextmanager
@@ -307,6 +299,10 @@ class GapGrid:
         ``{"validation"|"test": {k: [accuracy per seed]}}``.
     transfer : dict
         ``{"validation"|"test": {strategy: {epsilon: {k: [accuracy per seed]}}}}``.
+    choices : dict
+        What each arm chose on validation data: ``{"scratch": {k: [choice per seed]},
+        strategy: {epsilon: {k: [choice per seed]}}}``, each choice a dict with
+        ``learning_rate`` and ``steps`` (empty for grids recorded without it).
     """
 
     corruptions: list
@@ -314,6 +310,7 @@ class GapGrid:
     seeds: list
     scratch: dict
     transfer: dict
+    choices: dict = dataclasses.field(default_factory=dict)
 
     @property
     def strategies(self) -> list:
@@ -334,6 +331,13 @@ class GapGrid:
             return list(self.scratch[split][k])
         self._check(strategy, epsilon, k)
         return list(self.transfer[split][strategy][epsilon][k])
+
+    def chosen(self, strategy: str, epsilon: float, k: int) -> list:
+        """Per-seed choices (learning rate, steps) the arm made on validation data."""
+        if strategy == "scratch":
+            return list(self.choices.get("scratch", {}).get(k, []))
+        self._check(strategy, epsilon, k)
+        return list(self.choices.get(strategy, {}).get(epsilon, {}).get(k, []))
 
     def gap(self, strategy: str, epsilon: float, k: int, split: str = "test", confidence: float = 0.95) -> GapEstimate:
         """The negative transfer gap of ``strategy`` against scratch at (epsilon, k)."""
@@ -368,6 +372,13 @@ class GapGrid:
         def by_k(per_k):
             return {str(k): [float(a) if digits is None else round(a, digits) for a in v] for k, v in per_k.items()}
 
+        def choices_by_k(per_k):
+            return {str(k): [{key: (round(value, 4) if isinstance(value, float) and digits is not None else value)
+                              for key, value in choice.items()} for choice in v] for k, v in per_k.items()}
+
+        choices = {}
+        for name, per in self.choices.items():
+            choices[name] = choices_by_k(per) if name == "scratch" else {str(e): choices_by_k(per_k) for e, per_k in per.items()}
         return {
             "corruptions": self.corruptions,
             "labels_per_class": self.labels_per_class,
@@ -377,6 +388,7 @@ class GapGrid:
                 split: {s: {str(e): by_k(per_k) for e, per_k in per_e.items()} for s, per_e in per_s.items()}
                 for split, per_s in self.transfer.items()
             },
+            "choices": choices,
         }
 
     @classmethod
@@ -384,6 +396,9 @@ class GapGrid:
         def by_k(per_k):
             return {int(k): list(v) for k, v in per_k.items()}
 
+        choices = {}
+        for name, per in values.get("choices", {}).items():
+            choices[name] = by_k(per) if name == "scratch" else {float(e): by_k(per_k) for e, per_k in per.items()}
         return cls(
             list(values["corruptions"]),
             list(values["labels_per_class"]),
@@ -393,7 +408,12 @@ class GapGrid:
                 split: {s: {float(e): by_k(per_k) for e, per_k in per_e.items()} for s, per_e in per_s.items()}
                 for split, per_s in values["transfer"].items()
             },
+            choices,
         )
+
+
+def _public_choice(choice: dict) -> dict:
+    return {"learning_rate": float(choice["learning_rate"]), "steps": int(choice["steps"])}
 
 
 @_quiet_tensorflow_warnings()
@@ -404,13 +424,19 @@ def run_gap_grid(
     seeds: Iterable[int] = (0, 1, 2),
     strategies: Sequence[str] = CACHED_STRATEGIES,
     only_at: Mapping[str, Sequence[int]] | None = None,
-    budget: experiments.TargetTrainingBudget = experiments.TargetTrainingBudget(epochs=30, batch_size=16),
-    validation_per_class: int = 50,
+    protocol: experiments.FairProtocol = GRID_PROTOCOL,
     test_per_class: int | None = None,
     baseline: GapGrid | None = None,
     progress: bool = False,
 ) -> GapGrid:
     """Measure every strategy against scratch over corruption rates, labels per class and seeds.
+
+    Every arm, scratch included, gets the same selection budget, ``protocol``
+    (:class:`tlkit.experiments.FairProtocol`): its own learning rate and
+    training length, chosen on a validation split drawn from the target
+    *training* pool by :func:`tlkit.experiments.few_shot_with_validation`
+    (disjoint from the labelled examples, the same for every arm of a seed).
+    Test images are read only after the choices are made.
 
     Parameters
     ----------
@@ -421,22 +447,23 @@ def run_gap_grid(
         corruption rate, e.g. :data:`CORRUPTED_SOURCES`.
     labels_per_class : sequence of int
     seeds : iterable of int
-        A seed fixes the target examples drawn and the initialisation; all
-        strategies share them, so gaps are paired per seed.
+        A seed fixes the labelled examples, the validation split and the
+        initialisation; all arms share them, so gaps are paired per seed.
     strategies : sequence of str
-        Among :data:`TRANSFER_STRATEGIES`; scratch always runs.
+        Among :data:`TRANSFER_STRATEGIES`; scratch always runs. ``"frozen"``
+        and ``"partial"`` train on cached outputs of the frozen layers (the
+        same models, much faster); ``"fine_tune"`` trains end to end
+        (:func:`tlkit.experiments.tune_strategy`).
     only_at : mapping, optional
         ``{strategy: [k, ...]}`` to run a slow strategy (``"fine_tune"``) at a few ``k`` only.
-    budget : TargetTrainingBudget
-        Shared by every strategy (the same algorithm with and without the source).
-    validation_per_class : int
-        Images per class set aside from the training split for validation.
+    protocol : FairProtocol
+        The selection budget of every arm; ``condition`` must be ``"plain"`` and
+        ``augmentation`` ``(False,)`` (cached features cannot be varied).
     test_per_class : int, optional
         Test images per class (default: all).
     baseline : GapGrid, optional
-        A grid run earlier with the same seeds, ``validation_per_class`` and
-        ``test_per_class``: its scratch accuracies are reused instead of
-        training scratch models again (the samples are the same, so gaps stay paired).
+        A grid run earlier with the same seeds, protocol and ``test_per_class``:
+        its scratch results are reused instead of tuning scratch again.
     progress : bool
         Show a progress bar.
 
@@ -444,73 +471,81 @@ def run_gap_grid(
     -------
     GapGrid
     """
-    from tlkit.training import CompiledTrainers
-
     experiments.check_strategies(strategies, TRANSFER_STRATEGIES)
     labels_per_class, seeds = [int(k) for k in labels_per_class], list(seeds)
     corruptions = sorted(float(e) for e in sources)
-    _check_grid_settings(labels_per_class, seeds, corruptions, budget)
-    samples = _GridSamples(target, labels_per_class, seeds, validation_per_class, test_per_class)
+    _check_grid_settings(labels_per_class, seeds, corruptions, protocol)
     runs_at = _RunsAt(labels_per_class, only_at)
-    total = len(samples.indices) * ((baseline is None) + sum(len(runs_at(s)) for s in strategies) * len(corruptions) / len(labels_per_class))
+    test = target.test
+    if test_per_class is not None:
+        test = test.take(np.sort(data.few_shot_indices(test.labels, test_per_class, 0)))
+    cells = [(k, seed) for k in labels_per_class for seed in seeds]
+    total = len(cells) * (baseline is None) + sum(len(runs_at(s)) for s in strategies) * len(corruptions) * len(seeds)
     bar = _progress_bar(total) if progress else None
 
     def tick():
         if bar is not None:
             bar.update()
 
+    samples = {}
+    for k, seed in cells:
+        examples, validation, _ = experiments.few_shot_with_validation(target.train, k, seed, protocol.validation_per_class)
+        samples[(k, seed)] = (examples, validation)
+    evaluation = {"validation": None, "test": test}
+    choices = {}
     if baseline is None:
-        scratch = _train_scratch(samples, budget, tick)
+        scratch, choices["scratch"] = _tune_scratch(samples, labels_per_class, seeds, test, protocol, tick)
     else:
-        scratch = _scratch_from_baseline(baseline, samples)
-    transfer = {
-        split: {s: {e: {k: [] for k in runs_at(s)} for e in corruptions} for s in strategies} for split in samples.evaluation
-    }
-    # the heads of a strategy all have the same shape: compile each shape once
-    trainers = CompiledTrainers(lambda head: compile_classifier(head, budget.learning_rate, metrics=None))
+        scratch, choices["scratch"] = _scratch_from_baseline(baseline, labels_per_class, seeds)
+    transfer = {split: {s: {e: {k: [] for k in runs_at(s)} for e in corruptions} for s in strategies} for split in evaluation}
+    for strategy in strategies:
+        choices[strategy] = {e: {k: [] for k in runs_at(strategy)} for e in corruptions}
+    trainers = {}
     for epsilon in corruptions:
-        _train_transfer_at(epsilon, sources[epsilon], strategies, runs_at, samples, budget, trainers, transfer, tick)
+        cached = _CachedBase(sources[epsilon]) if any(s in CACHED_STRATEGIES for s in strategies) else None
+        test_features = cached.conv_features(test.images) if cached is not None else None
+        for k, seed in cells:
+            examples, validation = samples[(k, seed)]
+            if cached is not None:
+                features = {"train": cached.conv_features(examples.images), "validation": cached.conv_features(validation.images),
+                            "test": test_features}
+            for strategy in strategies:
+                if k not in runs_at(strategy):
+                    continue
+                if strategy in CACHED_STRATEGIES:
+                    prepare = (lambda x: x) if strategy == "partial" else cached.dense_features
+                    model, choice = experiments.tune_on_arrays(
+                        lambda: cached.head_model(strategy, examples.num_classes, protocol.dropout),
+                        prepare(features["train"]), examples.labels, prepare(features["validation"]), validation.labels,
+                        seed, protocol, trainers.setdefault(strategy, {}),
+                    )
+                    test_accuracy = accuracy_of_outputs(predict_eagerly(model, prepare(features["test"])), test.labels)
+                else:
+                    model, choice, _ = experiments.tune_strategy(strategy, examples, validation, seed, sources[epsilon], protocol)
+                    test_accuracy = accuracy(model, test)
+                transfer["validation"][strategy][epsilon][k].append(float(choice["validation_accuracy"]))
+                transfer["test"][strategy][epsilon][k].append(float(test_accuracy))
+                choices[strategy][epsilon][k].append(_public_choice(choice))
+                tick()
     if bar is not None:
         bar.close()
-    return GapGrid(corruptions, labels_per_class, seeds, scratch, transfer)
+    return GapGrid(corruptions, labels_per_class, seeds, scratch, transfer, choices)
 
 
-def _check_grid_settings(labels_per_class, seeds, corruptions, budget) -> None:
+def _check_grid_settings(labels_per_class, seeds, corruptions, protocol) -> None:
     if len(seeds) < 2:
         raise NegativeTransferError("run_gap_grid: use at least 2 seeds, so the gap gets a confidence interval")
-    if budget.translation:
+    if not isinstance(protocol, experiments.FairProtocol):
         raise NegativeTransferError(
-            "run_gap_grid: budget.translation must be 0 - the frozen strategies train heads on cached "
-            "features, which cannot be shifted, so shifted scratch models would not be the same algorithm"
+            f"run_gap_grid: protocol must be an experiments.FairProtocol (every arm's selection budget), got {type(protocol).__name__}"
+        )
+    if any(protocol.augmentation) or protocol.condition != "plain":
+        raise NegativeTransferError(
+            "run_gap_grid: the protocol must use augmentation=(False,) and condition='plain' - frozen and partial "
+            "train on cached features, which cannot be varied, so no arm may vary its images"
         )
     if not labels_per_class or not corruptions:
         raise NegativeTransferError("run_gap_grid: give at least one labels-per-class value and one source")
-
-
-class _GridSamples:
-    """The images a gap grid trains and measures on, drawn once and shared by every strategy.
-
-    Attributes
-    ----------
-    pool : LabelledImages
-        The target training split without the validation images.
-    evaluation : dict
-        ``{"validation": LabelledImages, "test": LabelledImages}``.
-    indices : dict
-        ``{(k, seed): positions in pool}`` of the labelled examples.
-    used : numpy.ndarray
-        Every position of ``pool`` some sample uses, ascending; ``row_of`` maps a position to its row.
-    """
-
-    def __init__(self, target, labels_per_class, seeds, validation_per_class, test_per_class):
-        self.labels_per_class, self.seeds = labels_per_class, seeds
-        self.num_classes = target.train.num_classes
-        self.pool, validation = split_validation(target.train, validation_per_class, seed=0)
-        test = target.test if test_per_class is None else target.test.take(few_shot_indices(target.test.labels, test_per_class, 0))
-        self.indices = {(k, seed): few_shot_indices(self.pool.labels, k, seed) for k in labels_per_class for seed in seeds}
-        self.used = np.unique(np.concatenate(list(self.indices.values())))
-        self.row_of = {index: row for row, index in enumerate(self.used)}
-        self.evaluation = {"validation": validation, "test": test}
 
 
 class _RunsAt:
@@ -526,69 +561,61 @@ class _RunsAt:
 def _progress_bar(total):
     from tqdm.auto import tqdm
 
-    return tqdm(total=int(round(total)), desc="training target models", unit="model")
+    return tqdm(total=int(round(total)), desc="tuning target models", unit="model")
 
 
-def _train_scratch(samples: _GridSamples, budget, tick) -> dict:
-    """``{split: {k: [accuracy per seed]}}`` of scratch models trained on every sample."""
-    scratch = {split: {k: [] for k in samples.labels_per_class} for split in samples.evaluation}
-    for k in samples.labels_per_class:
-        for seed in samples.seeds:
-            examples = samples.pool.take(samples.indices[(k, seed)])
-            model, _ = experiments.train_on_target("scratch", examples, seed=seed, budget=budget)
-            for split, images in samples.evaluation.items():
-                scratch[split][k].append(accuracy(model, images))
+def _tune_scratch(samples, labels_per_class, seeds, test, protocol, tick) -> tuple[dict, dict]:
+    """``({split: {k: [accuracy per seed]}}, {k: [choice per seed]})`` of scratch tuned on every sample."""
+    scratch = {split: {k: [] for k in labels_per_class} for split in ("validation", "test")}
+    choices = {k: [] for k in labels_per_class}
+    for k in labels_per_class:
+        for seed in seeds:
+            examples, validation = samples[(k, seed)]
+            model, choice, _ = experiments.tune_strategy("scratch", examples, validation, seed, protocol=protocol)
+            scratch["validation"][k].append(float(choice["validation_accuracy"]))
+            scratch["test"][k].append(accuracy(model, test))
+            choices[k].append(_public_choice(choice))
             tick()
-    return scratch
+    return scratch, choices
 
 
-def _scratch_from_baseline(baseline: GapGrid, samples: _GridSamples) -> dict:
-    """The scratch accuracies of an earlier grid with the same seeds and samples."""
-    labels_per_class, seeds = samples.labels_per_class, samples.seeds
+def _scratch_from_baseline(baseline: GapGrid, labels_per_class, seeds) -> tuple[dict, dict]:
+    """The scratch results of an earlier grid with the same seeds and samples."""
     missing = [k for k in labels_per_class if k not in baseline.scratch["test"]]
     if missing or list(baseline.seeds) != seeds:
         raise NegativeTransferError(
             f"run_gap_grid: the baseline grid has seeds {baseline.seeds} and k {sorted(baseline.scratch['test'])}; "
             f"this run needs seeds {seeds} and k {labels_per_class}"
         )
-    return {split: {k: list(baseline.scratch[split][k]) for k in labels_per_class} for split in samples.evaluation}
+    scratch = {split: {k: list(baseline.scratch[split][k]) for k in labels_per_class} for split in ("validation", "test")}
+    return scratch, {k: list(baseline.choices.get("scratch", {}).get(k, [])) for k in labels_per_class}
 
 
-def _train_transfer_at(epsilon, weights, strategies, runs_at, samples: _GridSamples, budget, trainers, transfer, tick) -> None:
-    """Train every strategy from the source with corruption ``epsilon``; append accuracies to ``transfer``."""
-    cached = _CachedBase(weights) if any(s in CACHED_STRATEGIES for s in strategies) else None
-    if cached is not None:
-        pool_features = cached.conv_features("pool", samples.pool.images[samples.used])
-        split_features = {split: cached.conv_features(split, images.images) for split, images in samples.evaluation.items()}
-    for strategy in strategies:
-        for k in runs_at(strategy):
-            for seed in samples.seeds:
-                indices = samples.indices[(k, seed)]
-                if strategy in CACHED_STRATEGIES:
-                    features = pool_features[[samples.row_of[i] for i in indices]]
-                    # partial trains the Dense layer on the conv outputs; frozen uses that layer's outputs
-                    prepare = (lambda x: x) if strategy == "partial" else cached.dense_features
-                    head = _train_cached_head(
-                        strategy, cached, prepare(features), samples.pool.labels[indices], samples.num_classes, seed, budget,
-                        trainers,
-                    )
-                    for split, images in samples.evaluation.items():
-                        probabilities = predict_eagerly(head, prepare(split_features[split]))
-                        transfer[split][strategy][epsilon][k].append(accuracy_of_outputs(probabilities, images.labels))
-                else:
-                    model, _ = experiments.train_on_target(strategy, samples.pool.take(indices), seed=seed, weights=weights, budget=budget)
-                    for split, images in samples.evaluation.items():
-                        transfer[split][strategy][epsilon][k].append(accuracy(model, images))
-                tick()
+def labels_trend(grid: GapGrid, strategy: str, epsilon: float, margin: float = VERDICT_MARGIN) -> str:
+    """How the gap of ``strategy`` at ``epsilon`` moves from the smallest to the largest ``k``, with a margin.
+
+    ``"rises"`` when the interval at the largest ``k`` lies wholly above the
+    one at the smallest ``k`` by more than ``margin``, ``"falls"`` when it lies
+    wholly below it by more than ``margin``, else ``"no clear change"``
+    (overlapping intervals, or separated by less than the margin, which the last
+    digits of another CPU could cross).
+    """
+    first, last = grid.gap(strategy, epsilon, grid.labels_per_class[0]), grid.gap(strategy, epsilon, grid.labels_per_class[-1])
+    if last.low > first.high + margin:
+        return "rises"
+    if last.high < first.low - margin:
+        return "falls"
+    return "no clear change"
 
 
 def expected_shapes(grid: GapGrid, strategy: str = "frozen", k: int = 50) -> dict:
-    """The shapes Wang et al. predict, checked on ``grid`` (each value a bool).
+    """The shapes Wang et al. predict, checked on ``grid``'s mean gaps (each value a bool).
 
     ``gap_positive_at_full_corruption``: mean NTG > 0 at the largest epsilon and ``k``.
     ``gap_rises_with_corruption``: at ``k``, the mean NTG never falls as epsilon grows.
     ``gap_rises_with_labels``: at the largest epsilon, the mean NTG at the largest k
-    is above the one at the smallest k.
+    is above the one at the smallest k. These compare means with no margin; say
+    what a trend shows with :func:`labels_trend`.
     """
     table = grid.gap_table(strategy)
     column = grid.labels_per_class.index(k)
@@ -604,7 +631,10 @@ def expected_shapes(grid: GapGrid, strategy: str = "frozen", k: int = 50) -> dic
 
 
 def plot_gap_heatmap(grid: GapGrid, strategies: Sequence[str] = ("frozen", "partial"), show: bool = False):
-    """One heatmap per strategy: mean NTG (red = negative transfer) with its CI half-width.
+    """One heatmap per strategy: mean NTG (red = negative transfer) with its 95% interval.
+
+    The interval is printed as ``[low, high]``, clipped to the range a gap can
+    take (from ``-1`` to ``+1``): a t-interval from few seeds can reach past it.
 
     Returns
     -------
@@ -626,7 +656,8 @@ def plot_gap_heatmap(grid: GapGrid, strategies: Sequence[str] = ("frozen", "part
                 estimate = grid.gap(strategy, epsilon, k)
                 # white text on the dark ends of the colour map, black on the pale middle
                 darkness = abs(table[row, column]) / limit
-                axis.text(column, row, f"{estimate.mean:+.3f}\n±{estimate.high - estimate.mean:.3f}",
+                low, high = max(estimate.low, -1.0), min(estimate.high, 1.0)
+                axis.text(column, row, f"{estimate.mean:+.3f}\n[{low:+.2f}, {high:+.2f}]",
                           ha="center", va="center", fontsize=8,
                           color="white" if darkness > 0.55 else "black")
         axis.set_xticks(range(len(grid.labels_per_class)), [str(k) for k in grid.labels_per_class])
