@@ -19,6 +19,7 @@ from lab_session import CHROMIUM_ARGS
 
 KERNEL_TIMEOUT_MS = 120_000  # kernel start and the first TensorFlow import
 STEP_TIMEOUT_MS = 60_000
+NAVIGATION_TIMEOUT_MS = 300_000  # JupyterLab's page is heavy: a hang guard for a loaded machine
 VIEWPORT = {"width": 1280, "height": 1000}
 
 # Console errors that are known to be harmless, each with its reason. Keep
@@ -84,6 +85,7 @@ def browser_page(sync_api, chromium: str, artifacts: pathlib.Path, default_timeo
         )
         try:
             context.set_default_timeout(default_timeout_ms)
+            context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
             context.route("**/*", watcher.on_route)
             page = context.pages[0] if context.pages else context.new_page()
             page.on("console", watcher.on_console)
