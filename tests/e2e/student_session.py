@@ -55,7 +55,7 @@ class StudentLab:
 
     def __init__(self, log_copy: pathlib.Path | None = None, notebooks=COURSE_NOTEBOOKS):
         self.home = pathlib.Path(tempfile.mkdtemp(prefix="tlkit-new-student-"))
-        self.lab = LabServer(notebooks, start_timeout=180.0, log_copy=log_copy,
+        self.lab = LabServer(notebooks, start_timeout=600.0, log_copy=log_copy,
                              environment=student_environment(self.home), lab_settings=DISPLAY_ONLY_SETTINGS,
                              news_off_by_option=False)
 
