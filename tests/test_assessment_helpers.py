@@ -133,5 +133,9 @@ def test_a_container_widget_shows_its_own_plain_text():
         def plain_text(self):
             return "<one line>"
 
+        def static_html(self):
+            return "<p>a static copy</p>"
+
     bundle = Shown()._repr_mimebundle_()
     assert bundle["text/plain"] == "<one line>" and "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/html"] == "<p>a static copy</p>"

@@ -6,11 +6,14 @@ import csv
 import json
 import multiprocessing
 import os
+import re
 import signal
+import stat
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 
@@ -192,24 +195,81 @@ def test_student_id_from_the_environment(monkeypatch):
         current_student_id()
 
 
-def test_student_id_is_asked_once_and_remembered(monkeypatch, tmp_path):
+@pytest.fixture
+def no_student_id(monkeypatch, tmp_path):
+    """A student who set nothing: no TLKIT_STUDENT_ID, no saved id, no JupyterHub; input() must never be called."""
     monkeypatch.delenv("TLKIT_STUDENT_ID", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     monkeypatch.setattr(gradebook_module.platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
-    prompts = []
-    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "  grace-h  ")
-    assert current_student_id() == "grace-h"
-    assert current_student_id() == "grace-h"
-    assert len(prompts) == 1
-    assert (tmp_path / "config" / "tlkit" / "student_id.txt").read_text().strip() == "grace-h"
+
+    def no_input(prompt=""):
+        raise AssertionError(f"input() was called: {prompt!r}")
+
+    monkeypatch.setattr("builtins.input", no_input)
+    return tmp_path
 
 
-def test_an_empty_typed_student_id_is_refused(monkeypatch, tmp_path):
-    monkeypatch.delenv("TLKIT_STUDENT_ID", raising=False)
-    monkeypatch.setattr(gradebook_module.platformdirs, "user_config_dir", lambda app: str(tmp_path / app))
-    monkeypatch.setattr("builtins.input", lambda prompt: "   ")
+def test_without_any_setting_the_login_name_is_the_student_id(no_student_id, monkeypatch):
+    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "grace")
+    assert gradebook_module.student_id_source() == ("grace", "login")
+
+
+def test_a_login_name_tlkit_would_refuse_is_made_acceptable(no_student_id, monkeypatch):
+    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "Grace Hopper")
+    assert current_student_id() == "Grace-Hopper"
+
+    def no_login():
+        raise OSError("no password entry")
+
+    monkeypatch.setattr(gradebook_module.getpass, "getuser", no_login)
+    assert current_student_id() == "student"
+
+
+def test_the_jupyterhub_user_comes_before_the_login_name(no_student_id, monkeypatch):
+    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "jovyan")
+    monkeypatch.setenv("JUPYTERHUB_USER", "ada")
+    assert gradebook_module.student_id_source() == ("ada", "jupyterhub")
+
+
+def test_a_chosen_id_is_saved_privately_and_wins_over_login_names(no_student_id, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_USER", "ada")
+    assert gradebook_module.set_student_id("  grace-h  ") == "grace-h"
+    saved = no_student_id / "config" / "tlkit" / "student_id.txt"
+    assert saved.read_text().strip() == "grace-h"
+    assert stat.S_IMODE(saved.parent.stat().st_mode) == 0o700
+    assert gradebook_module.student_id_source() == ("grace-h", "saved")
+    monkeypatch.setenv("TLKIT_STUDENT_ID", "from-env")
+    assert gradebook_module.student_id_source() == ("from-env", "environment")
     with pytest.raises(StudentIdError, match="empty"):
-        current_student_id()
-    assert not (tmp_path / "tlkit" / "student_id.txt").exists()
+        gradebook_module.set_student_id("   ")
+    with pytest.raises(StudentIdError, match="not accepted"):
+        gradebook_module.set_student_id("robert'); DROP TABLE")
+    assert saved.read_text().strip() == "grace-h"
+
+
+def test_choosing_an_id_applies_at_once_in_a_kernel_whose_environment_set_one(no_student_id, monkeypatch):
+    monkeypatch.setenv("TLKIT_STUDENT_ID", "from-env")
+    gradebook_module.set_student_id("grace-h")
+    assert current_student_id() == "grace-h"
+
+
+def test_the_gradebook_creates_its_own_private_folder_without_warnings(tmp_path):
+    path = tmp_path / "home" / ".local" / "share" / "tlkit" / "gradebook.sqlite3"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Gradebook(path).record_quiz_answer("ada", "course", "q1", "a", True)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert [answer["question_id"] for answer in Gradebook(path).quiz_answers()] == ["q1"]
+
+
+def test_no_kernel_code_calls_input(repo_root):
+    calls = [
+        f"{path.relative_to(repo_root)}:{number}"
+        for path in sorted((repo_root / "tlkit").rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if re.search(r"(?<![\w.])input\(", line)
+    ]
+    assert not calls, f"input() would make Run All wait for an answer: {calls}"
 
 
 # ------------------------------------------------------------------ spool under contention

@@ -54,8 +54,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from lab_session import CHROMIUM_ARGS, INSTALL_HINT, LAB_SETTINGS, find_chromium, free_port  # noqa: E402
-from test_notebook_in_browser import Notebook, PageWatcher, cells_with_marker  # noqa: E402
+from browser import Notebook, browser_page  # noqa: E402
+from lab_session import INSTALL_HINT, LAB_SETTINGS, find_chromium, free_port  # noqa: E402
+from test_notebook_in_browser import cells_with_marker  # noqa: E402
 
 from tlkit.gradebook import Gradebook  # noqa: E402
 from tlkit.quiz import SingleChoiceQuestion, load_quiz  # noqa: E402
@@ -537,57 +538,40 @@ def cross_read(hub: Hub, user: str, others: dict[str, str]) -> dict:
 def drive_in_browser(hub: Hub, chromium: str, sync_api, notebook, question, position: int, artifacts: pathlib.Path):
     """Student 1: log in on the hub's page, open the notebook, run setup, answer wrong then right."""
     expect = sync_api.expect
-    watcher = PageWatcher()
     setup_cells = cells_with_marker(notebook, "setup")
     quiz_cell_index = cells_with_marker(notebook, "quiz")[0]
     right = next(option for option in question.options if option.correct)
     wrong = next(option for option in question.options if not option.correct)
-    with tempfile.TemporaryDirectory(prefix="tlkit-hub-chromium-") as user_data_dir, \
-            sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir, executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 1000},
-        )
-        try:
-            context.set_default_timeout(STEP_TIMEOUT_MS)
-            context.route("**/*", watcher.on_route)
-            page = context.pages[0] if context.pages else context.new_page()
-            page.on("console", watcher.on_console)
-            page.on("pageerror", watcher.on_page_error)
-
-            def shot(name: str) -> None:
-                page.screenshot(path=str(artifacts / f"{name}.png"))
-
-            page.goto(f"{hub.url}/hub/login")
-            page.locator("#username_input").fill(BROWSER_USER)
-            page.locator("#password_input").fill(hub.password)
-            shot("01-login")
-            page.locator("#login_submit").click()
-            # The hub spawns the server, then lands on JupyterLab; open the student's own copy.
-            expect(page).to_have_url(re.compile(rf"/user/{re.escape(BROWSER_USER)}/lab"), timeout=PAGE_TIMEOUT_MS)
-            page.goto(f"{hub.url}/user/{BROWSER_USER}/lab/tree/{NOTEBOOK_PATH}?reset")
-            lab = Notebook(page, expect, notebook)
-            lab.wait_until_idle(timeout_ms=PAGE_TIMEOUT_MS)
-            shot("02-notebook-open")
-            for index in setup_cells:
-                lab.run(index)
-            quiz_cell = lab.run(quiz_cell_index)
-            question_box = quiz_cell.locator(".jp-OutputArea .tlkit-quiz .tlkit-quiz-question").nth(position)
-            feedback = question_box.locator(".tlkit-quiz-feedback")
-            question_box.get_by_label(wrong.text, exact=True).check()
-            question_box.locator(".tlkit-quiz-submit").click()
-            expect(feedback).to_have_class(re.compile(r"\btlkit-quiz-feedback-wrong\b"))
-            question_box.locator(".tlkit-quiz-retry").click()
-            question_box.get_by_label(right.text, exact=True).check()
-            question_box.locator(".tlkit-quiz-submit").click()
-            expect(feedback).to_have_class(re.compile(r"\btlkit-quiz-feedback-correct\b"))
-            question_box.scroll_into_view_if_needed()
-            shot("03-quiz-answered")
-            warning = question_box.locator(".tlkit-quiz-warning").inner_text().strip()
-            assert not warning, f"the quiz could not record {BROWSER_USER}'s answer: {warning}"
-            assert not watcher.problems(), "\n".join(watcher.problems())
-        finally:
-            context.close()
+    with browser_page(sync_api, chromium, artifacts, default_timeout_ms=STEP_TIMEOUT_MS) as browser:
+        page, watcher, shot = browser.page, browser.watcher, browser.shot
+        page.goto(f"{hub.url}/hub/login")
+        page.locator("#username_input").fill(BROWSER_USER)
+        page.locator("#password_input").fill(hub.password)
+        shot("01-login")
+        page.locator("#login_submit").click()
+        # The hub spawns the server, then lands on JupyterLab; open the student's own copy.
+        expect(page).to_have_url(re.compile(rf"/user/{re.escape(BROWSER_USER)}/lab"), timeout=PAGE_TIMEOUT_MS)
+        page.goto(f"{hub.url}/user/{BROWSER_USER}/lab/tree/{NOTEBOOK_PATH}?reset")
+        lab = Notebook(page, expect, notebook)
+        lab.wait_until_idle(timeout_ms=PAGE_TIMEOUT_MS)
+        shot("02-notebook-open")
+        for index in setup_cells:
+            lab.run(index)
+        quiz_cell = lab.run(quiz_cell_index)
+        question_box = quiz_cell.locator(".jp-OutputArea .tlkit-quiz .tlkit-quiz-question").nth(position)
+        feedback = question_box.locator(".tlkit-quiz-feedback")
+        question_box.get_by_label(wrong.text, exact=True).check()
+        question_box.locator(".tlkit-quiz-submit").click()
+        expect(feedback).to_have_class(re.compile(r"\btlkit-quiz-feedback-wrong\b"))
+        question_box.locator(".tlkit-quiz-retry").click()
+        question_box.get_by_label(right.text, exact=True).check()
+        question_box.locator(".tlkit-quiz-submit").click()
+        expect(feedback).to_have_class(re.compile(r"\btlkit-quiz-feedback-correct\b"))
+        question_box.scroll_into_view_if_needed()
+        shot("03-quiz-answered")
+        warning = question_box.locator(".tlkit-quiz-warning").inner_text().strip()
+        assert not warning, f"the quiz could not record {BROWSER_USER}'s answer: {warning}"
+        assert not watcher.problems(), "\n".join(watcher.problems())
     return {"wrong": wrong.id, "right": right.id}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -312,6 +313,12 @@ def test_repr_is_short_and_stable():
     bundle = widget._repr_mimebundle_()
     assert bundle["text/plain"] == "<tlkit quiz '02_freezing': 7 questions, self-check mode>"
     assert "application/vnd.jupyter.widget-view+json" in bundle
+    static = bundle["text/html"]
+    assert "Run this cell" in static and static.count("<h4>Question ") == 7
+    for view in widget.questions:  # every option, in the order the live quiz shows them
+        texts = [html.escape(option.text) for option in view.shown_options]
+        positions = [static.index(text) for text in texts]
+        assert positions == sorted(positions)
 
 
 # ------------------------------------------------------------------ the key stays in the kernel
@@ -345,7 +352,8 @@ def _view_state_without_question_text(view) -> str:
 
 def _browser_state(widget: QuizWidget) -> str:
     data = embed_data(views=[widget.container], state=dependency_state(widget.container))
-    return json.dumps(data, ensure_ascii=False) + json.dumps(widget._repr_mimebundle_()["text/plain"])
+    bundle = widget._repr_mimebundle_()
+    return json.dumps(data, ensure_ascii=False) + json.dumps(bundle["text/plain"]) + bundle["text/html"]
 
 
 @pytest.mark.parametrize("mode", ["self-check", "exam"])
@@ -399,3 +407,29 @@ def test_shuffle_hides_the_position_of_the_right_option():
     again = show_quiz("02_freezing", record=False)
     first = show_quiz("02_freezing", record=False)
     assert [v._options for v in again.questions] == [v._options for v in first.questions]  # seeded
+
+
+def test_an_answer_given_first_thing_by_a_new_student_is_recorded(monkeypatch, tmp_path):
+    """No student id anywhere and no gradebook folder yet: the first Submit records under the login name."""
+    from tlkit import gradebook as gradebook_module
+
+    monkeypatch.delenv("TLKIT_STUDENT_ID", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    monkeypatch.setenv("TLKIT_GRADEBOOK", str(tmp_path / "data" / "tlkit" / "gradebook.sqlite3"))
+    monkeypatch.setattr(gradebook_module.platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
+    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "new-student")
+    monkeypatch.setattr("builtins.input", lambda prompt="": pytest.fail("input() was called"))
+    widget = show_quiz("course")
+    assert "new-student" in widget.identity.value
+    view = next(view for view in widget.questions if isinstance(view.question, SingleChoiceQuestion))
+    view.set_answer(view.shown_options[0].id)
+    widget.submit_question(view)
+    assert view.warning.value == ""
+    widget.change_student_id("bad id!")
+    assert "not accepted" in widget.identity.value
+    widget.change_student_id("ada")
+    view.unlock()
+    view.set_answer(view.shown_options[0].id)
+    widget.submit_question(view)
+    answers = gradebook_module.Gradebook().quiz_answers("course")
+    assert [answer["student_id"] for answer in answers] == ["new-student", "ada"]

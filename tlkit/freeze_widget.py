@@ -29,6 +29,7 @@ import ipywidgets as widgets
 from tlkit.errors import UnknownNameError
 from tlkit.freezing import LayerSelectionError, ModelNotBuiltError, make_container_trainable, trainable_report
 from tlkit.model_structure import parameter_count, sublayers
+from tlkit.widget_display import ContainerDisplay, static_note
 
 __all__ = ["FreezeWidget", "LayerEntry", "freeze_widget"]
 
@@ -97,7 +98,7 @@ def _entries(model, expand_nested: bool) -> list[LayerEntry]:
     return found
 
 
-class FreezeWidget:
+class FreezeWidget(ContainerDisplay):
     """Checkboxes that set ``layer.trainable``, with live parameter counts.
 
     Build it with :func:`freeze_widget`; put it last in a notebook cell or
@@ -294,10 +295,25 @@ class FreezeWidget:
         """Return :func:`tlkit.freezing.trainable_report` of the model, for a printable table."""
         return trainable_report(self.model, expand_nested=True)
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.container._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = f"<tlkit freeze widget for {self.model.name!r}: {self.count_text()}>"
-        return bundle
+    def plain_text(self) -> str:
+        """The widget in one line, for where widgets cannot be shown."""
+        return f"<tlkit freeze widget for {self.model.name!r}: {self.count_text()}>"
+
+    def static_html(self) -> str:
+        """The layer list as a static table (as the boxes were when the cell ran), with a "run this cell" note."""
+        rows = "".join(
+            f"<tr><td>{'&#9745;' if entry.effectively_trainable else '&#9744;'} {html.escape(entry.label)}</td>"
+            f"<td>{html.escape(type(entry.layer).__name__)}</td><td style='text-align:right'>{entry.parameter_count:,}</td>"
+            f"<td>{'trainable' if entry.effectively_trainable else '&#10052; frozen'}</td></tr>"
+            for entry in self.entries
+        )
+        return (
+            f'<div class="tlkit-freeze-static">'
+            f"{static_note('Run this cell to tick and clear the boxes: this is a static copy, the live widget needs the running notebook.')}"
+            f"<h4>Layers of {html.escape(self.model.name)}</h4>"
+            "<table><thead><tr><th>trainable? layer</th><th>type</th><th>parameters</th><th>status</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table><p><b>{html.escape(self.count_text())}</b></p><p>{REMINDER}</p></div>"
+        )
 
     def __repr__(self) -> str:
         return f"FreezeWidget(model={self.model.name!r}, layers={len(self.entries)})"

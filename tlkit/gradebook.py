@@ -3,7 +3,7 @@
 Each record is written in its own short transaction, in WAL journal mode and
 with a busy timeout, so several notebooks (or processes) can write to one
 gradebook at the same time. When the gradebook cannot be written (locked for
-too long, read-only, missing folder), the record is appended to a JSON-lines
+too long, read-only, a folder that cannot be created), the record is appended to a JSON-lines
 *spool* file instead, a :class:`GradebookError` says where, and the spool is
 replayed into the database by the next successful write. No answer is ever
 dropped silently.
@@ -15,13 +15,20 @@ unique ids, so replaying a record twice stores it once.
 The gradebook lives, in order of preference, at the path given to
 :class:`Gradebook`, at the path in the environment variable
 ``TLKIT_GRADEBOOK``, or in the user's data folder
-(``platformdirs.user_data_dir("tlkit")``); never inside the repository.
+(``platformdirs.user_data_dir("tlkit")``); never inside the repository. A
+missing folder is created, private to the user (mode 0700).
+
+Records carry a student id: :func:`current_student_id` takes it from
+``TLKIT_STUDENT_ID``, an id chosen with :func:`set_student_id`, the
+JupyterHub user or the login name, and never asks for it, so a notebook's
+Run All never waits for input.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import getpass
 import hashlib
 import json
 import os
@@ -33,7 +40,7 @@ import uuid
 import platformdirs
 
 from tlkit.errors import TlkitError
-from tlkit.gradebook_spool import Spool
+from tlkit.gradebook_spool import Spool, make_private_folder
 
 __all__ = [
     "Gradebook",
@@ -41,6 +48,9 @@ __all__ = [
     "StudentIdError",
     "current_student_id",
     "default_gradebook_path",
+    "set_student_id",
+    "student_id_source",
+    "validate_student_id",
     "CHECK_OUTCOMES",
 ]
 
@@ -183,8 +193,7 @@ class Gradebook:
     # -- database access ---------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         """Open a connection in autocommit mode; transactions are explicit."""
-        if not self.path.parent.is_dir():
-            raise sqlite3.OperationalError(f"folder {self.path.parent} does not exist or is not a folder")
+        make_private_folder(self.path.parent)
         connection = sqlite3.connect(str(self.path), timeout=self.busy_timeout, isolation_level=None)
         try:
             connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
@@ -500,6 +509,12 @@ class Gradebook:
 
 
 # -- student identity --------------------------------------------------------------------------
+#: Where a student id comes from, in order of preference (see :func:`student_id_source`).
+STUDENT_ID_SOURCES = ("environment", "saved", "jupyterhub", "login")
+JUPYTERHUB_USER_ENVIRONMENT_VARIABLE = "JUPYTERHUB_USER"
+FALLBACK_STUDENT_ID = "student"
+
+
 def _student_id_file() -> pathlib.Path:
     return pathlib.Path(platformdirs.user_config_dir("tlkit")) / "student_id.txt"
 
@@ -517,38 +532,104 @@ def validate_student_id(student_id) -> str:
     return student_id
 
 
-def current_student_id() -> str:
-    """Return the student's id, asking for it once if nobody said it yet.
+def _id_from_login_name(name: str) -> str | None:
+    """A valid student id made from a login name: unaccepted characters become ``-``; None if nothing is left."""
+    cleaned = re.sub(r"[^A-Za-z0-9._@+-]", "-", name.strip())[:64].lstrip("._@+-")
+    return cleaned if cleaned and STUDENT_ID_PATTERN.match(cleaned) else None
 
-    Looks in the environment variable ``TLKIT_STUDENT_ID``, then in the file
-    remembered in the user's config folder; otherwise prompts with
-    ``input()`` and remembers the answer so it is asked only once.
+
+def _login_name() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no USER/LOGNAME and no password entry (some containers)
+        return None
+
+
+def student_id_source() -> tuple[str, str]:
+    """Return the student id and where it came from; never asks anything.
+
+    In order of preference:
+
+    ``"environment"``
+        the environment variable ``TLKIT_STUDENT_ID`` (set by an instructor,
+        a classroom server or the student);
+    ``"saved"``
+        an id chosen with :func:`set_student_id` (or the id box of a quiz),
+        remembered in the user's config folder;
+    ``"jupyterhub"``
+        the JupyterHub user name (``JUPYTERHUB_USER``) on a classroom server;
+    ``"login"``
+        the operating-system login name (``"student"`` if there is none).
+
+    Returns
+    -------
+    tuple of (str, str)
+        The id and one of :data:`STUDENT_ID_SOURCES`.
 
     Raises
     ------
     StudentIdError
-        If the id is empty or has unexpected characters, or no prompt is possible.
+        If ``TLKIT_STUDENT_ID`` is set to an id tlkit does not accept.
     """
     from_environment = os.environ.get(STUDENT_ID_ENVIRONMENT_VARIABLE)
     if from_environment is not None:
-        return validate_student_id(from_environment)
+        return validate_student_id(from_environment), "environment"
     remembered = _student_id_file()
-    if remembered.is_file():
-        try:
-            return validate_student_id(remembered.read_text(encoding="utf-8"))
-        except (OSError, StudentIdError):
-            pass  # ask again below
     try:
-        typed = input("tlkit: your student id (asked once, remembered on this computer): ")
-    except (EOFError, OSError) as error:
-        raise StudentIdError(
-            f"no student id: set the environment variable {STUDENT_ID_ENVIRONMENT_VARIABLE} "
-            "or run interactively to be asked for it"
-        ) from error
-    student_id = validate_student_id(typed)
+        return validate_student_id(remembered.read_text(encoding="utf-8")), "saved"
+    except (OSError, StudentIdError):
+        pass  # nothing saved, or unreadable: fall back to the login names
+    hub_user = _id_from_login_name(os.environ.get(JUPYTERHUB_USER_ENVIRONMENT_VARIABLE, ""))
+    if hub_user:
+        return hub_user, "jupyterhub"
+    return _id_from_login_name(_login_name() or "") or FALLBACK_STUDENT_ID, "login"
+
+
+def current_student_id() -> str:
+    """Return the student's id, without ever asking for it.
+
+    See :func:`student_id_source` for where it comes from: ``TLKIT_STUDENT_ID``,
+    then an id saved with :func:`set_student_id`, then the JupyterHub user, then
+    the login name.
+
+    Raises
+    ------
+    StudentIdError
+        If ``TLKIT_STUDENT_ID`` is set to an id tlkit does not accept.
+    """
+    return student_id_source()[0]
+
+
+def set_student_id(student_id: str) -> str:
+    """Choose the id answers and checks are recorded under, and remember it on this computer.
+
+    The id is saved in the user's config folder (private, mode 0700) and used
+    from now on by every notebook. In this Python process it also replaces a
+    ``TLKIT_STUDENT_ID`` set in the environment, which other processes keep
+    preferring.
+
+    Parameters
+    ----------
+    student_id : str
+        Letters, digits and ``. _ @ + -``, up to 64 characters.
+
+    Returns
+    -------
+    str
+        The id, stripped.
+
+    Raises
+    ------
+    StudentIdError
+        If the id is not accepted (nothing is changed), or cannot be saved.
+    """
+    student_id = validate_student_id(student_id)
+    remembered = _student_id_file()
     try:
-        remembered.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(remembered.parent)
         remembered.write_text(student_id + "\n", encoding="utf-8")
-    except OSError:
-        pass  # remembering is a convenience; the id is still valid for this session
+    except OSError as error:
+        raise StudentIdError(f"could not save the student id in {remembered} ({error})") from error
+    if STUDENT_ID_ENVIRONMENT_VARIABLE in os.environ:
+        os.environ[STUDENT_ID_ENVIRONMENT_VARIABLE] = student_id
     return student_id

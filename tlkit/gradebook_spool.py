@@ -29,7 +29,31 @@ try:  # POSIX: an advisory file lock serialises appending to and claiming a spoo
 except ImportError:  # pragma: no cover - Windows has no fcntl; see Spool.lock
     fcntl = None
 
-__all__ = ["Spool", "fallback_spool_path", "spooled_records"]
+__all__ = ["Spool", "fallback_spool_path", "make_private_folder", "spooled_records"]
+
+
+def make_private_folder(folder: pathlib.Path) -> pathlib.Path:
+    """Create ``folder`` (and its parents) if needed; a folder tlkit creates is private (mode 0700).
+
+    Parent folders are created with the usual permissions; an existing folder is
+    left as it is.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be created (a file is in the way, no permission).
+    """
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+        else:
+            os.chmod(folder, 0o700)  # mkdir's mode is reduced by the umask; be exact
+    return folder
 
 
 def fallback_spool_path(gradebook_path: pathlib.Path) -> pathlib.Path:
@@ -161,7 +185,7 @@ class Spool:
             If the spool cannot be written either.
         """
         spool = self.path
-        spool.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(spool.parent)
         line = (json.dumps({"table": table, "row": row}, ensure_ascii=False) + "\n").encode("utf-8")
         with self.lock(spool):
             with open(spool, "a+b") as handle:

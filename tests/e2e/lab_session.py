@@ -89,6 +89,14 @@ class LabServer:
         Seconds to wait for the server to answer ``/api/status``.
     log_copy : pathlib.Path, optional
         Where the server's log is copied when the server stops.
+    environment : dict, optional
+        Changes to the server's (and so its kernels') environment: a value
+        sets the variable, None removes it.
+    lab_settings : dict, optional
+        User settings written for JupyterLab; defaults to :data:`LAB_SETTINGS`.
+    news_off_by_option : bool, default True
+        Also turn JupyterLab's news feed off on the command line. A test of the
+        course as shipped passes False, so only the shipped settings decide.
 
     Attributes
     ----------
@@ -100,7 +108,8 @@ class LabServer:
         The server's root folder holding the copied notebooks.
     """
 
-    def __init__(self, notebooks, start_timeout: float = 90.0, log_copy: pathlib.Path | None = None):
+    def __init__(self, notebooks, start_timeout: float = 90.0, log_copy: pathlib.Path | None = None,
+                 environment: dict | None = None, lab_settings: dict | None = None, news_off_by_option: bool = True):
         self.notebooks = [pathlib.Path(path) for path in notebooks]
         self.start_timeout = start_timeout
         self.log_copy = log_copy
@@ -111,6 +120,9 @@ class LabServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self._log_file = None
+        self.environment_changes = dict(environment or {})
+        self.lab_settings = LAB_SETTINGS if lab_settings is None else lab_settings
+        self.news_off_by_option = news_off_by_option
 
     @property
     def log_path(self) -> pathlib.Path:
@@ -140,7 +152,12 @@ class LabServer:
         environment.pop("JUPYTER_PATH", None)
         environment.pop("JUPYTER_TOKEN", None)
         environment["PYTHONUNBUFFERED"] = "1"
-        for name, values in LAB_SETTINGS.items():
+        for variable, value in self.environment_changes.items():
+            if value is None:
+                environment.pop(variable, None)
+            else:
+                environment[variable] = str(value)
+        for name, values in self.lab_settings.items():
             target = self.sandbox / "lab-user-settings" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(values, indent=2))
@@ -160,10 +177,11 @@ class LabServer:
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
             "--ServerApp.open_browser=False",
-            "--LabApp.news_url=",
             "--LabApp.extension_manager=readonly",  # the default one would query PyPI
             "--ServerApp.terminals_enabled=False",
         ]
+        if self.news_off_by_option:
+            command.append("--LabApp.news_url=")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # containers and CI runners often run as root
         self._log_file = open(self.log_path, "w")

@@ -32,13 +32,13 @@ import pathlib
 import re
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 
 import nbformat
 import pytest
 
-from lab_session import CHROMIUM_ARGS, INSTALL_HINT, LabServer, find_chromium
+from browser import Notebook, browser_page
+from lab_session import INSTALL_HINT, LabServer, find_chromium
 from tlkit.quiz import SingleChoiceQuestion, load_quiz
 from tlkit.quiz.markdown import markdown_to_html
 
@@ -46,13 +46,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 DOCS_IMAGE = ROOT / "docs" / "images" / "quiz-feedback.png"
-
-KERNEL_TIMEOUT_MS = 120_000  # kernel start and the first TensorFlow import
-STEP_TIMEOUT_MS = 60_000
-
-# Console errors that are known to be harmless, each with its reason. Keep
-# this list short and the patterns narrow: anything else fails the test.
-HARMLESS_CONSOLE_ERRORS: list[tuple[re.Pattern, str]] = []
 
 
 @dataclass(frozen=True)
@@ -150,80 +143,6 @@ def require_browser():
     return chromium, sync_api
 
 
-class PageWatcher:
-    """Collects console errors, uncaught exceptions and off-machine requests of a page."""
-
-    def __init__(self):
-        self.console_errors: list[str] = []
-        self.page_errors: list[str] = []
-        self.outside_requests: list[str] = []
-
-    def on_console(self, message) -> None:
-        if message.type != "error":
-            return
-        if any(pattern.search(message.text) for pattern, _reason in HARMLESS_CONSOLE_ERRORS):
-            return
-        self.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
-
-    def on_page_error(self, error) -> None:
-        self.page_errors.append(str(error))
-
-    def on_route(self, route) -> None:
-        url = route.request.url
-        if re.match(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/", url) or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            self.outside_requests.append(url)
-            route.abort()
-
-    def problems(self) -> list[str]:
-        return (
-            [f"console error: {text}" for text in self.console_errors]
-            + [f"uncaught page error: {text}" for text in self.page_errors]
-            + [f"request outside this machine: {url}" for url in self.outside_requests]
-        )
-
-
-class Notebook:
-    """The open notebook in the page: find cells, run them, wait for the kernel."""
-
-    def __init__(self, page, expect, notebook: nbformat.NotebookNode):
-        self.page = page
-        self.expect = expect
-        self.cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
-        self.expected_cell_count = len(notebook.cells)
-        self.runs = 0
-
-    def wait_until_idle(self, timeout_ms: int = KERNEL_TIMEOUT_MS) -> None:
-        """Wait until a kernel is attached and idle.
-
-        The toolbar's execution indicator alone is not enough: it already
-        says ``data-status="idle"`` while the notebook has no kernel yet, so
-        the status bar must also name a kernel that is idle.
-        """
-        indicator = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator")
-        kernel_status = self.page.locator('#jp-main-statusbar .jp-StatusBar-TextItem[title^="Change kernel"]')
-        self.expect(kernel_status).to_have_text(re.compile(r"^(?!No Kernel).+\|\s*Idle\s*$"), timeout=timeout_ms)
-        self.expect(indicator).to_have_attribute("data-status", "idle", timeout=timeout_ms)
-
-    def run(self, index: int):
-        """Run cell ``index`` (0-based, notebook order) and wait until it finished without error."""
-        self.expect(self.cells).to_have_count(self.expected_cell_count, timeout=STEP_TIMEOUT_MS)
-        cell = self.cells.nth(index)
-        cell.locator(".jp-InputPrompt").click()
-        self.page.keyboard.press("Control+Enter")
-        # The kernel is fresh, so the n-th run of this session gets the prompt [n].
-        self.runs += 1
-        self.expect(cell.locator(".jp-InputPrompt")).to_have_text(
-            re.compile(rf"\[{self.runs}\]"), timeout=KERNEL_TIMEOUT_MS
-        )
-        self.wait_until_idle()
-        errors = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
-        if errors.count():
-            raise AssertionError(f"cell {index} raised an error:\n{errors.first.inner_text()}")
-        return cell
-
-
 # --------------------------------------------------------------------------- the tests
 
 
@@ -279,129 +198,109 @@ def test_notebook_quiz_and_freeze_widget_in_jupyterlab(case: NotebookCase):
     if artifacts.exists():
         shutil.rmtree(artifacts)
     artifacts.mkdir(parents=True)
-    watcher = PageWatcher()
     expect = sync_api.expect
 
     with (
         LabServer([case.notebook], log_copy=artifacts / "jupyterlab.log") as lab,
-        tempfile.TemporaryDirectory(prefix="tlkit-e2e-chromium-") as user_data_dir,
-        sync_api.sync_playwright() as playwright,
+        browser_page(sync_api, chromium, artifacts) as browser,
     ):
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir,
-            executable_path=chromium,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 1000},
+        page, watcher, shot = browser.page, browser.watcher, browser.shot
+        page.goto(lab.notebook_url(case.notebook.name))
+        lab_notebook = Notebook(page, expect, notebook)
+        lab_notebook.wait_until_idle()
+        shot("01-kernel-idle")
+
+        for index in steps[case.setup_marker]:
+            lab_notebook.run(index)
+        shot("02-setup-done")
+
+        # ---- the quiz renders inside the output area of its cell
+        quiz_cell = lab_notebook.run(steps[case.quiz_marker][0])
+        quiz_widget = quiz_cell.locator(".jp-OutputArea .tlkit-quiz")
+        expect(quiz_widget).to_be_visible()
+        question_box = quiz_widget.locator(".tlkit-quiz-question").nth(position)
+        radios = question_box.locator(".widget-radio-box input[type=radio]")
+        expect(radios).to_have_count(len(question.options))
+        submit = question_box.locator(".tlkit-quiz-submit")
+        expect(submit).to_be_enabled()
+        score = quiz_widget.locator(".tlkit-quiz-score")
+        expect(score).to_contain_text("Score:")
+        question_box.scroll_into_view_if_needed()
+        shot("03-quiz-rendered")
+
+        # ---- the key is not in the page before an answer
+        page_text = squeeze(page.evaluate("document.body.textContent"))
+        page_html = page.content()
+        for any_question in quiz.questions:
+            if isinstance(any_question, SingleChoiceQuestion):
+                for option in any_question.options:
+                    if option.correct:
+                        explanation = squeeze(markdown_as_page_text(option.explanation))
+                        assert explanation not in page_text, (
+                            f"the explanation of the right option of {any_question.id!r} is in the page before any answer"
+                        )
+        for marker in ("data-correct", "tlkit-quiz-feedback-correct", "tlkit-quiz-feedback-wrong", "correct: true"):
+            assert marker not in page_html, f"{marker!r} is in the page before any answer"
+        score_before = int(re.search(r"Score: (\d+) /", score.inner_text()).group(1))
+
+        # ---- a wrong answer: its explanation shows in the feedback element
+        question_box.get_by_label(wrong.text, exact=True).check()
+        submit.click()
+        feedback = question_box.locator(".tlkit-quiz-feedback")
+        expect(feedback).to_have_class(re.compile(r"\btlkit-quiz-feedback-wrong\b"))
+        assert squeeze(markdown_as_page_text(wrong.explanation)) in squeeze(feedback.inner_text())
+        right_explanation = squeeze(markdown_as_page_text(right.explanation))
+        assert right_explanation not in squeeze(page.evaluate("document.body.textContent")), (
+            "a wrong answer must not reveal the right option's explanation"
         )
-        try:
-            context.set_default_timeout(STEP_TIMEOUT_MS)
-            context.route("**/*", watcher.on_route)
-            page = context.pages[0] if context.pages else context.new_page()
-            page.on("console", watcher.on_console)
-            page.on("pageerror", watcher.on_page_error)
+        question_box.scroll_into_view_if_needed()
+        shot("04-wrong-answer-feedback")
+        question_box.screenshot(path=str(artifacts / "quiz-feedback.png"))
 
-            def shot(name: str) -> None:
-                page.screenshot(path=str(artifacts / f"{name}.png"))
+        # ---- retry, the right answer: the score goes up
+        question_box.locator(".tlkit-quiz-retry").click()
+        expect(feedback).not_to_have_class(re.compile(r"\btlkit-quiz-feedback-wrong\b"))
+        question_box.get_by_label(right.text, exact=True).check()
+        submit.click()
+        expect(feedback).to_have_class(re.compile(r"\btlkit-quiz-feedback-correct\b"))
+        assert right_explanation in squeeze(feedback.inner_text())
+        expect(score).to_contain_text(f"Score: {score_before + 1} /")
+        shot("05-right-answer-score")
 
-            page.goto(lab.notebook_url(case.notebook.name))
-            lab_notebook = Notebook(page, expect, notebook)
-            lab_notebook.wait_until_idle()
-            shot("01-kernel-idle")
+        # ---- the freeze widget: a checkbox changes the trainable count
+        freeze_cell = lab_notebook.run(steps[case.freeze_marker][0])
+        freeze = freeze_cell.locator(".jp-OutputArea .tlkit-freeze")
+        expect(freeze).to_be_visible()
+        count = freeze.locator(".tlkit-freeze-count")
+        expect(count).to_contain_text("trainable parameters:")
+        count_before = count.inner_text()
+        trainable_before = int(re.search(r"trainable parameters: ([\d,]+) of", count_before).group(1).replace(",", ""))
+        first_box = freeze.locator(".tlkit-freeze-toggle input[type=checkbox]").first
+        expect(first_box).to_be_checked()
+        freeze.scroll_into_view_if_needed()
+        shot("06-freeze-widget")
+        first_box.uncheck()
+        expect(count).not_to_have_text(count_before)
+        trainable_after = int(re.search(r"trainable parameters: ([\d,]+) of", count.inner_text()).group(1).replace(",", ""))
+        assert trainable_after < trainable_before
+        expect(freeze.locator(".tlkit-freeze-reminder")).to_have_class(re.compile(r"tlkit-freeze-reminder-pending"))
+        freeze.locator(".tlkit-freeze-all").click()
+        expect(count).to_contain_text(re.compile(r"trainable parameters: 0 of"))
+        shot("07-freeze-toggled")
 
-            for index in steps[case.setup_marker]:
-                lab_notebook.run(index)
-            shot("02-setup-done")
+        # ---- a figure renders as an image in the output area, not as "<Figure size ...>" text
+        if case.plot_marker is not None:
+            plot_cell = lab_notebook.run(steps[case.plot_marker][0])
+            image = plot_cell.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
+            expect(image).to_be_visible()
+            width, height = image.evaluate("element => [element.naturalWidth, element.naturalHeight]")
+            assert width > 100 and height > 100, f"the plot image is {width}x{height} pixels"
+            assert "<Figure size" not in plot_cell.locator(".jp-OutputArea").inner_text()
+            plot_cell.scroll_into_view_if_needed()
+            shot("08-plot-rendered")
 
-            # ---- the quiz renders inside the output area of its cell
-            quiz_cell = lab_notebook.run(steps[case.quiz_marker][0])
-            quiz_widget = quiz_cell.locator(".jp-OutputArea .tlkit-quiz")
-            expect(quiz_widget).to_be_visible()
-            question_box = quiz_widget.locator(".tlkit-quiz-question").nth(position)
-            radios = question_box.locator(".widget-radio-box input[type=radio]")
-            expect(radios).to_have_count(len(question.options))
-            submit = question_box.locator(".tlkit-quiz-submit")
-            expect(submit).to_be_enabled()
-            score = quiz_widget.locator(".tlkit-quiz-score")
-            expect(score).to_contain_text("Score:")
-            question_box.scroll_into_view_if_needed()
-            shot("03-quiz-rendered")
-
-            # ---- the key is not in the page before an answer
-            page_text = squeeze(page.evaluate("document.body.textContent"))
-            page_html = page.content()
-            for any_question in quiz.questions:
-                if isinstance(any_question, SingleChoiceQuestion):
-                    for option in any_question.options:
-                        if option.correct:
-                            explanation = squeeze(markdown_as_page_text(option.explanation))
-                            assert explanation not in page_text, (
-                                f"the explanation of the right option of {any_question.id!r} is in the page before any answer"
-                            )
-            for marker in ("data-correct", "tlkit-quiz-feedback-correct", "tlkit-quiz-feedback-wrong", "correct: true"):
-                assert marker not in page_html, f"{marker!r} is in the page before any answer"
-            score_before = int(re.search(r"Score: (\d+) /", score.inner_text()).group(1))
-
-            # ---- a wrong answer: its explanation shows in the feedback element
-            question_box.get_by_label(wrong.text, exact=True).check()
-            submit.click()
-            feedback = question_box.locator(".tlkit-quiz-feedback")
-            expect(feedback).to_have_class(re.compile(r"\btlkit-quiz-feedback-wrong\b"))
-            assert squeeze(markdown_as_page_text(wrong.explanation)) in squeeze(feedback.inner_text())
-            right_explanation = squeeze(markdown_as_page_text(right.explanation))
-            assert right_explanation not in squeeze(page.evaluate("document.body.textContent")), (
-                "a wrong answer must not reveal the right option's explanation"
-            )
-            question_box.scroll_into_view_if_needed()
-            shot("04-wrong-answer-feedback")
-            question_box.screenshot(path=str(artifacts / "quiz-feedback.png"))
-
-            # ---- retry, the right answer: the score goes up
-            question_box.locator(".tlkit-quiz-retry").click()
-            expect(feedback).not_to_have_class(re.compile(r"\btlkit-quiz-feedback-wrong\b"))
-            question_box.get_by_label(right.text, exact=True).check()
-            submit.click()
-            expect(feedback).to_have_class(re.compile(r"\btlkit-quiz-feedback-correct\b"))
-            assert right_explanation in squeeze(feedback.inner_text())
-            expect(score).to_contain_text(f"Score: {score_before + 1} /")
-            shot("05-right-answer-score")
-
-            # ---- the freeze widget: a checkbox changes the trainable count
-            freeze_cell = lab_notebook.run(steps[case.freeze_marker][0])
-            freeze = freeze_cell.locator(".jp-OutputArea .tlkit-freeze")
-            expect(freeze).to_be_visible()
-            count = freeze.locator(".tlkit-freeze-count")
-            expect(count).to_contain_text("trainable parameters:")
-            count_before = count.inner_text()
-            trainable_before = int(re.search(r"trainable parameters: ([\d,]+) of", count_before).group(1).replace(",", ""))
-            first_box = freeze.locator(".tlkit-freeze-toggle input[type=checkbox]").first
-            expect(first_box).to_be_checked()
-            freeze.scroll_into_view_if_needed()
-            shot("06-freeze-widget")
-            first_box.uncheck()
-            expect(count).not_to_have_text(count_before)
-            trainable_after = int(re.search(r"trainable parameters: ([\d,]+) of", count.inner_text()).group(1).replace(",", ""))
-            assert trainable_after < trainable_before
-            expect(freeze.locator(".tlkit-freeze-reminder")).to_have_class(re.compile(r"tlkit-freeze-reminder-pending"))
-            freeze.locator(".tlkit-freeze-all").click()
-            expect(count).to_contain_text(re.compile(r"trainable parameters: 0 of"))
-            shot("07-freeze-toggled")
-
-            # ---- a figure renders as an image in the output area, not as "<Figure size ...>" text
-            if case.plot_marker is not None:
-                plot_cell = lab_notebook.run(steps[case.plot_marker][0])
-                image = plot_cell.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')
-                expect(image).to_be_visible()
-                width, height = image.evaluate("element => [element.naturalWidth, element.naturalHeight]")
-                assert width > 100 and height > 100, f"the plot image is {width}x{height} pixels"
-                assert "<Figure size" not in plot_cell.locator(".jp-OutputArea").inner_text()
-                plot_cell.scroll_into_view_if_needed()
-                shot("08-plot-rendered")
-
-            lab_notebook.wait_until_idle()
-            assert not watcher.problems(), "\n".join(watcher.problems())
-        finally:
-            context.close()
+        lab_notebook.wait_until_idle()
+        assert not watcher.problems(), "\n".join(watcher.problems())
 
     if os.environ.get("TLKIT_UPDATE_DOCS_IMAGES") == "1":
         DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,9 @@ class AnswerRecorder:
         answer, correct)``. Defaults to ``tlkit.gradebook.Gradebook()``,
         created on first use.
     student_id : str, optional
-        Defaults to ``tlkit.gradebook.current_student_id()``.
+        A fixed id. By default each answer is recorded under
+        ``tlkit.gradebook.current_student_id()`` at the moment it is given, so
+        an id chosen with ``set_student_id`` counts from the next answer on.
     enabled : bool, default True
         With False nothing is recorded (for demos and tests).
     """
@@ -33,14 +35,26 @@ class AnswerRecorder:
         self._student_id = student_id
 
     def _resolve(self):
-        if self._gradebook is None or self._student_id is None:
-            from tlkit import gradebook as gradebook_module
+        from tlkit import gradebook as gradebook_module
 
-            if self._gradebook is None:
-                self._gradebook = gradebook_module.Gradebook()
-            if self._student_id is None:
-                self._student_id = gradebook_module.current_student_id()
-        return self._gradebook, self._student_id
+        if self._gradebook is None:
+            self._gradebook = gradebook_module.Gradebook()
+        student_id = self._student_id if self._student_id is not None else gradebook_module.current_student_id()
+        return self._gradebook, student_id
+
+    @property
+    def student_id(self) -> str:
+        """The id the next answer is recorded under (see ``tlkit.gradebook.student_id_source``)."""
+        if self._student_id is not None:
+            return self._student_id
+        from tlkit.gradebook import current_student_id
+
+        return current_student_id()
+
+    def follow_student_id(self, student_id: str) -> None:
+        """After the student chose ``student_id``: a recorder given a fixed id records under it from now on."""
+        if self._student_id is not None:
+            self._student_id = student_id
 
     def record(self, question_id: str, answer, correct: bool) -> list[str]:
         """Record one answer; return warnings to show the student (empty if all went well).

@@ -33,7 +33,7 @@ from tlkit.quiz.markdown import markdown_to_html
 from tlkit.quiz.questions import (ChoiceQuestion, MultipleChoiceQuestion, NumericQuestion, Quiz, QuizQuestion,
                                   SingleChoiceQuestion)
 from tlkit.quiz.recording import AnswerRecorder
-from tlkit.widget_display import ContainerDisplay
+from tlkit.widget_display import ContainerDisplay, static_note
 
 MODES = ("self-check", "exam", "instructor")
 
@@ -125,6 +125,11 @@ class QuestionView:
             control = self._text
         control.add_class("tlkit-quiz-options")
         return control
+
+    @property
+    def shown_options(self) -> tuple:
+        """The options of a choice question in the order shown (empty for other questions)."""
+        return tuple(self._options)
 
     def _controls(self) -> list[widgets.Widget]:
         if isinstance(self.question, SingleChoiceQuestion):
@@ -280,7 +285,10 @@ class QuizWidget(ContainerDisplay):
                 for number, question in enumerate(self.quiz.questions, start=1)
             ]
             footer = self._build_self_check_footer() if per_question else self._build_exam_footer()
-            self.container = widgets.VBox([self.title, *(view.box for view in self.questions), footer])
+            children = [self.title, *(view.box for view in self.questions), footer]
+            if self.recorder.enabled:
+                children.append(self._build_identity_row())
+            self.container = widgets.VBox(children)
             self._update_score()
         self.container.add_class("tlkit-quiz")
         self.container.add_class(f"tlkit-quiz-mode-{mode}")
@@ -299,6 +307,48 @@ class QuizWidget(ContainerDisplay):
         self.submit.on_click(lambda _button: self.submit_exam())
         self.retry.on_click(lambda _button: self.retry_exam())
         return widgets.VBox([widgets.HBox([self.submit, self.retry]), self.message, self.score])
+
+    def _build_identity_row(self) -> widgets.Widget:
+        """Who the answers are recorded for, with a box to change it (CSS class ``tlkit-quiz-identity``)."""
+        self.identity = _html("", "tlkit-quiz-identity-text")
+        self.identity_input = widgets.Text(value="", placeholder="another student id", description="Student id",
+                                           layout=widgets.Layout(width="18em"))
+        self.identity_input.add_class("tlkit-quiz-identity-input")
+        self.identity_button = _button("Use this id", "Record your answers under this id from now on",
+                                       "tlkit-quiz-identity-change")
+        self.identity_button.on_click(lambda _button: self.change_student_id(self.identity_input.value))
+        self._show_identity()
+        row = widgets.VBox([self.identity, widgets.HBox([self.identity_input, self.identity_button])])
+        row.add_class("tlkit-quiz-identity")
+        return row
+
+    def _show_identity(self, notice: str = "") -> None:
+        try:
+            student_id = self.recorder.student_id
+        except TlkitError as error:
+            self.identity.value = f'<p role="alert">&#9888; {html.escape(str(error))}</p>'
+            return
+        self.identity.value = (
+            f"<p>Your answers are recorded for <b>{html.escape(student_id)}</b>. Not you? Type your student id "
+            "and press <i>Use this id</i>.</p>" + (f"<p>{html.escape(notice)}</p>" if notice else "")
+        )
+
+    def change_student_id(self, student_id: str) -> None:
+        """Record this quiz's next answers (and every notebook's, from now on) under ``student_id``.
+
+        Saves the id with :func:`tlkit.gradebook.set_student_id`; an id tlkit does
+        not accept is refused with a message under the box, and nothing changes.
+        """
+        from tlkit.gradebook import set_student_id
+
+        try:
+            chosen = set_student_id(student_id)
+        except TlkitError as error:
+            self._show_identity(f"⚠ {error}")
+            return
+        self.recorder.follow_student_id(chosen)
+        self.identity_input.value = ""
+        self._show_identity(f"Saved: from now on your answers are recorded for {chosen}.")
 
     # -- self-check ----------------------------------------------------------------
     def submit_question(self, view: QuestionView) -> None:
@@ -418,6 +468,24 @@ class QuizWidget(ContainerDisplay):
     def plain_text(self) -> str:
         """The quiz in one line, for where widgets cannot be shown."""
         return f"<tlkit quiz {self.quiz.id!r}: {len(self.quiz.questions)} questions, {self.mode} mode>"
+
+    def static_html(self) -> str:
+        """The quiz as static HTML (questions and options, never the key), with a "run this cell" note."""
+        parts = [f'<div class="tlkit-quiz-static">{static_note("Run this cell to answer the quiz: this is a static copy, the live quiz needs the running notebook.")}',
+                 f"<h3>{html.escape(self.quiz.title)}</h3>{markdown_to_html(self.quiz.description)}"]
+        if self.mode == "instructor":
+            parts.append("<p>(The instructor view, with the key and the class's answers, shows when the cell runs.)</p>")
+        for view in self.questions:
+            parts.append(f"<h4>Question {view.number}</h4>{markdown_to_html(view.question.text)}")
+            if isinstance(view.question, ChoiceQuestion):
+                mark = "&#9744;" if isinstance(view.question, MultipleChoiceQuestion) else "&#9675;"
+                items = "".join(f"<li>{mark} {html.escape(option.text)}</li>" for option in view.shown_options)
+                parts.append(f'<ul style="list-style:none;padding-left:1em">{items}</ul>')
+            else:
+                kind = "a number" if isinstance(view.question, NumericQuestion) else "a short answer"
+                parts.append(f"<p><i>Answer with {kind}.</i></p>")
+        parts.append("</div>")
+        return "".join(parts)
 
     def __repr__(self) -> str:
         return f"QuizWidget(quiz={self.quiz.id!r}, mode={self.mode!r})"

@@ -354,7 +354,78 @@ for sequence, trained in rows:
 # loss still goes down. The last row shows the one safe exception: changes made between
 # `compile` and the first `fit` are respected, because the step is built at that first `fit`.
 # The habit that avoids all of this: *after changing any `trainable` flag, compile again.*
+
+# %% [markdown]
+# ## Optional: what `trainable` means inside a training step you write yourself
 #
+# `fit` hides the training step. Writing one by hand with `tf.GradientTape` shows exactly where
+# `trainable` acts: the step asks for gradients of the loss with respect to
+# `model.trainable_weights` and lets the optimizer update only those. A frozen layer's weights are
+# simply not in that list. This section stands on its own: a two-layer model on random data, with
+# its first layer frozen.
+
+# %%
+import tensorflow as tf
+
+training.set_seed(0)
+tape_inputs = np.random.default_rng(2).normal(size=(32, 4)).astype("float32")
+tape_labels = np.random.default_rng(3).integers(0, 3, size=32)
+tape_model = keras.Sequential(
+    [keras.Input(shape=(4,)), keras.layers.Dense(8, name="frozen_dense"), keras.layers.Dense(3, activation="softmax", name="new_head")],
+    name="tape_model",
+)
+tape_model.get_layer("frozen_dense").trainable = False
+tape_optimizer = keras.optimizers.Adam(1e-2)
+tape_loss = keras.losses.SparseCategoricalCrossentropy()
+print("trainable weights:    ", [weight.path for weight in tape_model.trainable_weights])
+print("non-trainable weights:", [weight.path for weight in tape_model.non_trainable_weights])
+
+
+def train_step(images, labels):
+    """One step of gradient descent on the model's trainable weights only."""
+    with tf.GradientTape() as tape:
+        predictions = tape_model(images, training=True)
+        loss = tape_loss(labels, predictions)
+    gradients = tape.gradient(loss, tape_model.trainable_weights)
+    tape_optimizer.apply_gradients(zip(gradients, tape_model.trainable_weights))
+    return float(loss)
+
+
+# %% [markdown]
+# Twenty steps, with a snapshot of each layer's weights before them:
+
+# %%
+frozen_before = freezing.snapshot_weights(tape_model.get_layer("frozen_dense"))
+head_before = freezing.snapshot_weights(tape_model.get_layer("new_head"))
+losses = [train_step(tape_inputs, tape_labels) for _ in range(20)]
+print(f"loss: {losses[0]:.3f} at the first step, {losses[-1]:.3f} at the last")
+evidence.claim(
+    "after 20 GradientTape steps over trainable_weights, the frozen layer's weights are exactly unchanged "
+    "and the head's weights moved",
+    freezing.weights_unchanged(frozen_before) and not freezing.weights_unchanged(head_before),
+)
+
+# %% [markdown]
+# Freezing does not stop gradients from *existing*. Ask the tape for the gradient with respect to
+# every weight, frozen ones included, and the frozen kernel gets one like any other: the loss does
+# depend on it. A frozen layer stays put only because the step hands the optimizer
+# `trainable_weights`, and `fit` builds its step the same way when it is compiled. That is why the
+# recompile pitfall above exists, and why a hand-written loop that passes `model.weights`
+# would train a "frozen" layer.
+
+# %%
+with tf.GradientTape() as tape:
+    loss = tape_loss(tape_labels, tape_model(tape_inputs, training=True))
+all_gradients = tape.gradient(loss, tape_model.weights)
+frozen_kernel = tape_model.get_layer("frozen_dense").kernel
+frozen_gradient = next(gradient for weight, gradient in zip(tape_model.weights, all_gradients) if weight is frozen_kernel)
+print(f"size of the loss gradient with respect to the frozen kernel: {float(tf.norm(frozen_gradient)):.4f}")
+evidence.claim(
+    "the loss has a non-zero gradient with respect to the frozen kernel; only the step's choice of weights keeps it frozen",
+    bool(float(tf.norm(frozen_gradient)) > 0.0),
+)
+
+# %% [markdown]
 # ## BatchNormalization when frozen, and why it matters when unfreezing
 #
 # A frozen BatchNormalization layer runs in inference mode: it normalises with the moving mean
