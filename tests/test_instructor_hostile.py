@@ -60,8 +60,14 @@ READS_SECRETS = {"q1": "base.trainable = False\n" + f'''
 import ctypes, os, sys
 for name, path in {SECRET_PATHS!r}.items():
     print("SEES", name, os.path.exists(path))
-environments = b"".join(open(f"/proc/{{pid}}/environ", "rb").read() for pid in os.listdir("/proc") if pid.isdigit())
-print("HOST-ENVIRONMENT", {HOST_SECRET!r}.encode() in environments)
+environments = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:  # a process may end between the listing and the read
+        environments.append(open(f"/proc/{{pid}}/environ", "rb").read())
+    except OSError:
+        pass
+print("ENVIRONMENTS-READ", len(environments) > 0)
+print("HOST-ENVIRONMENT", any({HOST_SECRET!r}.encode() in environment for environment in environments))
 print("ROOT-HOME", sorted(os.listdir("/root")) if os.path.isdir("/root") else [])
 print("SECCOMP", open("/proc/self/status").read().split("Seccomp:")[1].split()[0])
 libc = ctypes.CDLL(None, use_errno=True)
@@ -150,7 +156,7 @@ def test_the_sandbox_holds_no_secrets_and_runs_under_seccomp(hostile):
     seen = printed(hostile, "reads-secrets")
     for name in SECRET_PATHS:
         assert f"SEES {name} False" in seen, seen
-    assert "HOST-ENVIRONMENT False" in seen, seen
+    assert "ENVIRONMENTS-READ True" in seen and "HOST-ENVIRONMENT False" in seen, seen
     # /root exists only when the Python installation lives below it, and then holds only the path to it
     root_home = seen.split("ROOT-HOME ")[1].splitlines()[0]
     python_top = pathlib.Path(os.path.realpath(sys.executable)).parts

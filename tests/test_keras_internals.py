@@ -97,3 +97,15 @@ def test_no_module_outside_keras_internals_reads_private_keras_attributes():
     offenders = [str(path.relative_to(package)) for path in package.rglob("*.py")
                  if str(path.relative_to(package)) not in allowed and private.search(path.read_text())]
     assert offenders == []
+
+
+def test_a_recorded_training_step_is_read_from_the_model_it_was_attached_to_only():
+    from tlkit.exercises import compile_state
+
+    loaded = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")])
+    compile_state.record_trained_variables(loaded, ["sequential/dense/kernel"])
+    assert compile_state.variables_trained_by_fit(loaded) == compile_state.TrainedVariables(
+        frozenset({"sequential/dense/kernel"}), "recorded")
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    other.compile("sgd", "mse")
+    assert compile_state.variables_trained_by_fit(other).source == "not traced"

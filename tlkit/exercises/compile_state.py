@@ -22,7 +22,14 @@ from dataclasses import dataclass
 
 from tlkit import keras_internals
 
+__all__ = [
+    "StaleCompile", "TrainedVariables", "find_stale_compile", "record_trained_variables", "recorded_trained_variables",
+    "variables_trained_by_fit",
+]
+
 _ASSIGNING_OPERATIONS = ("AssignVariableOp", "AssignSubVariableOp", "AssignAddVariableOp")
+#: Attribute holding the variable paths another process saw the model's training step update.
+_RECORDED_ATTRIBUTE = "_tlkit_recorded_trained_paths"
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,9 @@ class TrainedVariables:
         nothing is traced yet (the next ``fit`` will use the current state).
     source : str
         ``"graph"`` (read from the traced step), ``"optimizer"`` (the
-        optimizer's tracked variables) or ``"not traced"``.
+        optimizer's tracked variables), ``"recorded"`` (set with
+        :func:`record_trained_variables` by the process that traced it) or
+        ``"not traced"``.
     """
 
     paths: frozenset | None
@@ -112,6 +121,9 @@ def variables_trained_by_fit(model) -> TrainedVariables:
         (or the model runs eagerly): then the next ``fit`` reads the current
         ``trainable`` flags, so there is nothing stale.
     """
+    recorded = recorded_trained_variables(model)
+    if recorded is not None:
+        return TrainedVariables(recorded, "recorded")
     if getattr(model, "train_function", None) is None or getattr(model, "run_eagerly", False):
         return TrainedVariables(None, "not traced")
     try:
@@ -126,6 +138,28 @@ def variables_trained_by_fit(model) -> TrainedVariables:
         if tracked is not None:
             return TrainedVariables(frozenset(v.path for v in tracked), "optimizer")
     return TrainedVariables(None, "not traced")
+
+
+def record_trained_variables(model, paths) -> None:
+    """Attach the variable paths a training step traced elsewhere updates, for :func:`variables_trained_by_fit`.
+
+    A model saved in one process and loaded in another has no traced training
+    step; the grader's checker records what the student's kernel traced so
+    that stale-compile checks judge the loaded model as they would the live one.
+
+    Parameters
+    ----------
+    model : keras.Model or keras.layers.Layer
+        The loaded model.
+    paths : iterable of str
+        Variable paths the traced step updates.
+    """
+    setattr(model, _RECORDED_ATTRIBUTE, frozenset(paths))
+
+
+def recorded_trained_variables(model) -> frozenset | None:
+    """The paths attached by :func:`record_trained_variables`, or None."""
+    return getattr(model, _RECORDED_ATTRIBUTE, None)
 
 
 @dataclass(frozen=True)

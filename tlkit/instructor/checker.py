@@ -23,27 +23,14 @@ import sys
 import traceback
 
 from tlkit import keras_internals
+from tlkit.exercises import compile_state
 from tlkit.instructor import kernel_side
 
 UNSET = object()
-RECORDED_TRAINED = "_tlkit_recorded_trained_paths"
 
 
 class ArtifactError(Exception):
     """An artifact that is missing, malformed or inconsistent with the evidence file."""
-
-
-def _install_compile_state_hook() -> None:
-    """Let stale-compile checks read what the kernel's traced step trained (recorded in the evidence)."""
-    from tlkit.exercises import compile_state
-
-    def recorded_trained_variables(model):
-        paths = getattr(model, RECORDED_TRAINED, None)
-        if paths is None:
-            return compile_state.TrainedVariables(None, "not traced")
-        return compile_state.TrainedVariables(frozenset(paths), "graph")
-
-    compile_state.variables_trained_by_fit = recorded_trained_variables
 
 
 def _artifact_path(folder: pathlib.Path, file_name) -> pathlib.Path:
@@ -110,7 +97,7 @@ def _load_value(name: str, description: dict, folder: pathlib.Path):
         if indices is not None:
             if not all(isinstance(i, int) and 0 <= i < len(model.weights) for i in indices):
                 raise ArtifactError(f"`{name}`: malformed training-step record")
-            setattr(model, RECORDED_TRAINED, frozenset(model.weights[i].path for i in indices))
+            compile_state.record_trained_variables(model, (model.weights[i].path for i in indices))
         return model
     if kind == "json_container":
         value = description.get("value")
@@ -174,9 +161,9 @@ def _apply_relations(values: dict, relations: dict) -> None:
             layer.trainable for layer in keras_internals.flattened_layers(candidate)
         ] != [layer.trainable for layer in keras_internals.flattened_layers(inner)]:
             raise ArtifactError(f"`{inner_name}` differs from the layer recorded inside `{relation.get('inside')}`")
-        trained = getattr(inner, RECORDED_TRAINED, None)
-        if trained is not None and getattr(candidate, RECORDED_TRAINED, None) is None:
-            setattr(candidate, RECORDED_TRAINED, trained)
+        trained = compile_state.recorded_trained_variables(inner)
+        if trained is not None and compile_state.recorded_trained_variables(candidate) is None:
+            compile_state.record_trained_variables(candidate, trained)
         values[inner_name] = candidate
 
 
@@ -302,7 +289,6 @@ def run_job(job: dict, emit) -> None:
         except ImportError:
             continue
     expected = kernel_side.fingerprint(watched, job["exercise_module"])
-    _install_compile_state_hook()
     for submission in job["submissions"]:
         results = {}
         for question_name in submission["questions"]:
