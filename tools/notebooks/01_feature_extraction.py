@@ -537,19 +537,6 @@ for k, entry in report["results"].items():
           f"{verdict(versus_partial, 'better than partial', 'worse than partial')}")
 
 # %% [markdown]
-# ### How many labels is pre-training worth?
-#
-# The benchmark also trains scratch, under the same protocol, with 20, 40 and 80 labels per
-# class, and asks how many labels per class scratch needs to reach what transfer reaches with 5
-# and with 10 (read off scratch's mean accuracy against labels, interpolated between the measured
-# points, with a bootstrap interval over the seeds). The figure shows scratch's accuracy against
-# the number of labels, transfer's accuracy at 5 and 10, and where scratch catches up:
-
-# %%
-print(fair_benchmark.labels_to_match_line(report))
-fair_benchmark.plot_labels_to_match(report)
-
-# %% [markdown]
 # Now one seed of that benchmark, live, on the course's copy of the data. Each strategy trains
 # once, at the learning rate and length the benchmark chose for it on validation data
 # (`fair_benchmark.validated_protocol`), with early stopping on this run's own validation split:
