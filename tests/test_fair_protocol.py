@@ -59,8 +59,9 @@ def test_the_test_split_is_read_only_after_every_choice(target, monkeypatch):
         events.append("tune")
         return real_tune(*args, **kwargs)
 
-    monkeypatch.setattr(experiments, "in_condition", spy_condition)
-    monkeypatch.setattr(experiments, "tune_strategy", spy_tune)
+    # patched where fair_comparison looks them up
+    monkeypatch.setattr(experiments.protocol, "in_condition", spy_condition)
+    monkeypatch.setattr(experiments.protocol, "tune_strategy", spy_tune)
     protocol = dataclasses.replace(TINY, learning_rates=(1e-3,), augmentation=(False,))
     experiments.fair_comparison(target, [2], [0, 1], strategies=("scratch", "frozen"), protocol=protocol, progress=False)
     first_test = events.index("test")

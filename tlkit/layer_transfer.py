@@ -30,8 +30,15 @@ import numpy as np
 
 from tlkit import data, experiments
 from tlkit.compiling import compile_classifier
-from tlkit.evaluation import accuracy
 from tlkit.errors import FreezeRangeError, InputShapeError, TlkitError, UnknownNameError, describe_name_choice
+from tlkit.evaluation import accuracy
+from tlkit.plots.layer_transfer import plot_layer_transfer
+
+__all__ = [
+    "BASE_PROTOCOL", "LAYER_PROTOCOL", "LayerTransferBudget", "LayerTransferError", "LayerTransferResults", "PAPER", "VARIANTS",
+    "build_small_cnn", "expected_shapes", "freezing_advice", "plot_layer_transfer", "run_layer_transfer", "train",
+    "transfer_first_layers", "transferable_layer_count", "weight_layers",
+]
 
 #: The four kinds of transferred network, in the paper's notation.
 VARIANTS = ("BnB", "BnB+", "AnB", "AnB+")
@@ -223,8 +230,6 @@ def train(model, split: data.LabelledImages, epochs: int, learning_rate: float =
 
 def _tune(build, train_split, validation, seed, protocol, trainers):
     """Tune one network by the fair protocol; return ``(model, choice)``."""
-    from tlkit import experiments
-
     return experiments.tune_on_arrays(build, train_split.images, train_split.labels, validation.images, validation.labels,
                                       seed, protocol, trainers, steps_per_execution=16)
 
@@ -335,8 +340,6 @@ def run_layer_transfer(
     -------
     LayerTransferResults
     """
-    from tlkit import experiments
-
     seeds = list(seeds)
     if not seeds:
         raise LayerTransferError("run_layer_transfer: give at least one seed")
@@ -445,50 +448,3 @@ def freezing_advice(results: LayerTransferResults, tolerance: float = 0.005) -> 
         "best_fine_tuned_n": int(results.depths[best]),
         "best_fine_tuned_gain": float(plus[best] - results.base_b_mean),
     }
-
-
-_STYLE = {
-    "BnB": dict(color="#1f77b4", marker="o", linestyle="-"),
-    "BnB+": dict(color="#1f77b4", marker="o", linestyle="--", markerfacecolor="white"),
-    "AnB": dict(color="#d62728", marker="s", linestyle="-"),
-    "AnB+": dict(color="#d62728", marker="s", linestyle="--", markerfacecolor="white"),
-}
-
-
-def plot_layer_transfer(results: LayerTransferResults, show: bool = False):
-    """Two panels: our curves (mean ± std over seeds) and the paper's ImageNet numbers.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    from tlkit.plots import new_figure
-
-    figure = new_figure(figsize=(11, 4))
-    ours, paper = figure.subplots(1, 2)
-    ours.axhline(results.base_b_mean, color="black", linewidth=1, label=f"baseB ({results.base_b_mean:.3f})")
-    for variant in VARIANTS:
-        if variant not in results.runs:
-            continue
-        means = results.curve(variant)
-        spread = np.array([np.std(results.runs[variant][n]) for n in results.depths])
-        ours.errorbar(results.depths, means, yerr=spread, capsize=3, label=variant, **_STYLE[variant])
-    ours.set(title=f"Fashion-MNIST halves, small CNN ({len(results.seeds)} seeds)", xlabel="layers copied, n",
-             ylabel="test accuracy on task B", xticks=results.depths)
-    ours.legend(fontsize=8)
-
-    paper_depths = sorted(PAPER["AnB"])
-    paper.axhline(PAPER["baseB"], color="black", linewidth=1, label=f"baseB ({PAPER['baseB']})")
-    paper.plot(paper_depths, [PAPER["AnB"][n] for n in paper_depths], label="AnB", **_STYLE["AnB"])
-    low, high = PAPER["AnB+_range"]
-    paper.axhspan(low, high, color="#d62728", alpha=0.15, label=f"AnB+ (all n: {low}-{high})")
-    for n, value in PAPER["BnB_dip"].items():
-        paper.plot([n], [value], label=f"BnB dip at n={n}", **_STYLE["BnB"])
-    paper.set(title="Yosinski et al. 2014, ImageNet (top-1)", xlabel="layers copied, n", xticks=paper_depths)
-    paper.legend(fontsize=8)
-    figure.tight_layout()
-    if show:
-        from IPython.display import display
-
-        display(figure)
-    return figure

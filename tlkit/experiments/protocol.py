@@ -1,25 +1,17 @@
-"""Transfer experiments: train a target model by one strategy and measure it.
+"""The fair protocol: every strategy, scratch included, tuned with the same selection budget.
 
-Four strategies, each given the same target examples and the same number of
-training epochs, so their test accuracies can be compared fairly:
+Each strategy has its own best learning rate and training length, so a budget
+shared by all of them (:mod:`tlkit.experiments.fixed_budget`) can starve one
+arm or flatter another.  The fair protocol tunes every arm with the same
+selection budget (:class:`FairProtocol`) on a validation split drawn from the
+target *training pool* (:func:`tlkit.experiments.validation.few_shot_with_validation`);
+the test split is read only after every choice is made.
 
-``"scratch"``
-    The base architecture with fresh random weights plus a new head, all
-    trained on the target examples.  The baseline every transfer result must
-    beat.
-``"frozen"``
-    Feature extraction: the whole pre-trained base frozen, only a new head trained.
-``"partial"``
-    The convolution blocks frozen; the base's Dense ``features`` layer and the
-    new head trained.
-``"fine_tune"``
-    Two phases: train the head on the frozen base, then unfreeze the base
-    (BatchNormalization stays frozen), recompile with a 10x smaller learning
-    rate and continue for the remaining epochs.
-
-:func:`transfer_grid` runs strategies over labels-per-class values and seeds
-and returns ``{strategy: {k: [accuracy, ...]}}``, the format
-:func:`tlkit.plots.plot_accuracy_vs_labels` draws.
+:func:`fair_comparison` runs it over labels-per-class values and seeds,
+:func:`fair_summary` turns the runs into paired gains over scratch
+(:func:`tlkit.experiments.statistics.paired_interval`), and
+:func:`tune_on_arrays` applies the same selection rule to models trained on
+plain arrays (cached features, small networks).
 """
 
 from __future__ import annotations
@@ -29,271 +21,21 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from tlkit import data, models
+from tlkit import data, freezing, heads, models, variation
 from tlkit.compiling import compile_classifier
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
-from tlkit.evaluation import accuracy, predict_eagerly  # noqa: F401  (re-exported: notebooks call experiments.accuracy)
+from tlkit.evaluation import accuracy, accuracy_of_outputs, predict_eagerly
+from tlkit.experiments.grid import grid_axes, with_progress
+from tlkit.experiments.statistics import paired_interval
+from tlkit.experiments.strategies import FAIR_STRATEGIES, RANDOM_WEIGHT_STRATEGIES, TRANSFER_STRATEGIES, check_strategies, freeze_for
+from tlkit.experiments.validation import few_shot_with_validation
+from tlkit.model_structure import nested_layers
 
-STRATEGIES = ("scratch", "frozen", "partial", "fine_tune")
+__all__ = [
+    "CURVE_EVERY", "FairProtocol", "TEST_CONDITIONS", "best_transfer_by_validation", "build_fair_model", "fair_comparison",
+    "fair_summary", "in_condition", "tune_on_arrays", "tune_strategy",
+]
 
-
-@dataclasses.dataclass(frozen=True)
-class TargetTrainingBudget:
-    """How long and how fast every strategy trains on the target examples.
-
-    Also available under its first name, ``TrainingBudget``, which the
-    notebooks use.
-
-    Attributes
-    ----------
-    epochs : int
-        Total epochs; ``fine_tune`` spends half on the head and half fine-tuning.
-    batch_size : int
-        Mini-batch size.
-    learning_rate : float
-        Adam's learning rate; fine-tuning uses ``learning_rate * fine_tune_factor``.
-    fine_tune_factor : float
-        How much smaller the fine-tuning learning rate is.
-    dropout : float
-        Dropout before the new head's output layer.
-    translation : float
-        Data augmentation: during training, shift every image at random by up to
-        this fraction of its height and width (``keras.layers.RandomTranslation``;
-        0, the default, trains on the images as they are).  Shifts change
-        nothing at inference time.
-    """
-
-    epochs: int = 80
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    fine_tune_factor: float = 0.1
-    dropout: float = 0.3
-    translation: float = 0.0
-
-    def __post_init__(self):
-        if not 0.0 <= self.translation < 1.0:
-            raise TlkitError(f"TrainingBudget: translation must be a fraction in [0, 1), got {self.translation}")
-
-
-#: The first name of :class:`TargetTrainingBudget`, kept for the notebooks and scripts that use it.
-TrainingBudget = TargetTrainingBudget
-
-
-#: Keras name of the old path's output layer (``heads.add_head`` calls it ``"head_output"`` by default).
-HEAD_OUTPUT_NAME = "head"
-
-# One compile for every target model: Adam, sparse cross-entropy, accuracy.
-_compile = compile_classifier
-
-
-def _shifted_images(translation: float):
-    """The augmentation layer put before the base when ``translation`` is set, else None."""
-    import keras
-
-    if not translation:
-        return None
-    # active only while training; "constant" fills the uncovered border with black, like the background
-    return keras.layers.RandomTranslation(translation, translation, fill_mode="constant", name="random_shift")
-
-
-def _freeze_for(strategy: str, base) -> None:
-    """Set the base's trainable flags for the first (or only) training phase of ``strategy``."""
-    from tlkit import freezing
-
-    if strategy in ("frozen", "fine_tune"):
-        base.trainable = False
-    elif strategy == "partial":
-        freezing.freeze(base)
-        freezing.unfreeze(base, models.FEATURE_LAYER)
-
-
-def build_target_model(strategy: str, num_classes: int = 5, weights: str = models.DEFAULT_WEIGHTS, budget: TargetTrainingBudget = TargetTrainingBudget()):
-    """Return ``(model, base)`` prepared for ``strategy``, compiled for its first phase.
-
-    The model is :func:`tlkit.heads.add_head` on the base (output layer
-    ``"head"``), the same helper the notebooks use.  ``training=False`` keeps
-    BatchNormalization in inference mode when the model is called directly
-    (``model(x)``, ``predict``); inside ``fit``, Keras 3 overrides it with
-    ``training=True``, and what keeps the moving statistics fixed there is
-    ``trainable=False`` on the BatchNormalization layers, which every transfer
-    strategy keeps (``tests/test_keras_behaviour.py`` measures both).
-    """
-    from tlkit import heads
-
-    if strategy not in STRATEGIES:
-        raise UnknownNameError(describe_name_choice("strategy", strategy, STRATEGIES))
-    base = models.load_base(include_top=False, weights=None if strategy == "scratch" else weights)
-    _freeze_for(strategy, base)
-    model = heads.add_head(
-        base, num_classes, dropout=budget.dropout, name="target_model", output_name=HEAD_OUTPUT_NAME,
-        preprocessing=_shifted_images(budget.translation), keep_dropout_layer=True,
-    )
-    _compile(model, budget.learning_rate)
-    return model, base
-
-
-def unfreeze_for_fine_tuning(base) -> None:
-    """Unfreeze every layer of ``base`` except BatchNormalization layers.
-
-    The same as the public ``tlkit.freezing.unfreeze(base)`` (which keeps
-    BatchNormalization frozen by default), and now delegated to it.
-    """
-    from tlkit import freezing
-
-    freezing.unfreeze(base)
-
-
-def train_on_target(
-    strategy: str,
-    examples: data.LabelledImages,
-    seed: int = 0,
-    weights: str = models.DEFAULT_WEIGHTS,
-    budget: TargetTrainingBudget = TargetTrainingBudget(),
-):
-    """Train a target model by ``strategy`` on ``examples``.
-
-    Parameters
-    ----------
-    strategy : {"scratch", "frozen", "partial", "fine_tune"}
-        See the module description.
-    examples : LabelledImages
-        The labelled target examples (e.g. from :func:`tlkit.data.few_shot`).
-    seed : int
-        Seeds weight initialisation, dropout and shuffling.
-    weights : str
-        Which shipped pre-trained weights the transfer strategies start from.
-    budget : TargetTrainingBudget
-        Epochs, batch size and learning rates, shared by all strategies.
-
-    Returns
-    -------
-    model : keras.Model
-        The trained target model.
-    history : dict
-        Per-epoch metrics of both phases; ``history["fine_tune_start"]`` is the
-        epoch where fine-tuning began (``None`` for one-phase strategies).
-    """
-    from tlkit import freezing
-    from tlkit.training import set_seed
-
-    set_seed(seed)
-    model, base = build_target_model(strategy, examples.num_classes, weights, budget)
-    fit_arguments = dict(x=examples.images, y=examples.labels, batch_size=budget.batch_size, verbose=0)
-    if strategy != "fine_tune":
-        history = model.fit(epochs=budget.epochs, **fit_arguments).history
-        return model, {**history, "fine_tune_start": None}
-    head_epochs = budget.epochs // 2
-    first = model.fit(epochs=head_epochs, **fit_arguments).history
-    freezing.unfreeze(base)  # BatchNormalization stays frozen
-    _compile(model, budget.learning_rate * budget.fine_tune_factor)  # recompile: trainable changed
-    second = model.fit(epochs=budget.epochs, initial_epoch=head_epochs, **fit_arguments).history
-    merged = {key: list(first[key]) + list(second.get(key, [])) for key in first}
-    return model, {**merged, "fine_tune_start": head_epochs}
-
-
-def check_strategies(strategies: Iterable[str], known: Sequence[str]) -> None:
-    """Raise :class:`UnknownNameError` (with the choices) for the first of ``strategies`` not in ``known``."""
-    for strategy in strategies:
-        if strategy not in known:
-            raise UnknownNameError(describe_name_choice("strategy", strategy, known))
-
-
-def grid_axes(function_name: str, labels_per_class: Iterable[int], seeds: Iterable[int]) -> tuple[list, list]:
-    """``labels_per_class`` and ``seeds`` as lists; a grid needs at least one of each."""
-    labels_per_class, seeds = list(labels_per_class), list(seeds)
-    if not labels_per_class or not seeds:
-        raise TlkitError(f"{function_name}: give at least one labels-per-class value and one seed")
-    return labels_per_class, seeds
-
-
-def with_progress(items: list, show: bool, description: str, unit: str):
-    """``items`` itself, or wrapped in a tqdm progress bar when ``show`` is true."""
-    if not show:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=description, unit=unit)
-
-
-def transfer_grid(
-    target: data.Dataset,
-    strategies: Sequence[str] = STRATEGIES,
-    labels_per_class: Iterable[int] = (5, 10, 50),
-    seeds: Iterable[int] = range(5),
-    weights: str = models.DEFAULT_WEIGHTS,
-    budget: TargetTrainingBudget = TargetTrainingBudget(),
-    progress: bool = True,
-) -> dict:
-    """Test accuracy of every strategy at every ``k`` for every seed.
-
-    The seed chooses both the few-shot sample and the initialisation, so all
-    strategies see the same examples for a given ``(k, seed)``.
-
-    Returns
-    -------
-    dict
-        ``{strategy: {k: [accuracy for each seed]}}``.
-    """
-    check_strategies(strategies, STRATEGIES)
-    labels_per_class, seeds = grid_axes("transfer_grid", labels_per_class, seeds)
-    runs = [(k, seed, strategy) for k in labels_per_class for seed in seeds for strategy in strategies]
-    results = {strategy: {k: [] for k in labels_per_class} for strategy in strategies}
-    for k, seed, strategy in with_progress(runs, progress, "training target models", "model"):
-        examples = data.few_shot(target.train, k, seed=seed)
-        model, _ = train_on_target(strategy, examples, seed=seed, weights=weights, budget=budget)
-        results[strategy][k].append(accuracy(model, target.test))
-    return results
-
-
-def summarise(results: dict) -> dict:
-    """Mean and standard deviation per strategy and ``k``, plus the transfer gain.
-
-    Returns
-    -------
-    dict
-        ``{k: {"strategies": {strategy: {"mean": .., "std": .., "runs": [..]}},
-        "best_transfer": name, "gain_pts": points}}`` where ``gain_pts`` is the
-        best transfer strategy's mean minus scratch's mean, in accuracy points.
-    """
-    summary = {}
-    ks = sorted({k for per_k in results.values() for k in per_k})
-    for k in ks:
-        stats = {
-            strategy: {
-                "mean": float(np.mean(per_k[k])),
-                "std": float(np.std(per_k[k])),
-                "runs": [float(value) for value in per_k[k]],
-            }
-            for strategy, per_k in results.items()
-            if k in per_k
-        }
-        entry = {"strategies": stats}
-        transfer = {name: value for name, value in stats.items() if name != "scratch"}
-        if "scratch" in stats and transfer:
-            best = max(transfer, key=lambda name: transfer[name]["mean"])
-            entry["best_transfer"] = best
-            entry["gain_pts"] = round(100 * (transfer[best]["mean"] - stats["scratch"]["mean"]), 2)
-        summary[k] = entry
-    return summary
-
-
-# ---------------------------------------------------------------------------
-# The fair protocol (issue 13)
-# ---------------------------------------------------------------------------
-#
-# The functions above give every strategy the same fixed budget (one learning rate, one number of
-# epochs).  That is simple but not fair: each strategy has its own best learning rate and length,
-# and a fixed budget can starve one arm (a frozen head at 1e-3) or flatter another.  The fair
-# protocol tunes every arm, scratch included, with the same selection budget on a validation split
-# drawn from the target *training pool*; the test split is read only after every choice is made.
-
-#: Strategies of the fair protocol: the four above and a control arm.
-#: ``"random_partial"`` is the base architecture with *random* weights, frozen like ``"partial"``
-#: (convolutions frozen, the ``features`` layer and the head trained): what the architecture
-#: gives for free, without any pre-training.
-FAIR_STRATEGIES = ("scratch", "frozen", "partial", "fine_tune", "random_partial")
-#: The strategies that start from pre-trained weights.
-TRANSFER_STRATEGIES = ("frozen", "partial", "fine_tune")
 #: Test conditions: the plain centred test split, and a fixed varied copy of it (tlkit.variation).
 TEST_CONDITIONS = ("customer_photos", "plain")
 #: Accuracy-against-steps curves are measured on every CURVE_EVERY-th test image (the final figures on all).
@@ -400,36 +142,8 @@ class FairProtocol:
         )
 
 
-def few_shot_with_validation(pool: data.LabelledImages, k: int, seed: int, validation_per_class: int):
-    """The labelled examples of :func:`tlkit.data.few_shot` (same seed, same images) and a disjoint validation split.
-
-    The validation images are drawn, ``validation_per_class`` per class, from
-    the rest of ``pool`` with their own generator (``seed + 7919``).
-    """
-    data.refuse_test_split(pool, "few_shot_with_validation (the validation images choose every arm's budget)")
-    # the positions data.few_shot draws for this seed (it takes exactly these, in this order)
-    used = data.few_shot_indices(pool.labels, k, seed, classes=range(pool.num_classes), class_names=pool.class_names)
-    examples = pool.take(used)
-    remaining = np.setdiff1d(np.arange(len(pool)), used)
-    rng = np.random.default_rng(seed + 7919)
-    chosen = []
-    for label in range(pool.num_classes):
-        candidates = remaining[pool.labels[remaining] == label]
-        if len(candidates) < validation_per_class:
-            raise TlkitError(
-                f"few_shot_with_validation: class {label} has only {len(candidates)} images left for "
-                f"{validation_per_class} validation images"
-            )
-        chosen.append(rng.choice(candidates, size=validation_per_class, replace=False))
-    validation = pool.take(np.sort(np.concatenate(chosen)))
-    validation = data.LabelledImages(validation.images, validation.labels, validation.class_names, "validation")
-    return examples, validation, used
-
-
 def in_condition(split: data.LabelledImages, condition: str, seed: int) -> data.LabelledImages:
     """``split`` as it looks in ``condition``: as is (``"plain"``) or as fixed customer photos (``seed``)."""
-    from tlkit import variation
-
     if condition not in TEST_CONDITIONS:
         raise UnknownNameError(describe_name_choice("condition", condition, TEST_CONDITIONS))
     return split if condition == "plain" else variation.customer_photos(split, seed=seed)
@@ -446,17 +160,11 @@ def build_fair_model(strategy: str, num_classes: int, weights=models.DEFAULT_WEI
     before :func:`tlkit.training.set_seed` when runs must repeat exactly
     (:func:`tune_strategy` does).
     """
-    from tlkit import freezing, heads
-
     check_strategies([strategy], FAIR_STRATEGIES)
-    random_weights = strategy in ("scratch", "random_partial")
     base = models.load_base(include_top=False, weights=None)
-    if not random_weights:
+    if strategy not in RANDOM_WEIGHT_STRATEGIES:
         base.set_weights(_pretrained_weights(weights))
-    if strategy != "scratch":
-        freezing.freeze(base)
-    if strategy in ("partial", "random_partial"):
-        freezing.unfreeze(base, models.FEATURE_LAYER)
+    freeze_for(strategy, base)
     model = heads.add_head(base, num_classes, dropout=dropout, name="target_model")
     return model, base
 
@@ -470,12 +178,6 @@ def _pretrained_weights(weights) -> list:
     if key not in _PRETRAINED:
         _PRETRAINED[key] = models.load_base(include_top=False, weights=weights).get_weights()
     return _PRETRAINED[key]
-
-
-def _all_layers(model):
-    from tlkit.model_structure import nested_layers
-
-    return nested_layers(model)
 
 
 class _Trainers:
@@ -493,14 +195,14 @@ class _Trainers:
 
         from tlkit.keras_internals import learning_rate_variable
 
-        layers = list(_all_layers(model))
+        layers = list(nested_layers(model))
         pattern = tuple((layer.name, type(layer).__name__, layer.trainable, tuple(tuple(w.shape) for w in layer.weights)) for layer in layers)
         trainer = self._trainers.get(pattern)
         if trainer is None:
             trainer = keras.models.clone_model(model)
-            for source, copy in zip(layers, _all_layers(trainer)):
+            for source, copy in zip(layers, nested_layers(trainer)):
                 copy.trainable = source.trainable
-            _compile(trainer, learning_rate)
+            compile_classifier(trainer, learning_rate)
             self._trainers[pattern] = trainer
         elif trainer.optimizer.built:
             for variable in trainer.optimizer.variables:
@@ -514,8 +216,6 @@ class _Trainers:
 
 def _epoch_images(examples: data.LabelledImages, augment: bool, seed: int, epochs: range):
     """Shuffled passes over the examples (varied afresh each epoch when ``augment``), end to end."""
-    from tlkit import variation
-
     images, labels = [], []
     for epoch in epochs:
         order = np.random.default_rng([seed, epoch]).permutation(len(examples))
@@ -529,10 +229,9 @@ def _checkpoints(strategy, examples, validation, learning_rate, augment, seed, w
     """Train one (strategy, learning rate, augmentation) run; return its validation checkpoints."""
     import keras
 
-    from tlkit import freezing
     from tlkit.training import set_seed
 
-    if strategy not in ("scratch", "random_partial"):
+    if strategy not in RANDOM_WEIGHT_STRATEGIES:
         _pretrained_weights(weights)  # load (once) before seeding: loading draws from the global random generators
     set_seed(seed)
     model, base = build_fair_model(strategy, examples.num_classes, weights, protocol.dropout)
@@ -597,22 +296,6 @@ def tune_strategy(strategy, examples, validation, seed=0, weights=models.DEFAULT
     return model, choice, checkpoints
 
 
-def paired_interval(differences, confidence: float = 0.95) -> dict:
-    """Mean of paired differences with a Student-t confidence interval.
-
-    >>> paired_interval([1.0, 2.0, 3.0])  # doctest: +ELLIPSIS
-    {'mean': 2.0, 'ci_low': -0.48..., 'ci_high': 4.48..., 'n': 3}
-    """
-    import scipy.stats
-
-    values = np.asarray(differences, dtype=float)
-    if values.ndim != 1 or values.size < 2:
-        raise TlkitError("paired_interval: need at least two paired differences")
-    mean = float(values.mean())
-    half = float(scipy.stats.t.ppf(0.5 + confidence / 2, df=values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": int(values.size)}
-
-
 def fair_comparison(
     target: data.Dataset,
     labels_per_class: Iterable[int] = (5, 10),
@@ -656,8 +339,6 @@ def fair_comparison(
         (curve accuracies on every :data:`CURVE_EVERY`-th test image).
         Summarise with :func:`fair_summary`.
     """
-    from tlkit import variation
-
     check_strategies(strategies, FAIR_STRATEGIES)
     labels_per_class, seeds = grid_axes("fair_comparison", labels_per_class, seeds)
     test_seed = variation.CUSTOMER_PHOTOS_SEED if test_seed is None else test_seed
@@ -805,7 +486,6 @@ def tune_on_arrays(build_model, x, y, validation_x, validation_y, seed: int = 0,
     choice : dict
         ``learning_rate``, ``augmentation`` (False), ``epochs``, ``steps``, ``validation_accuracy``.
     """
-    from tlkit.evaluation import accuracy_of_outputs
     from tlkit.training import CompiledTrainers, set_seed
 
     if any(protocol.augmentation):
@@ -817,7 +497,7 @@ def tune_on_arrays(build_model, x, y, validation_x, validation_y, seed: int = 0,
     for rate in protocol.learning_rates:
         if rate not in trainers:
             trainers[rate] = CompiledTrainers(
-                lambda model, rate=rate: _compile(model, rate, metrics=None, steps_per_execution=steps_per_execution))
+                lambda model, rate=rate: compile_classifier(model, rate, metrics=None, steps_per_execution=steps_per_execution))
         set_seed(seed, deterministic=False)
         model = build_model()
         steps = 0
