@@ -234,6 +234,8 @@ def test_few_shot_indices_names_the_class_that_is_too_small():
     assert isinstance(raised.value, FewShotError)
 
 
-def test_old_names_of_the_class_label_tuples():
-    assert data.SOURCE_CLASSES == data.SOURCE_CLASS_LABELS == (0, 1, 2, 3, 4)
-    assert data.TARGET_CLASSES == data.TARGET_CLASS_LABELS == (5, 6, 7, 8, 9)
+def test_old_names_of_the_class_label_tuples_warn_and_answer_with_the_new_ones():
+    with pytest.warns(DeprecationWarning, match="SOURCE_CLASS_LABELS"):
+        assert data.SOURCE_CLASSES == data.SOURCE_CLASS_LABELS == (0, 1, 2, 3, 4)
+    with pytest.warns(DeprecationWarning, match="TARGET_CLASS_LABELS"):
+        assert data.TARGET_CLASSES == data.TARGET_CLASS_LABELS == (5, 6, 7, 8, 9)

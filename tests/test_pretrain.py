@@ -55,7 +55,7 @@ def test_joint_labels_reject_mismatched_or_impossible_rotations():
 
 def test_the_joint_head_shares_the_base_and_has_one_unit_per_pair():
     model = models.build_fashion_cnn()
-    trainer = pretrain.with_auxiliary_head(model, models.SOURCE_CLASSES * pretrain.ROTATIONS, "class_and_rotation")
+    trainer = pretrain.with_auxiliary_head(model, models.SOURCE_CLASS_COUNT * pretrain.ROTATIONS, "class_and_rotation")
     assert trainer.outputs[1].shape[-1] == 20
     assert trainer.get_layer(models.FEATURE_LAYER) is model.get_layer(models.FEATURE_LAYER)
 
@@ -85,7 +85,7 @@ def test_a_pretraining_run_writes_the_model_and_a_complete_card(tiny_runs):
     assert 0.2 < card["source_test_accuracy"] <= 1.0
     assert "Source test accuracy" in model_file.with_suffix(".md").read_text()
     loaded = models.load_base(weights=str(model_file), include_top=True)
-    assert loaded.output.shape[-1] == models.SOURCE_CLASSES  # the joint head is not saved
+    assert loaded.output.shape[-1] == models.SOURCE_CLASS_COUNT  # the joint head is not saved
     assert [layer.name for layer in loaded.layers][-1] == "predictions"
 
 

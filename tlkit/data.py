@@ -36,6 +36,7 @@ import json
 import os
 import pathlib
 import sys
+import warnings
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -49,6 +50,15 @@ from tlkit.errors import (
     UnknownNameError,
     describe_name_choice,
 )
+
+__all__ = [
+    "CLASS_NAMES", "CLASS_SPLITS", "DATA_DIR", "DEBIAN_DIR", "FULL_FILES", "HOW_TO_GET_FULL", "ROLES",
+    "SOURCE_CLASS_LABELS", "SUBSETS", "SUBSET_DIR", "SUBSET_PER_CLASS", "TARGET_CLASS_LABELS", "ClassTooSmallError",
+    "Dataset", "LabelledImages", "TestDataInSelectionError", "build_subset", "candidate_full_dirs", "class_split",
+    "few_shot", "few_shot_indices", "find_full_dir", "first_per_class", "folder_name_for_class",
+    "load_fashion_mnist", "load_largest_available", "refuse_test_split", "select_classes", "sha256_of_file",
+    "source_task", "target_task", "validation_split", "verify_subset", "write_image_folder",
+]
 
 #: The ten Fashion-MNIST class names, in label order.
 CLASS_NAMES = (
@@ -67,14 +77,14 @@ CLASS_NAMES = (
 #: The labels (indices into CLASS_NAMES) of the source task's classes, and of the target task's.
 SOURCE_CLASS_LABELS = (0, 1, 2, 3, 4)
 TARGET_CLASS_LABELS = (5, 6, 7, 8, 9)
-#: Their first names, kept for code that uses them.
-SOURCE_CLASSES, TARGET_CLASSES = SOURCE_CLASS_LABELS, TARGET_CLASS_LABELS
+#: Their first names, deprecated (module ``__getattr__`` below warns and answers with the new one).
+_RENAMED = {"SOURCE_CLASSES": "SOURCE_CLASS_LABELS", "TARGET_CLASSES": "TARGET_CLASS_LABELS"}
 
 #: Class splits the kit knows, by name: (source labels, target labels), disjoint.
 #: ``"course"`` is the notebooks' split (clothes worn on the body / shoes, shirts,
 #: bags).  ``"related"`` keeps for the target three classes whose close relatives
 #: are all in the source (coat ~ pullover, shirt ~ T-shirt, ankle boot ~ sneaker
-#: and sandal): the scenario in which issue 13 measures how much a *related*
+#: and sandal): the scenario in which the fair benchmark measures how much a *related*
 #: source pays (benchmarks/transfer_gain.py --split related).  ``"distant"`` has the
 #: same target but a source without those relatives (trouser, dress, bag), for the
 #: relatedness comparison.
@@ -764,3 +774,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def __getattr__(name: str):
+    if name in _RENAMED:
+        warnings.warn(f"tlkit.data.{name} is deprecated; use data.{_RENAMED[name]}", DeprecationWarning, stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,6 +7,11 @@ Messages are one line: they say what was wrong, where, and what to do.
 
 from __future__ import annotations
 
+__all__ = [
+    "CorruptFileError", "FewShotError", "FreezeRangeError", "InputShapeError", "MissingFileError", "OfflineError",
+    "TlkitError", "UnknownNameError", "describe_name_choice",
+]
+
 
 class TlkitError(Exception):
     """Base class of every error tlkit raises on purpose."""

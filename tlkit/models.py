@@ -28,6 +28,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import warnings
 from typing import Callable
 
 from tlkit.errors import (
@@ -39,6 +40,13 @@ from tlkit.errors import (
     UnknownNameError,
     describe_name_choice,
 )
+
+__all__ = [
+    "APPLICATION_NAMES", "BATCHNORM_MOMENTUM", "DEFAULT_WEIGHTS", "FEATURE_LAYER", "HED_PACKAGE", "HED_PACKAGE_PIN",
+    "HED_WEIGHTS", "HED_WEIGHTS_FILE", "INPUT_SHAPE", "KIT_ARCHITECTURE", "KIT_WEIGHTS", "MODELS_DIR",
+    "SOURCE_CLASS_COUNT", "VGG16_CONV_LAYERS", "build_fashion_cnn", "feature_extractor", "hed_file_entry",
+    "hed_weights_path", "load_base", "load_vgg16_body", "model_card", "model_path", "read_hed_weights",
+]
 
 MODELS_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "models"
 
@@ -63,8 +71,6 @@ FEATURE_LAYER = "features"
 INPUT_SHAPE = (28, 28, 1)
 #: How many classes the source task has (the shipped base's class head has this many units).
 SOURCE_CLASS_COUNT = 5
-#: The first name of SOURCE_CLASS_COUNT, kept for code that uses it.
-SOURCE_CLASSES = SOURCE_CLASS_COUNT
 #: Keras' default (0.99) needs thousands of steps before the moving statistics are
 #: right; a few-shot model trained from scratch takes only a few hundred, and then
 #: predicts near chance in inference mode.  0.9 settles within ~50 steps.
@@ -441,3 +447,10 @@ def load_base(
         )
     model = build_fashion_cnn() if weights is None else _load_kit_model(weights)
     return model if include_top else feature_extractor(model)
+
+
+def __getattr__(name: str):
+    if name == "SOURCE_CLASSES":  # the first name of SOURCE_CLASS_COUNT
+        warnings.warn("tlkit.models.SOURCE_CLASSES is deprecated; use models.SOURCE_CLASS_COUNT", DeprecationWarning, stacklevel=2)
+        return SOURCE_CLASS_COUNT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,6 +29,14 @@ import numpy as np
 from tlkit import data, models
 from tlkit.errors import TlkitError
 
+__all__ = [
+    "DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "DEFAULT_LEARNING_RATE", "DEFAULT_SEED", "MODEL_NOTES", "RECIPES",
+    "RECIPE_NOTES_FILE", "ROTATIONS", "SPLIT_NOTES", "VARIED_EPOCHS", "VARIED_NOTES", "card_markdown",
+    "fit_epoch_by_epoch", "joint_labels", "library_versions", "pretrain", "read_recipe_notes", "rotated_copies",
+    "rotated_with_joint_labels", "shuffle_labels", "train_with_auxiliary_task", "train_with_variation",
+    "with_auxiliary_head",
+]
+
 #: The recipe that produced the shipped base (see the model card's "tried" notes).
 DEFAULT_EPOCHS = 4
 DEFAULT_BATCH_SIZE = 128

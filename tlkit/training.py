@@ -15,6 +15,11 @@ import numpy as np
 from tlkit.errors import TlkitError
 from tlkit.keras_internals import learning_rate_variable
 
+__all__ = [
+    "BOOKKEEPING_KEYS", "CompiledTrainers", "EpochTimer", "HistoryMismatchError", "KeepBestOnValidation",
+    "ProgressBar", "merge_histories", "set_seed", "validation_data",
+]
+
 
 def validation_data(split, used_for: str = "fit(validation_data=...)") -> tuple:
     """``(images, labels)`` of a validation split for ``fit(validation_data=...)``, refusing test images.
