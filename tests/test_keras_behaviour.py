@@ -73,7 +73,7 @@ def _fit(model, epochs=1, **kwargs):
 
 
 def test_training_false_does_not_protect_a_trainable_batchnorm_during_fit():
-    """quizzes/03 good-practice c, bn-mode-when-unfrozen; notebooks 01, 02; tlkit/experiments.py.
+    """quizzes/03 good-practice c, bn-mode-when-unfrozen; notebooks 01, 02; tlkit/experiments/.
 
     `fit` calls the model with training=True, which overrides the training=False recorded when
     the base was called in the functional graph: the trainable BatchNormalization runs in

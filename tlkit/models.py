@@ -31,6 +31,7 @@ import pathlib
 import warnings
 from typing import Callable
 
+from tlkit.data import sha256_of_file
 from tlkit.errors import (
     CorruptFileError,
     InputShapeError,
@@ -154,8 +155,6 @@ def model_card(weights: str = DEFAULT_WEIGHTS) -> dict:
 
 def _load_kit_model(weights):
     import keras
-
-    from tlkit.data import sha256_of_file
 
     if isinstance(weights, str) and weights in KIT_WEIGHTS:
         path = model_path(weights)

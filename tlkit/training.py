@@ -12,7 +12,8 @@ from collections.abc import Mapping
 import keras
 import numpy as np
 
-from tlkit.errors import TlkitError
+from tlkit.data import refuse_test_split
+from tlkit.errors import InputShapeError, TlkitError
 from tlkit.keras_internals import learning_rate_variable
 
 __all__ = [
@@ -42,8 +43,6 @@ def validation_data(split, used_for: str = "fit(validation_data=...)") -> tuple:
     tlkit.data.TestDataInSelectionError
         When ``split`` is or contains test images.
     """
-    from tlkit.data import refuse_test_split
-
     refuse_test_split(split, used_for)
     if isinstance(split, (tuple, list)):
         return tuple(split)
@@ -71,8 +70,6 @@ def set_seed(seed: int = 0, deterministic: bool = True) -> None:
     import tensorflow as tf
 
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        from tlkit.errors import InputShapeError
-
         raise InputShapeError(f"set_seed: seed must be an integer, got {type(seed).__name__}")
     seed = int(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
