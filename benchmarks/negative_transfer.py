@@ -79,10 +79,10 @@ def main(argv=None) -> int:
     if fine_tuned is not None:
         gaps["fine_tune"] = {"1": {str(k_check): dataclasses.asdict(fine_tuned.gap("fine_tune", 1.0, k_check))}}
         shapes["fine_tune_gap_below_frozen_at_full_corruption"] = bool(
-            fine_tuned.gap("fine_tune", 1.0, k_check).mean < grid.gap("frozen", 1.0, k_check).mean
+            fine_tuned.gap("fine_tune", 1.0, k_check).high < grid.gap("frozen", 1.0, k_check).low
         )
-    shapes["partial_gap_below_frozen_at_full_corruption"] = bool(
-        grid.gap("partial", 1.0, k_check).mean < grid.gap("frozen", 1.0, k_check).mean
+    shapes["partial_gap_below_frozen_at_full_corruption"] = bool(  # the two intervals apart
+        grid.gap("partial", 1.0, k_check).high < grid.gap("frozen", 1.0, k_check).low
     )
     report = {
         "command": "python benchmarks/negative_transfer.py " + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -611,21 +611,25 @@ def labels_trend(grid: GapGrid, strategy: str, epsilon: float, margin: float = V
     return "no clear change"
 
 
-def expected_shapes(grid: GapGrid, strategy: str = "frozen", k: int = 50) -> dict:
-    """The shapes Wang et al. predict, checked on ``grid``'s mean gaps (each value a bool).
+def expected_shapes(grid: GapGrid, strategy: str = "frozen", k: int = 50, margin: float = VERDICT_MARGIN) -> dict:
+    """The shapes Wang et al. predict, checked on ``grid`` with the seeds' intervals (each value a bool).
 
-    ``gap_positive_at_full_corruption``: mean NTG > 0 at the largest epsilon and ``k``.
-    ``gap_rises_with_corruption``: at ``k``, the mean NTG never falls as epsilon grows.
-    ``gap_rises_with_labels``: at the largest epsilon, the mean NTG at the largest k
-    is above the one at the smallest k. These compare means with no margin; say
-    what a trend shows with :func:`labels_trend`.
+    ``gap_positive_at_full_corruption``: at the largest epsilon and ``k``, the
+    whole 95% interval of the gap lies above 0.
+    ``gap_rises_with_corruption``: at ``k``, the mean gap rises by more than
+    ``margin`` at every step up in epsilon.
+    ``gap_rises_with_labels``: at the largest epsilon, :func:`labels_trend`
+    says ``"rises"`` (the intervals at the smallest and largest ``k`` apart by
+    more than ``margin``). A difference the intervals cannot separate counts as
+    not shown, so another CPU's rounding cannot flip a value.
     """
     table = grid.gap_table(strategy)
     column = grid.labels_per_class.index(k)
+    largest = grid.corruptions[-1]
     return {
-        "gap_positive_at_full_corruption": bool(table[-1, column] > 0),
-        "gap_rises_with_corruption": bool(np.all(np.diff(table[:, column]) > 0)),
-        "gap_rises_with_labels": bool(table[-1, -1] > table[-1, 0]),
+        "gap_positive_at_full_corruption": bool(grid.gap(strategy, largest, k).low > 0),
+        "gap_rises_with_corruption": bool(np.all(np.diff(table[:, column]) > margin)),
+        "gap_rises_with_labels": labels_trend(grid, strategy, largest, margin) == "rises",
     }
 
 

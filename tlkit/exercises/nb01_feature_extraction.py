@@ -23,7 +23,8 @@ from tlkit.exercises.core import Correct, Exercise, Failure, Question, first_fai
 TARGET_CLASSES = 5
 ACCURACY_THRESHOLD = 0.80
 FEATURE_ROWS_COMPARED = 256
-#: The notebook's held-out split: ``data.few_shot(target.test, k=50, seed=0)``.
+#: Test images per class the grader judges q3's accuracy on (``data.few_shot(target.test, k=50, seed=0)``):
+#: images the notebook never trains on nor selects by.
 VALIDATION_PER_CLASS = 50
 # features from the frozen base in inference mode agree to float32 rounding; training=True (BatchNormalization on
 # batch statistics, dropout) moves them by far more
@@ -255,13 +256,14 @@ class CachedFeatures(Question):
 
 
 def grader_data() -> dict:
-    """The held-out data and the pre-trained base's weights, loaded as the notebook loads them.
+    """Held-out images and the pre-trained base's weights, loaded by the grader itself.
 
     The grader's checker (a fresh process) passes these to q3 in place of the
     notebook's ``x_val``, ``y_val`` and ``base_weights_before``: the accuracy
-    is measured on the course's own held-out images with their real labels, and
-    the base is compared with the weights the kit ships, never with anything the
-    submission produced.
+    is measured on 50 test images per class with their real labels (images the
+    notebook neither trains on nor selects by; its validation split comes from
+    the training pool), and the base is compared with the weights the kit
+    ships, never with anything the submission produced.
     """
     from tlkit import data, models
 

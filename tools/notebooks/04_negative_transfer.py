@@ -387,7 +387,8 @@ ex.q4.check()
 freezing.trainable_report(base)
 
 # %% [markdown]
-# The benchmark's grid says the same with 5,000 test images, as a claim on its recorded numbers:
+# The benchmark's grid, with more test images and the full training pool, says the same; as a claim
+# on its recorded numbers:
 
 # %%
 K_LAST = recorded.labels_per_class[-1]

@@ -479,7 +479,7 @@ print(f"trainable weights: {trainable:,} of {model.count_params():,}")
 # %% [markdown]
 # Train end to end on the image datasets, augmentation included, for `FINE_TUNE_EPOCHS` epochs:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 training.set_seed(0)
 fine_tune_history = model.fit(train_ds, validation_data=val_ds, epochs=FINE_TUNE_EPOCHS, verbose=0)
 fine_tuned_loss, fine_tuned_accuracy = model.evaluate(val_ds, verbose=0)
