@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import multiprocessing
 import os
@@ -15,6 +16,7 @@ import sys
 import textwrap
 import warnings
 
+import platformdirs
 import pytest
 
 from tlkit import gradebook as gradebook_module
@@ -41,7 +43,7 @@ def test_default_path_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TLKIT_GRADEBOOK", str(tmp_path / "from-env.sqlite3"))
     assert Gradebook().path == tmp_path / "from-env.sqlite3"
     monkeypatch.delenv("TLKIT_GRADEBOOK")
-    monkeypatch.setattr(gradebook_module.platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
     assert Gradebook().path == tmp_path / "data" / "tlkit" / "gradebook.sqlite3"
 
 
@@ -156,7 +158,7 @@ def test_an_unwritable_gradebook_spools_the_answer_with_a_clear_message(tmp_path
 
 
 def test_the_default_spool_falls_back_to_the_user_data_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(gradebook_module.platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
     not_a_folder = tmp_path / "regular-file"
     not_a_folder.write_text("")
     book = Gradebook(not_a_folder / "book.sqlite3")
@@ -200,7 +202,7 @@ def no_student_id(monkeypatch, tmp_path):
     """A student who set nothing: no TLKIT_STUDENT_ID, no saved id, no JupyterHub; input() must never be called."""
     monkeypatch.delenv("TLKIT_STUDENT_ID", raising=False)
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
-    monkeypatch.setattr(gradebook_module.platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
+    monkeypatch.setattr(platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
 
     def no_input(prompt=""):
         raise AssertionError(f"input() was called: {prompt!r}")
@@ -210,23 +212,23 @@ def no_student_id(monkeypatch, tmp_path):
 
 
 def test_without_any_setting_the_login_name_is_the_student_id(no_student_id, monkeypatch):
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "grace")
+    monkeypatch.setattr(getpass, "getuser", lambda: "grace")
     assert gradebook_module.student_id_source() == ("grace", "login")
 
 
 def test_a_login_name_tlkit_would_refuse_is_made_acceptable(no_student_id, monkeypatch):
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "Grace Hopper")
+    monkeypatch.setattr(getpass, "getuser", lambda: "Grace Hopper")
     assert current_student_id() == "Grace-Hopper"
 
     def no_login():
         raise OSError("no password entry")
 
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", no_login)
+    monkeypatch.setattr(getpass, "getuser", no_login)
     assert current_student_id() == "student"
 
 
 def test_the_jupyterhub_user_comes_before_the_login_name(no_student_id, monkeypatch):
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "jovyan")
+    monkeypatch.setattr(getpass, "getuser", lambda: "jovyan")
     monkeypatch.setenv("JUPYTERHUB_USER", "ada")
     assert gradebook_module.student_id_source() == ("ada", "jupyterhub")
 

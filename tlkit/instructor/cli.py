@@ -68,11 +68,7 @@ def _write_shard_gradebook(grades, path: pathlib.Path, run) -> None:
     partial = partial_path(path)
     try:
         book = record_grades(grades, Gradebook(partial, spool_path=partial.with_name(partial.name + ".spool")), run)
-        connection = book._connect()
-        try:
-            connection.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, safe to copy
-        finally:
-            connection.close()
+        book.compact()  # one self-contained file, safe to copy
         remove_existing(journal_files(path))
         os.replace(partial, path)
     finally:
@@ -81,7 +77,7 @@ def _write_shard_gradebook(grades, path: pathlib.Path, run) -> None:
 
 def _grade(arguments) -> int:
     from tlkit.gradebook import Gradebook
-    from tlkit.instructor.grade import Grader, _safe_student_id, collect_submissions
+    from tlkit.instructor.grade import Grader, collect_submissions
     from tlkit.instructor.manifest import load_manifest
     from tlkit.instructor.parallel import WORKER_MEMORY_BYTES, GradingRun, Shard, check_worker_memory, parse_shard
     from tlkit.instructor.report import record_grades, write_feedback, write_grades_csv
@@ -116,13 +112,7 @@ def _grade(arguments) -> int:
     if not collected:
         print(f"no submissions found in {arguments.submissions}")
         return 1
-    submissions = {}
-    for name, path in collected.items():
-        student = _safe_student_id(name)
-        if student in submissions:
-            raise TlkitError(f"two submissions map to the student id {student} ({submissions[student].name} and "
-                             f"{pathlib.Path(path).name}): rename one")
-        submissions[student] = path
+    submissions = dict(collected)  # keyed by student id: collect_submissions applies the student-id rule
     run = GradingRun.plan(grader.assignment, grader.manifest, submissions, shard or Shard())
     if shard is not None:
         _shard_gradebook_target(gradebook.path, grader.assignment, shard)

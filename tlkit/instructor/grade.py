@@ -41,7 +41,8 @@ import warnings
 from tlkit.errors import CorruptFileError, MissingFileError
 from tlkit.instructor import kernel_side
 from tlkit.instructor.evidence_intake import EvidenceIntake
-from tlkit.instructor.intake import MAX_SUBMISSION_BYTES, collect_submissions, read_submission, safe_student_id
+from tlkit.gradebook.student_id import student_id_from_name
+from tlkit.instructor.intake import MAX_SUBMISSION_BYTES, collect_submissions, read_submission
 from tlkit.instructor.manifest import build_manifest
 from tlkit.instructor.notebooks import ensure_cell_ids, read_notebook
 from tlkit.instructor.parallel import threads_per_kernel
@@ -56,12 +57,9 @@ __all__ = ["GradingError", "Grader", "QuestionGrade", "SandboxUnavailableError",
 
 CORE_WATCHED_MODULES = (
     "tlkit.exercises", "tlkit.exercises.core", "tlkit.exercises.predicates", "tlkit.exercises.compile_state",
-    "tlkit.gradebook", "tlkit.gradebook_spool", "tlkit.keras_internals",
+    "tlkit.gradebook", "tlkit.gradebook.book", "tlkit.gradebook.spool", "tlkit.gradebook.student_id",
+    "tlkit.keras_internals",
 )
-
-
-def _safe_student_id(student_id: str) -> str:
-    return safe_student_id(student_id)
 
 
 class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
@@ -175,7 +173,9 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         self._hidden = self._hide_paths(hide) if self.use_sandbox else []
         grades, runs = [], []
         for student_id, path in submissions.items():
-            student_id = _safe_student_id(student_id)
+            if student_id_from_name(student_id) != student_id:
+                raise GradingError(f"{student_id!r} is not a student id: name submissions as collect_submissions "
+                                   "does (tlkit.gradebook.student_id_from_name)")
             if isinstance(path, str):
                 path = pathlib.Path(path)
             grade = self._new_grade(student_id, path)
