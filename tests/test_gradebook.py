@@ -423,3 +423,51 @@ def test_appending_to_the_spool_waits_for_a_claim_in_progress(tmp_path):
         os.close(descriptor)
     appender.join(30)
     assert json.loads(spool.read_text())["row"] == {"record_id": "r"}
+
+
+def test_records_read_from_one_gradebook_are_imported_once_into_another_and_compacted(tmp_path):
+    source = Gradebook(tmp_path / "source.sqlite3")
+    source.record_check("ada", "nb", "q1", "correct", "ok")
+    source.record_grade("ada", "nb", "q1", 1, 1, "ok", ["edited"])
+    records = gradebook_module.read_records(source.path)
+    assert set(records) == set(gradebook_module.COLUMNS_BY_TABLE)
+    assert records["quiz_answers"] == [] and records["grades"][0]["flags"] == '["edited"]'
+    target = Gradebook(tmp_path / "target.sqlite3")
+    pairs = [(table, row) for table, rows in records.items() for row in rows]
+    assert target.import_records(pairs) == 2
+    target.import_records(pairs)  # the record ids are unique: importing again adds nothing
+    assert gradebook_module.read_records(target.path) == records
+    assert target.compact() == target.path
+    with sqlite3.connect(target.path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert not (tmp_path / "target.sqlite3-wal").exists()
+
+
+def test_a_file_that_is_not_a_gradebook_is_named_when_read(tmp_path):
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("not a database")
+    with pytest.raises(GradebookError, match=f"{path}: not a readable gradebook"):
+        gradebook_module.read_records(path)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ada", "ada"), ("Grace Hopper", "Grace-Hopper"), ("../etc", "etc"), ("..", "student"),
+    ("a" * 63 + "-b", "a" * 63), ("a  /b", "a-b"),
+])
+def test_a_submission_name_becomes_a_student_id_by_one_rule_that_is_stable(name, expected):
+    assert gradebook_module.student_id_from_name(name) == expected
+    assert gradebook_module.student_id_from_name(expected) == expected
+
+
+def test_the_old_names_of_the_spool_module_and_the_id_cleaner_warn():
+    import importlib
+    import sys as system
+
+    from tlkit.instructor import intake
+
+    with pytest.warns(DeprecationWarning, match="student_id_from_name"):
+        assert intake.safe_student_id("a b") == "a-b"
+    system.modules.pop("tlkit.gradebook_spool", None)
+    with pytest.warns(DeprecationWarning, match="tlkit.gradebook.spool"):
+        old = importlib.import_module("tlkit.gradebook_spool")
+    assert old.Spool is gradebook_module.Spool
