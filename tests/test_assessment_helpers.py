@@ -10,7 +10,7 @@ import pytest
 
 from tlkit.errors import UnknownNameError
 from tlkit.exercises import predicates as check
-from tlkit.gradebook_spool import Spool, spooled_records
+from tlkit.gradebook.spool import Spool, spooled_records
 from tlkit.instructor.sqlite_files import count_rows, journal_files, partial_path, remove_existing
 from tlkit.quiz import Question, QuizQuestion
 from tlkit.quiz.questions import Option, find_by_id

@@ -128,7 +128,7 @@ def test_a_gradebook_failure_warns_but_the_check_still_works(question, monkeypat
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")
     monkeypatch.setenv("TLKIT_GRADEBOOK", str(not_a_folder / "book.sqlite3"))
-    monkeypatch.setattr("tlkit.gradebook.platformdirs.user_data_dir", lambda app: str(tmp_path / "data"))
+    monkeypatch.setattr("platformdirs.user_data_dir", lambda app: str(tmp_path / "data"))
     question.exercise.namespace["count"] = 4
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import json
 import multiprocessing
 import os
@@ -15,6 +16,7 @@ import sys
 import textwrap
 import warnings
 
+import platformdirs
 import pytest
 
 from tlkit import gradebook as gradebook_module
@@ -41,7 +43,7 @@ def test_default_path_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("TLKIT_GRADEBOOK", str(tmp_path / "from-env.sqlite3"))
     assert Gradebook().path == tmp_path / "from-env.sqlite3"
     monkeypatch.delenv("TLKIT_GRADEBOOK")
-    monkeypatch.setattr(gradebook_module.platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
     assert Gradebook().path == tmp_path / "data" / "tlkit" / "gradebook.sqlite3"
 
 
@@ -156,7 +158,7 @@ def test_an_unwritable_gradebook_spools_the_answer_with_a_clear_message(tmp_path
 
 
 def test_the_default_spool_falls_back_to_the_user_data_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(gradebook_module.platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda app: str(tmp_path / "data" / app))
     not_a_folder = tmp_path / "regular-file"
     not_a_folder.write_text("")
     book = Gradebook(not_a_folder / "book.sqlite3")
@@ -200,7 +202,7 @@ def no_student_id(monkeypatch, tmp_path):
     """A student who set nothing: no TLKIT_STUDENT_ID, no saved id, no JupyterHub; input() must never be called."""
     monkeypatch.delenv("TLKIT_STUDENT_ID", raising=False)
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
-    monkeypatch.setattr(gradebook_module.platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
+    monkeypatch.setattr(platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
 
     def no_input(prompt=""):
         raise AssertionError(f"input() was called: {prompt!r}")
@@ -210,23 +212,23 @@ def no_student_id(monkeypatch, tmp_path):
 
 
 def test_without_any_setting_the_login_name_is_the_student_id(no_student_id, monkeypatch):
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "grace")
+    monkeypatch.setattr(getpass, "getuser", lambda: "grace")
     assert gradebook_module.student_id_source() == ("grace", "login")
 
 
 def test_a_login_name_tlkit_would_refuse_is_made_acceptable(no_student_id, monkeypatch):
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "Grace Hopper")
+    monkeypatch.setattr(getpass, "getuser", lambda: "Grace Hopper")
     assert current_student_id() == "Grace-Hopper"
 
     def no_login():
         raise OSError("no password entry")
 
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", no_login)
+    monkeypatch.setattr(getpass, "getuser", no_login)
     assert current_student_id() == "student"
 
 
 def test_the_jupyterhub_user_comes_before_the_login_name(no_student_id, monkeypatch):
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "jovyan")
+    monkeypatch.setattr(getpass, "getuser", lambda: "jovyan")
     monkeypatch.setenv("JUPYTERHUB_USER", "ada")
     assert gradebook_module.student_id_source() == ("ada", "jupyterhub")
 
@@ -421,3 +423,51 @@ def test_appending_to_the_spool_waits_for_a_claim_in_progress(tmp_path):
         os.close(descriptor)
     appender.join(30)
     assert json.loads(spool.read_text())["row"] == {"record_id": "r"}
+
+
+def test_records_read_from_one_gradebook_are_imported_once_into_another_and_compacted(tmp_path):
+    source = Gradebook(tmp_path / "source.sqlite3")
+    source.record_check("ada", "nb", "q1", "correct", "ok")
+    source.record_grade("ada", "nb", "q1", 1, 1, "ok", ["edited"])
+    records = gradebook_module.read_records(source.path)
+    assert set(records) == set(gradebook_module.COLUMNS_BY_TABLE)
+    assert records["quiz_answers"] == [] and records["grades"][0]["flags"] == '["edited"]'
+    target = Gradebook(tmp_path / "target.sqlite3")
+    pairs = [(table, row) for table, rows in records.items() for row in rows]
+    assert target.import_records(pairs) == 2
+    target.import_records(pairs)  # the record ids are unique: importing again adds nothing
+    assert gradebook_module.read_records(target.path) == records
+    assert target.compact() == target.path
+    with sqlite3.connect(target.path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert not (tmp_path / "target.sqlite3-wal").exists()
+
+
+def test_a_file_that_is_not_a_gradebook_is_named_when_read(tmp_path):
+    path = tmp_path / "notes.sqlite3"
+    path.write_text("not a database")
+    with pytest.raises(GradebookError, match=f"{path}: not a readable gradebook"):
+        gradebook_module.read_records(path)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("ada", "ada"), ("Grace Hopper", "Grace-Hopper"), ("../etc", "etc"), ("..", "student"),
+    ("a" * 63 + "-b", "a" * 63), ("a  /b", "a-b"),
+])
+def test_a_submission_name_becomes_a_student_id_by_one_rule_that_is_stable(name, expected):
+    assert gradebook_module.student_id_from_name(name) == expected
+    assert gradebook_module.student_id_from_name(expected) == expected
+
+
+def test_the_old_names_of_the_spool_module_and_the_id_cleaner_warn():
+    import importlib
+    import sys as system
+
+    from tlkit.instructor import intake
+
+    with pytest.warns(DeprecationWarning, match="student_id_from_name"):
+        assert intake.safe_student_id("a b") == "a-b"
+    system.modules.pop("tlkit.gradebook_spool", None)
+    with pytest.warns(DeprecationWarning, match="tlkit.gradebook.spool"):
+        old = importlib.import_module("tlkit.gradebook_spool")
+    assert old.Spool is gradebook_module.Spool

@@ -215,7 +215,7 @@ def test_a_notebook_that_ignores_interrupts_is_killed_at_the_overall_timeout_wit
         "import signal, subprocess, time\n"
         f"subprocess.Popen(['sh', '-c', '(setsid sh -c \"sleep 120; : {marker}\" &)'])\n"
         "signal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.2)")])
-    status, _ = grader._run(stubborn, tmp_path / "run", "stubborn")
+    status, _ = grader.processes.run(stubborn, tmp_path / "run", "stubborn")
     assert status["status"] == "timeout" and "ran longer than 8 s" in status["message"]
     for _ in range(50):
         if not processes_with(marker):

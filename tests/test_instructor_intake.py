@@ -87,10 +87,10 @@ def test_a_device_is_refused(tmp_path):
 @pytest.mark.filterwarnings("ignore:grading WITHOUT a sandbox")
 def test_no_sandbox_mount_comes_from_a_students_link(hostile_folder, tmp_path):
     grader = Grader(SOURCE, tmp_path / "work", sandbox=False)
-    hidden = grader._hide_paths(collect_submissions(hostile_folder, SOURCE.name))
+    hidden = grader.processes.hide_paths(collect_submissions(hostile_folder, SOURCE.name))
     clean = tmp_path / "clean" / "submissions"
     write_submission(clean, "honest", nbformat.read(str(SOURCE), as_version=4))
-    hidden_for_clean = grader._hide_paths(collect_submissions(clean, SOURCE.name))
+    hidden_for_clean = grader.processes.hide_paths(collect_submissions(clean, SOURCE.name))
     # what the sandboxes do not see is the same whatever links the students planted
     assert [path for path in hidden if path != str(hostile_folder)] == \
         [path for path in hidden_for_clean if path != str(clean)]

@@ -19,6 +19,7 @@ from test_instructor_grading import load_factor, require_bwrap
 from tlkit.instructor import kernel_side
 from tlkit.instructor.grade import Grader
 from tlkit.instructor.notebooks import cell_source
+from tlkit.instructor.processes import clean_run_folder, write_key_free_quizzes
 from tlkit.instructor.release import release_notebooks
 from tlkit.instructor.scoring import SubmissionGrade
 
@@ -37,7 +38,7 @@ def grader(tmp_path):
 
 def prepare(grader, notebook):
     grade = SubmissionGrade("student", "tiny_course", "path")
-    return grade, grader._prepare(notebook, grade)
+    return grade, grader.preparation.prepare(notebook, grade)
 
 
 def test_only_the_source_of_student_code_cells_survives(grader, release):
@@ -97,15 +98,15 @@ def test_outputs_are_bounded_while_the_notebook_runs(tmp_path):
     """A cell printing far more than the grader keeps: the executed notebook stays small, a note says why."""
     require_bwrap()
     grader = Grader(SOURCE, tmp_path / "work", cell_timeout=300, timeout=600)
-    grader._hidden = []
+    grader.processes.hidden = []
     flood = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("line = 'x' * 1023\nfor _ in range(200 * 1024):\n    print(line)"),
         nbformat.v4.new_code_cell("print('after the flood')"),
     ])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    status, executed = grader._run(flood, tmp_path / "run", "flood")
+    status, executed = grader.processes.run(flood, tmp_path / "run", "flood")
     assert status["status"] == "completed", status
-    grader._store_executed(executed, tmp_path / "run", {})
+    grader.processes.store_executed(executed, tmp_path / "run", {})
     stored = tmp_path / "run" / "executed.ipynb"
     assert stored.stat().st_size < 4 * 1024 ** 2, stored.stat().st_size
     text = stored.read_text(encoding="utf-8")
@@ -118,14 +119,14 @@ def test_cells_that_ran_before_the_overall_timeout_keep_their_outputs(tmp_path):
     require_bwrap()
     # long enough for the kernel to start on a busy machine and run the first cell; the second never ends
     grader = Grader(SOURCE, tmp_path / "work", cell_timeout=2, timeout=int(20 + 40 * load_factor()))
-    grader._hidden = []
+    grader.processes.hidden = []
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("print('first check ran')"),
         nbformat.v4.new_code_cell("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                                   "while True:\n    time.sleep(0.2)"),
         nbformat.v4.new_code_cell("print('never')"),
     ])
-    status, executed = grader._run(notebook, tmp_path / "run", "stubborn")
+    status, executed = grader.processes.run(notebook, tmp_path / "run", "stubborn")
     assert status["status"] == "timeout"
     assert executed is not None and executed.metadata["tlkit"]["ran"][0] == 0
     assert "first check ran" in executed.cells[0].outputs[0]["text"]
@@ -137,8 +138,8 @@ def test_the_decoy_comparison_counts_only_check_calls_that_ran(grader, release):
     executed = nbformat.from_dict(run.notebook)
     checks = sorted(run.check_cells)
     executed.metadata["tlkit"] = {"ran": list(range(checks[3] + 2))}  # stopped after q4's check and evidence
-    assert grader._inspect_decoy({"checks": 4}, executed, run) == []
-    flags = grader._inspect_decoy({"checks": 5}, executed, run)
+    assert grader.intake.inspect_decoy({"checks": 4}, executed, run) == []
+    flags = grader.intake.inspect_decoy({"checks": 5}, executed, run)
     assert flags and "5 check records" in flags[0] and "only 4 check call" in flags[0]
 
 
@@ -149,7 +150,7 @@ def test_run_folders_keep_only_the_executed_notebook(tmp_path):
         (folder / name).write_bytes(b"0" * 1024)
     (folder / "executed.ipynb").write_text("{}", encoding="utf-8")
     os.chmod(folder / "box" / "work", 0o000)
-    Grader._clean_run_folder(folder)
+    clean_run_folder(folder)
     assert sorted(path.name for path in folder.iterdir()) == ["executed.ipynb"]
     assert pathlib.Path(folder / "executed.ipynb").is_file()
 
@@ -191,8 +192,8 @@ def test_a_spoofed_hashlib_in_the_kernel_cannot_make_a_snapshot_repeat_the_basel
 
 def test_the_sandbox_gets_the_quizzes_without_their_key(grader, tmp_path):
     grader.work_folder.mkdir(parents=True)
-    folder = grader._key_free_quizzes()
-    grader._quiz_folder = folder
+    folder = write_key_free_quizzes(grader.manifest, grader.work_folder / "quizzes")
+    grader.processes.quiz_folder = folder
     files = sorted(path.name for path in folder.iterdir())
     assert files == ["01_feature_extraction.exam.yaml"]
     import yaml
@@ -206,6 +207,6 @@ def test_the_sandbox_gets_the_quizzes_without_their_key(grader, tmp_path):
 
     found = keys(yaml.safe_load((folder / files[0]).read_text(encoding="utf-8")))
     assert not found & {"correct", "explanation", "accept", "answer", "answers", "range", "topic"}, found
-    assert grader._environment({})["TLKIT_QUIZ_DIR"] == str(folder)
+    assert grader.processes.environment({})["TLKIT_QUIZ_DIR"] == str(folder)
     if grader.use_sandbox:
-        assert str(folder) in grader._sandbox().readable
+        assert str(folder) in grader.processes.sandbox().readable

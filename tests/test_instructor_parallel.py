@@ -190,8 +190,8 @@ def test_concurrent_sandboxes_cannot_see_each_others_folders(tmp_path):
     work = tmp_path / "work"
     grader = Grader(SOURCE, work, cell_timeout=60, timeout=GRADING_TIMEOUT // 3)
     students = ("left", "right")
-    grader._hidden = grader._hide_paths({student: tmp_path / "submissions" / student for student in students})
-    grader._threads = parallel.threads_per_kernel(2)
+    grader.processes.hidden = grader.processes.hide_paths({student: tmp_path / "submissions" / student for student in students})
+    grader.processes.threads = parallel.threads_per_kernel(2)
 
     def notebook(me: str, other: str):
         return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"""
@@ -207,7 +207,7 @@ print("THREADS", os.environ.get("TF_NUM_INTRAOP_THREADS"), os.environ.get("OMP_N
 print("RUNS", os.listdir({str(work / "runs")!r}))""")])
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {student: pool.submit(grader._run, notebook(student, other), work / "runs" / student, student)
+        futures = {student: pool.submit(grader.processes.run, notebook(student, other), work / "runs" / student, student)
                    for student, other in zip(students, reversed(students))}
         results = {student: future.result() for student, future in futures.items()}
     spans = {}
@@ -269,10 +269,10 @@ def test_a_shard_hides_the_other_shards_submissions_too(tmp_path):
     work = tmp_path / "work"
     grader = Grader(SOURCE, work, cell_timeout=60, timeout=GRADING_TIMEOUT // 3)
     assert grader.grade({}, also_hide=[other]) == []
-    grader._threads = parallel.threads_per_kernel(1)
+    grader.processes.threads = parallel.threads_per_kernel(1)
     probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         f"import os\nprint('VISIBLE', os.path.exists({str(other)!r}), os.path.exists({str(other.parent)!r}))")])
-    status, executed = grader._run(probe, work / "runs" / "probe", "probe")
+    status, executed = grader.processes.run(probe, work / "runs" / "probe", "probe")
     assert status["status"] == "completed", status
     text = "".join(output.get("text", "") for output in executed.cells[0].outputs)
     assert "VISIBLE False False" in text, text

@@ -411,13 +411,17 @@ def test_shuffle_hides_the_position_of_the_right_option():
 
 def test_an_answer_given_first_thing_by_a_new_student_is_recorded(monkeypatch, tmp_path):
     """No student id anywhere and no gradebook folder yet: the first Submit records under the login name."""
+    import getpass
+
+    import platformdirs
+
     from tlkit import gradebook as gradebook_module
 
     monkeypatch.delenv("TLKIT_STUDENT_ID", raising=False)
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     monkeypatch.setenv("TLKIT_GRADEBOOK", str(tmp_path / "data" / "tlkit" / "gradebook.sqlite3"))
-    monkeypatch.setattr(gradebook_module.platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
-    monkeypatch.setattr(gradebook_module.getpass, "getuser", lambda: "new-student")
+    monkeypatch.setattr(platformdirs, "user_config_dir", lambda app: str(tmp_path / "config" / app))
+    monkeypatch.setattr(getpass, "getuser", lambda: "new-student")
     monkeypatch.setattr("builtins.input", lambda prompt="": pytest.fail("input() was called"))
     widget = show_quiz("course")
     assert "new-student" in widget.identity.value

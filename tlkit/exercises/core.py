@@ -281,6 +281,19 @@ class Question:
             )
         return self.exercise.namespace
 
+    def evaluate(self) -> CheckResult:
+        """Judge the answer in the bound notebook without showing or recording the verdict.
+
+        :meth:`check` shows and records what this returns; the grader's
+        checker calls it on the evidence of a submission.
+
+        Returns
+        -------
+        CheckResult
+            Correct, incorrect (with the key of the hint to show) or not attempted.
+        """
+        return self._evaluate()
+
     def _evaluate(self) -> CheckResult:
         namespace = self.namespace
         values = {}

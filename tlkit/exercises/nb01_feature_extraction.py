@@ -84,7 +84,7 @@ class BuildClassifier(Question):
             lambda: self._activation_is_consistent(model),
         )
         if failure is None:
-            self.exercise.memory.setdefault("base_weights", check._weight_snapshot(base))
+            self.exercise.memory.setdefault("base_weights", check.weight_snapshot(base))
         return failure
 
     @staticmethod

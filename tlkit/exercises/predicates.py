@@ -51,6 +51,7 @@ __all__ = [
     "remember_weights",
     "steps_moving",
     "loss_expectation",
+    "weight_snapshot",
     "weights_unchanged",
 ]
 
@@ -671,8 +672,19 @@ def is_bool(value, name: str, hint_key: str = "type") -> Failure | None:
 
 
 # -- weights before and after training ------------------------------------------------------------
-def _weight_snapshot(layer) -> dict:
-    """Copies of a layer's weights by path (a private stand-in for tlkit.freezing's snapshot)."""
+def weight_snapshot(layer) -> dict:
+    """Copies of a layer's weights, by variable path, that later training cannot change.
+
+    Parameters
+    ----------
+    layer : keras.layers.Layer or keras.Model
+        The layer (or model) whose weights to copy.
+
+    Returns
+    -------
+    dict
+        Variable path -> a NumPy copy of its value.
+    """
     return {variable.path: np.array(variable.numpy(), copy=True) for variable in layer.weights}
 
 
@@ -682,7 +694,7 @@ def remember_weights(memory: dict, key: str, layer) -> None:
     A later question compares the layer with this copy, which the student
     cannot alias (unlike their own ``base_weights_before``).
     """
-    memory[key] = _weight_snapshot(layer)
+    memory[key] = weight_snapshot(layer)
 
 
 def _as_path_dict(layer, snapshot) -> dict | None:

@@ -12,9 +12,14 @@ manifest, release
     The student version of a notebook, its locked-cell checksums, sealed quizzes.
 intake
     Finding and reading submissions without following links (regular files only, size-capped).
+batch
+    One ``grade`` command: the submissions, the shard, the workers and the gradebooks.
 grade
-    Running submissions in fresh, sandboxed kernels and scoring verified evidence
-    (the batch; its parts are preparation, processes, evidence_intake and scoring).
+    Running submissions in fresh, sandboxed kernels and scoring verified evidence.
+steps
+    The grading pipeline, ``AUTOGRADE_STEPS``: one small object per step, with its declared inputs.
+grading_setup
+    What every step reads, decided once per source notebook.
 preparation
     The notebook a submission is run as: locked cells restored, grader cells added.
 processes

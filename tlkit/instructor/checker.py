@@ -101,7 +101,7 @@ def _load_value(name: str, description: dict, folder: pathlib.Path):
         return model
     if kind == "json_container":
         value = description.get("value")
-        if not isinstance(value, (dict, list)) or not kernel_side._is_plain_json(value):
+        if not isinstance(value, (dict, list)) or not kernel_side.is_plain_json(value):
             raise ArtifactError(f"`{name}`: malformed JSON value")
         return value
     if kind == "tlkit_result":
@@ -267,7 +267,7 @@ def check_question(exercise, question_name: str, folder: pathlib.Path, expected_
         namespace.update(getattr(module, provider)())
     exercise.bind(namespace)
     exercise.memory.update(memory)
-    result = exercise[question_name]._evaluate()
+    result = exercise[question_name].evaluate()
     outcome.update(status=result.status, message=result.message, hint_key=result.hint_key)
     return outcome
 

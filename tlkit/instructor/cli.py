@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 
 from tlkit.errors import TlkitError
@@ -39,108 +38,23 @@ def _validate(arguments) -> int:
     return 1 if problem_count else 0
 
 
-def _shard_gradebook_target(path: pathlib.Path, assignment: str, shard) -> None:
-    """A shard writes its own gradebook: refuse an existing file unless it is an earlier attempt at this shard."""
-    from tlkit.gradebook import Gradebook
-
-    if not path.exists():
-        return
-    book = Gradebook(path)
-    runs = book.grading_runs()
-    same = runs and all(run["assignment"] == assignment and (run["shard_index"], run["shard_count"]) ==
-                        (shard.index, shard.count) for run in runs)
-    if not same or book.check_results() or book.quiz_answers() or any(
-            row["assignment"] != assignment for row in book.grades()):
-        raise TlkitError(f"{path} already exists and is not an earlier run of shard {shard} of {assignment}: with "
-                         "--shard, give each shard a gradebook of its own (e.g. grading/shard-$I.sqlite3), "
-                         "then combine them with `python -m tlkit gradebook merge`")
-
-
-def _write_shard_gradebook(grades, path: pathlib.Path, run) -> None:
-    """Record a shard's grades in a new file beside ``path``, then rename it into place (a retry replaces it)."""
-    import os
-
-    from tlkit.gradebook import Gradebook
-    from tlkit.instructor.report import record_grades
-    from tlkit.instructor.sqlite_files import journal_files, partial_path, remove_existing
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = partial_path(path)
-    try:
-        book = record_grades(grades, Gradebook(partial, spool_path=partial.with_name(partial.name + ".spool")), run)
-        connection = book._connect()
-        try:
-            connection.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, safe to copy
-        finally:
-            connection.close()
-        remove_existing(journal_files(path))
-        os.replace(partial, path)
-    finally:
-        remove_existing([partial, *journal_files(partial)])
-
-
 def _grade(arguments) -> int:
-    from tlkit.gradebook import Gradebook
-    from tlkit.instructor.grade import Grader, _safe_student_id, collect_submissions
-    from tlkit.instructor.manifest import load_manifest
-    from tlkit.instructor.parallel import WORKER_MEMORY_BYTES, GradingRun, Shard, check_worker_memory, parse_shard
-    from tlkit.instructor.report import record_grades, write_feedback, write_grades_csv
+    from tlkit.instructor.batch import GradingBatch
 
-    shard = parse_shard(arguments.shard) if arguments.shard else None
-    if shard is not None and not arguments.gradebook:
-        raise TlkitError("--shard needs --gradebook: each shard writes a gradebook of its own "
-                         "(e.g. --gradebook grading/shard-$I.sqlite3)")
-    per_worker = (int(arguments.memory_per_worker * 1024 ** 3) if arguments.memory_per_worker
-                  else WORKER_MEMORY_BYTES)
-    check_worker_memory(arguments.workers, per_worker)
-    source = pathlib.Path(arguments.source)
-    manifest = None
-    if arguments.manifest:
-        whole = load_manifest(arguments.manifest)
-        manifest = whole.get("notebooks", {}).get(source.name) if "notebooks" in whole else whole
-        if manifest is None:
-            raise TlkitError(f"manifest {arguments.manifest} has no entry for {source.name}")
-    gradebook = Gradebook(arguments.gradebook)
-    if arguments.no_sandbox:
-        from tlkit.instructor.sandbox import NO_SANDBOX_WARNING
-
-        print(f"WARNING: {NO_SANDBOX_WARNING}", file=sys.stderr)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        grader = Grader(source, arguments.out, cell_timeout=arguments.cell_timeout, timeout=arguments.timeout,
-                        manifest=manifest, watch_gradebooks=[gradebook.path], sandbox=not arguments.no_sandbox,
-                        threads=arguments.threads_per_kernel)
-    collected = collect_submissions(arguments.submissions, source.name)
-    if not collected:
+    batch = GradingBatch(arguments.source, arguments.submissions, arguments.out, gradebook=arguments.gradebook,
+                         manifest=arguments.manifest, shard=arguments.shard, workers=arguments.workers,
+                         memory_per_worker=arguments.memory_per_worker, cell_timeout=arguments.cell_timeout,
+                         timeout=arguments.timeout, threads=arguments.threads_per_kernel,
+                         sandbox=not arguments.no_sandbox)
+    result = batch.run()
+    if result is None:
         print(f"no submissions found in {arguments.submissions}")
         return 1
-    submissions = {}
-    for name, path in collected.items():
-        student = _safe_student_id(name)
-        if student in submissions:
-            raise TlkitError(f"two submissions map to the student id {student} ({submissions[student].name} and "
-                             f"{pathlib.Path(path).name}): rename one")
-        submissions[student] = path
-    run = GradingRun.plan(grader.assignment, grader.manifest, submissions, shard or Shard())
-    if shard is not None:
-        _shard_gradebook_target(gradebook.path, grader.assignment, shard)
-        print(f"shard {shard}: {len(run.students)} of {len(run.roster)} submission(s)")
-    grades = grader.grade({student: submissions[student] for student in run.students}, workers=arguments.workers,
-                          also_hide=list(submissions.values()))  # other shards' students stay hidden too
-    grades.sort(key=lambda grade: grade.student_id)  # the same order whatever the workers and shards
-    if shard is not None:
-        _write_shard_gradebook(grades, gradebook.path, run)
-    else:
-        record_grades(grades, gradebook, run)
-    write_feedback(grades, pathlib.Path(arguments.out) / "feedback")
-    csv_path = write_grades_csv(grades, pathlib.Path(arguments.out) / f"grades-{grader.assignment}.csv", run)
-    for grade in grades:
+    for grade in result.grades:
         flag = "  FLAGGED" if grade.flagged else ""
         problem = f"  ({grade.problem})" if grade.problem else ""
         print(f"{grade.student_id}: {grade.score:g}/{grade.max_score:g}{flag}{problem}")
-    print(f"grades: {csv_path}; feedback: {pathlib.Path(arguments.out) / 'feedback'}; gradebook: {gradebook.path}")
+    print(f"grades: {result.csv_path}; feedback: {result.feedback_folder}; gradebook: {result.gradebook_path}")
     return 0
 
 

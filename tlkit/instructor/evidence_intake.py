@@ -1,7 +1,6 @@
 """What a run left behind: the evidence the grader cells emitted, the decoy gradebook, errors and verdicts shown.
 
-:class:`EvidenceIntake` is the part of :class:`tlkit.instructor.grade.Grader`
-that reads the executed notebook after its sandbox has exited: it writes the
+:class:`EvidenceIntake` reads the executed notebook after its sandbox has exited: it writes the
 evidence of each question to a folder only the grader can write (validating
 every file name and the total size), compares the kernel's code snapshots,
 and collects what the run says about tampering and failures.
@@ -15,9 +14,13 @@ import json
 import pathlib
 import re
 import shutil
+from typing import TYPE_CHECKING
 
 from tlkit.instructor import kernel_side, tamper
 from tlkit.instructor.notebooks import cell_source
+
+if TYPE_CHECKING:
+    from tlkit.instructor.grading_setup import GradingSetup
 
 __all__ = ["EvidenceIntake", "MAX_EVIDENCE_BYTES"]
 
@@ -27,13 +30,18 @@ MAX_EVIDENCE_BYTES = 512 * 1024 ** 2
 
 
 class EvidenceIntake:
-    """Read an executed submission (a part of :class:`~tlkit.instructor.grade.Grader`).
+    """Read an executed submission: its evidence, its decoy gradebook, its errors and verdicts.
 
-    Uses the grader's ``_points`` (the questions graded), ``manifest`` and
-    ``cell_timeout``.
+    Parameters
+    ----------
+    setup : GradingSetup
+        Reads its ``points`` (the questions graded), ``manifest`` and ``cell_timeout``.
     """
 
-    def _extract_evidence(self, executed, folder: pathlib.Path, grader_cells: dict) -> tuple[pathlib.Path, dict]:
+    def __init__(self, setup: GradingSetup):
+        self.setup = setup
+
+    def extract_evidence(self, executed, folder: pathlib.Path, grader_cells: dict) -> tuple[pathlib.Path, dict]:
         """Write the evidence the grader cells emitted into ``folder/evidence``; return it and findings per question.
 
         Only the cells the grader inserted count, known by their position in
@@ -64,7 +72,7 @@ class EvidenceIntake:
                     findings["flags"].setdefault(None, []).append(
                         "the grader's first cell showed more than one code snapshot: something else wrote into it")
                 continue
-            if question not in self._points:
+            if question not in self.setup.points:
                 continue
             flags = findings["flags"].setdefault(question, [])
             if len(payloads) > 1 or findings["emitted"].get(question):
@@ -110,7 +118,7 @@ class EvidenceIntake:
                     flags.append(f"code in the kernel was changed after the notebook started ({shown})")
         return evidence_root, findings
 
-    def _inspect_decoy(self, rows: dict, executed_notebook, run) -> list[str]:
+    def inspect_decoy(self, rows: dict, executed_notebook, run) -> list[str]:
         """Flags from the decoy gradebook: quiz or grade rows, or more check records than check calls that ran."""
         flags = []
         rows = {name: value for name, value in rows.items() if isinstance(value, int)}
@@ -119,7 +127,7 @@ class EvidenceIntake:
         for table in ("quiz_answers", "grades"):
             if rows.get(table):
                 flags.append(f"the notebook wrote {rows[table]} row(s) to the gradebook table {table}")
-        alias = self.manifest["exercise_alias"] or "ex"
+        alias = self.setup.manifest["exercise_alias"] or "ex"
         calls = 0
         if executed_notebook is not None:
             # only cells that actually ran count (a notebook stopped at a timeout ran only some)
@@ -132,7 +140,8 @@ class EvidenceIntake:
                          f"{calls} check call(s): something else wrote to it")
         return flags
 
-    def _execution_notes(self, status: dict, executed_notebook, run) -> list[str]:
+    def execution_notes(self, status: dict, executed_notebook, run) -> list[str]:
+        """Notes for the feedback on how the run went: a dead kernel, a timeout, cells that raised or were interrupted."""
         notes = []
         cell = status.get("cell")
         where = "?"
@@ -154,14 +163,14 @@ class EvidenceIntake:
                     if output.get("output_type") == "error" and student is not None:
                         name = output.get("ename", "")
                         if name == "KeyboardInterrupt":
-                            notes.append(f"cell {student['index'] + 1} ran longer than {self.cell_timeout:g} s "
+                            notes.append(f"cell {student['index'] + 1} ran longer than {self.setup.cell_timeout:g} s "
                                          "and was interrupted")
                         elif name != "NotImplementedError":
                             notes.append(f"cell {student['index'] + 1} raised {str(name)[:60]}: "
                                          f"{_short(output.get('evalue', ''))}")
         return notes
 
-    def _executed_findings(self, executed_notebook, run) -> tuple[dict, dict, dict]:
+    def executed_findings(self, executed_notebook, run) -> tuple[dict, dict, dict]:
         """Outputs imitating a verdict, hidden tests that failed, and what each check cell displayed."""
         fake, hidden_failures, displayed = {}, {}, {}
         if executed_notebook is None:

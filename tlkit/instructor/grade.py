@@ -25,46 +25,36 @@ A question scores its point only when its locked check cell displayed
 after it passes, and nothing flagged it. Only the grader writes the gradebook
 and the CSV files.
 
-:class:`Grader` runs the batch; its parts live in modules of their own:
-steps 1-3 in :mod:`tlkit.instructor.preparation`, the sandboxes and the
-runner and checker processes in :mod:`tlkit.instructor.processes`, reading
-the executed notebook in :mod:`tlkit.instructor.evidence_intake`, and how a
-question's grade is decided in :mod:`tlkit.instructor.scoring`.
+:class:`Grader` runs the batch through the steps listed, in order, in
+:data:`tlkit.instructor.steps.AUTOGRADE_STEPS` (steps 1-3: reading and
+preparing, :mod:`tlkit.instructor.preparation`; step 4: the sandboxes and the
+runner, :mod:`tlkit.instructor.processes`; step 5: the evidence,
+:mod:`tlkit.instructor.evidence_intake`, and the checker; then how a
+question's grade is decided, :mod:`tlkit.instructor.scoring`). What every
+step reads is decided once, in :class:`tlkit.instructor.grading_setup.GradingSetup`.
 """
 
 from __future__ import annotations
 
 import pathlib
-import shutil
 import warnings
 
-from tlkit.errors import CorruptFileError, MissingFileError
-from tlkit.instructor import kernel_side
+from tlkit.gradebook.student_id import student_id_from_name
 from tlkit.instructor.evidence_intake import EvidenceIntake
-from tlkit.instructor.intake import MAX_SUBMISSION_BYTES, collect_submissions, read_submission, safe_student_id
-from tlkit.instructor.manifest import build_manifest
-from tlkit.instructor.notebooks import ensure_cell_ids, read_notebook
+from tlkit.instructor.grading_setup import GradingSetup
+from tlkit.instructor.intake import collect_submissions
 from tlkit.instructor.parallel import threads_per_kernel
-from tlkit.instructor.preparation import GRADER_CELL_TAG, GradingError, SubmissionPreparation  # noqa: F401
-from tlkit.instructor.processes import REPO_ROOT, SubmissionProcesses
+from tlkit.instructor.preparation import GRADER_CELL_TAG, GradingError, SubmissionPreparation
+from tlkit.instructor.processes import REPO_ROOT, SubmissionProcesses, write_key_free_quizzes
 from tlkit.instructor.sandbox import NO_SANDBOX_WARNING, Limits, Sandbox, SandboxUnavailableError
-from tlkit.instructor.scoring import QuestionGrade, SubmissionGrade, score_questions
-from tlkit.instructor.sqlite_files import count_rows
+from tlkit.instructor.scoring import QuestionGrade, SubmissionGrade
+from tlkit.instructor.steps import AUTOGRADE_STEPS, check_steps, run_steps
 
-__all__ = ["GradingError", "Grader", "QuestionGrade", "SandboxUnavailableError", "SubmissionGrade",
-           "collect_submissions"]
-
-CORE_WATCHED_MODULES = (
-    "tlkit.exercises", "tlkit.exercises.core", "tlkit.exercises.predicates", "tlkit.exercises.compile_state",
-    "tlkit.gradebook", "tlkit.gradebook_spool", "tlkit.keras_internals",
-)
+__all__ = ["GRADER_CELL_TAG", "GradingError", "Grader", "QuestionGrade", "REPO_ROOT", "SandboxUnavailableError",
+           "SubmissionGrade", "collect_submissions"]
 
 
-def _safe_student_id(student_id: str) -> str:
-    return safe_student_id(student_id)
-
-
-class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
+class Grader:
     """Grade submissions of one source notebook.
 
     Parameters
@@ -94,52 +84,57 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         Compute threads of TensorFlow and OpenMP in each kernel and checker
         (``TF_NUM_INTRAOP_THREADS``, ``OMP_NUM_THREADS``); by default the cores
         divided by the number of workers (:func:`parallel.threads_per_kernel`).
+    steps : sequence of Step, optional
+        The pipeline; :data:`~tlkit.instructor.steps.AUTOGRADE_STEPS` by default.
+
+    Attributes
+    ----------
+    setup : GradingSetup
+        The settings every step reads.
+    preparation : SubmissionPreparation
+        Builds the notebook each submission is run as.
+    processes : SubmissionProcesses
+        Runs the notebook and the checker in their sandboxes.
+    intake : EvidenceIntake
+        Reads what a run left behind.
+    steps : tuple of Step
+        The pipeline.
     """
 
     def __init__(self, source, work_folder, cell_timeout: float = 120, timeout: float = 1800, manifest=None,
-                 watch_gradebooks=(), sandbox: bool = True, limits: Limits | None = None, threads: int | None = None):
-        self.source_path = pathlib.Path(source).resolve()
-        self.source = read_notebook(self.source_path)
-        ensure_cell_ids(self.source)
-        self.manifest = manifest or build_manifest(self.source, self.source_path.name)
-        if not self.manifest.get("exercise_module"):
-            raise GradingError(f"{self.source_path.name}: no setup cell binds exercises, so there is nothing to grade")
-        if not self.manifest["questions"]:
-            raise GradingError(f"{self.source_path.name}: no questions found (no solution regions or checks)")
-        self.assignment = self.manifest["assignment"]
-        self.work_folder = pathlib.Path(work_folder).resolve()
-        self.cell_timeout = float(cell_timeout)
-        self.timeout = float(timeout)
-        self.watch_gradebooks = [pathlib.Path(path) for path in watch_gradebooks]
-        self.module_paths = [str(self.source_path.parent), str(REPO_ROOT)]
-        self.use_sandbox = bool(sandbox)
-        self.limits = limits or Limits(cpu_seconds=int(max(60.0, 2 * self.timeout)))
-        if self.use_sandbox:
-            Sandbox(limits=self.limits)  # fails now, with a clear message, when bubblewrap is missing
+                 watch_gradebooks=(), sandbox: bool = True, limits: Limits | None = None, threads: int | None = None,
+                 steps=AUTOGRADE_STEPS):
+        self.setup = GradingSetup.from_source(source, work_folder, cell_timeout=cell_timeout, timeout=timeout,
+                                              manifest=manifest, watch_gradebooks=watch_gradebooks, sandbox=sandbox,
+                                              limits=limits, threads=threads)
+        if self.setup.use_sandbox:
+            Sandbox(limits=self.setup.limits)  # fails now, with a clear message, when bubblewrap is missing
         else:
             warnings.warn(NO_SANDBOX_WARNING, stacklevel=2)
-        from tlkit.exercises import EXERCISE_MODULES
+        self.preparation = SubmissionPreparation(self.setup)
+        self.processes = SubmissionProcesses(self.setup)
+        self.intake = EvidenceIntake(self.setup)
+        self.steps = check_steps(steps)
 
-        self.watched_modules = list(CORE_WATCHED_MODULES) + [f"tlkit.exercises.{name}" for name in EXERCISE_MODULES]
-        if self.manifest["exercise_module"] not in self.watched_modules:
-            self.watched_modules.append(self.manifest["exercise_module"])
-        self._points = {question: 1.0 for question in self.manifest["questions"]}
-        self._kernel_code = pathlib.Path(kernel_side.__file__).read_text(encoding="utf-8")
-        self._hidden: list[str] = []
-        self._quiz_folder: pathlib.Path | None = None
-        self.max_submission_bytes = MAX_SUBMISSION_BYTES
-        self.threads = int(threads) if threads else None
-        self._threads = self.threads or threads_per_kernel(1)
+    @property
+    def assignment(self) -> str:
+        """The assignment's name."""
+        return self.setup.assignment
 
+    @property
+    def manifest(self) -> dict:
+        """The source notebook's manifest entry."""
+        return self.setup.manifest
 
-    # -- the batch -------------------------------------------------------------------------------
-    def _new_grade(self, student_id: str, path) -> SubmissionGrade:
-        return SubmissionGrade(student_id=student_id, assignment=self.assignment, path=str(path))
+    @property
+    def work_folder(self) -> pathlib.Path:
+        """Where executed notebooks, evidence, feedback and CSV files go."""
+        return self.setup.work_folder
 
-    def _zero(self, grade: SubmissionGrade, reason: str) -> None:
-        grade.problem = reason
-        grade.questions = [QuestionGrade(question, 0.0, points, "not_graded", reason)
-                           for question, points in self._points.items()]
+    @property
+    def use_sandbox(self) -> bool:
+        """Whether submissions and the checker run in a bubblewrap sandbox."""
+        return self.setup.use_sandbox
 
     def grade(self, submissions: dict, workers: int = 1, also_hide=()) -> list[SubmissionGrade]:
         """Grade ``{student_id: notebook path}``; return one :class:`SubmissionGrade` per student.
@@ -150,7 +145,8 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         Parameters
         ----------
         submissions : dict
-            Student id -> path of the submitted notebook.
+            Student id -> path of the submitted notebook. The ids are those
+            :func:`collect_submissions` gives (:func:`tlkit.gradebook.student_id_from_name`).
         workers : int, default 1
             Submissions graded at the same time, each in its own sandbox with its
             own limits and timeouts (threads: the sandboxes are processes). The
@@ -162,95 +158,30 @@ class Grader(SubmissionPreparation, SubmissionProcesses, EvidenceIntake):
         also_hide : sequence of path, optional
             Other submissions no sandbox may see either: with ``--shard``, the
             other shards' students (the batch's own submissions are always hidden).
-        """
-        from concurrent.futures import ThreadPoolExecutor
 
+        Raises
+        ------
+        GradingError
+            If a key of ``submissions`` is not a student id.
+        """
+        setup = self.setup
         workers = max(1, int(workers))
-        self._threads = self.threads or threads_per_kernel(workers)
-        self.work_folder.mkdir(parents=True, exist_ok=True)
-        self._names_for(self.manifest["questions"][0])
-        self._quiz_folder = self._key_free_quizzes()
+        self.processes.threads = setup.threads or threads_per_kernel(workers)
+        setup.work_folder.mkdir(parents=True, exist_ok=True)
+        self.preparation.names_for(setup.manifest["questions"][0])  # imports the exercise module: fails early
+        self.processes.quiz_folder = write_key_free_quizzes(setup.manifest, setup.work_folder / "quizzes")
         hide = dict(submissions)
         hide.update({f"also-hidden-{number}": path for number, path in enumerate(also_hide)})
-        self._hidden = self._hide_paths(hide) if self.use_sandbox else []
-        grades, runs = [], []
+        self.processes.hidden = self.processes.hide_paths(hide) if setup.use_sandbox else []
+        states = []
         for student_id, path in submissions.items():
-            student_id = _safe_student_id(student_id)
+            if student_id_from_name(student_id) != student_id:
+                raise GradingError(f"{student_id!r} is not a student id: name submissions as collect_submissions "
+                                   "does (tlkit.gradebook.student_id_from_name)")
             if isinstance(path, str):
                 path = pathlib.Path(path)
-            grade = self._new_grade(student_id, path)
-            grades.append(grade)
-            try:
-                submission = read_submission(path, self.max_submission_bytes)
-            except MissingFileError:
-                self._zero(grade, f"no submission: {path.name} was not found")
-                continue
-            except CorruptFileError as error:
-                self._zero(grade, f"the submission was refused: {error}")
-                continue
-            folder = self.work_folder / "runs" / student_id
-            if folder.exists():
-                shutil.rmtree(folder)
-            runs.append((grade, folder, self._prepare(submission, grade)))
-
-        def execute(run):
-            grade, folder, prepared = run
-            before = [count_rows(book) for book in self.watch_gradebooks]
-            status, executed = self._run(prepared.notebook, folder, grade.student_id, prepared.grader_cells)
-            for book, counts in zip(self.watch_gradebooks, before):
-                if count_rows(book) != counts:
-                    grade.flags.append(f"the gradebook {book.name} changed while this notebook ran")
-            evidence_root, findings = self._extract_evidence(executed, folder, prepared.grader_cells)
-            self._store_executed(executed, folder, prepared.grader_cells)
-            results = self._check(grade, evidence_root, folder / "box" / "decoy" / "gradebook.sqlite3")
-            self._clean_run_folder(folder)
-            return status, executed, findings, results
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(execute, runs))
-        for (grade, _, prepared), (status, executed, findings, results) in zip(runs, outcomes):
-            grade.flags.extend(self._inspect_decoy(results.pop("__decoy_rows__", {}), executed, prepared))
-            grade.notes.extend(self._execution_notes(status, executed, prepared))
-            score_questions(grade, self._points, results, prepared.per_question, findings,
-                            self._executed_findings(executed, prepared))
-        return grades
-
-    def _key_free_quizzes(self) -> pathlib.Path | None:
-        """The notebook's quizzes as exam files (questions and options, no key) for the sandboxes to show.
-
-        The source quizzes hold the answer key and never enter a sandbox; a
-        quiz that cannot be loaded is left out (its cell then fails, as the
-        quiz is not graded here).
-        """
-        from tlkit.quiz import QuizFileError, resolve_quiz
-        from tlkit.quiz.exam import EXAM_SUFFIX, exam_yaml
-
-        folder = self.work_folder / "quizzes"
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        for quiz_id in self.manifest.get("quizzes", []):
-            try:
-                quiz = resolve_quiz(quiz_id)
-            except (QuizFileError, OSError, ValueError):
-                continue
-            (folder / f"{quiz.id}{EXAM_SUFFIX}").write_text(exam_yaml(quiz), encoding="utf-8")
-        return folder
-
-    @staticmethod
-    def _clean_run_folder(folder: pathlib.Path) -> None:
-        """Remove what the submission wrote and the evidence once checked; keep ``executed.ipynb`` (truncated)."""
-        import os
-        import stat
-
-        def unlock(function, path, _):
-            try:  # a folder the submission made unreadable (chmod 000): give it back to the grader
-                os.chmod(os.path.dirname(path), stat.S_IRWXU)
-                os.chmod(path, stat.S_IRWXU)
-                function(path)
-            except OSError:
-                pass
-
-        for name in ("box", "evidence"):
-            if (folder / name).exists():
-                shutil.rmtree(folder / name, onerror=unlock)
+            grade = SubmissionGrade(student_id=student_id, assignment=setup.assignment, path=str(path))
+            states.append((grade, {"student_id": student_id, "path": path,
+                                   "folder": setup.work_folder / "runs" / student_id}))
+        run_steps(self, self.steps, states, workers)
+        return [grade for grade, _ in states]

@@ -16,26 +16,38 @@ from __future__ import annotations
 
 import os
 import pathlib
-import re
 import stat
+import warnings
 from dataclasses import dataclass
 
 import nbformat
 
 from tlkit.errors import CorruptFileError, MissingFileError
+from tlkit.gradebook.student_id import student_id_from_name
 
 __all__ = ["MAX_SUBMISSION_BYTES", "RefusedSubmission", "Submission", "collect_submissions", "read_submission",
            "safe_student_id"]
 
 #: The largest submitted notebook the grader parses (outputs are dropped before running anyway).
 MAX_SUBMISSION_BYTES = 64 * 1024 ** 2
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
 
 
 def safe_student_id(student_id: str) -> str:
-    """A student id usable as a folder name: characters outside ``A-Za-z0-9._@+-`` become ``-``."""
-    cleaned = _SAFE_ID.sub("-", str(student_id)).strip("-.") or "student"
-    return cleaned[:64]
+    """Deprecated: use :func:`tlkit.gradebook.student_id_from_name`.
+
+    Parameters
+    ----------
+    student_id : str
+        A submission's folder or file name.
+
+    Returns
+    -------
+    str
+        ``student_id_from_name(student_id)``.
+    """
+    warnings.warn("tlkit.instructor.intake.safe_student_id is deprecated; use "
+                  "tlkit.gradebook.student_id_from_name", DeprecationWarning, stacklevel=2)
+    return student_id_from_name(student_id)
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,7 @@ def collect_submissions(folder, notebook_name: str) -> dict:
 
     Layouts: ``folder/<student>/<notebook_name>`` (a missing file is kept, so it
     is graded 0 with a reason) or ``folder/<student>.ipynb``. Folder and file
-    names become student ids (:func:`safe_student_id`). A student entry that is
+    names become student ids (:func:`tlkit.gradebook.student_id_from_name`). A student entry that is
     a symbolic link, a FIFO, a device or a socket, and entries whose names clean
     to the same id (``ada`` and ``ada.``), become :class:`RefusedSubmission`
     for those students only.
@@ -135,7 +147,7 @@ def collect_submissions(folder, notebook_name: str) -> dict:
                 found = RefusedSubmission(path, f"the submission {entry.name} is {_kind(mode)}, not a folder")
             else:
                 continue  # a stray ordinary file (README, archive...): not a submission
-            candidates.setdefault(safe_student_id(student), []).append((entry.name, found))
+            candidates.setdefault(student_id_from_name(student), []).append((entry.name, found))
     collected = {}
     for student, found in sorted(candidates.items()):
         if len(found) == 1:

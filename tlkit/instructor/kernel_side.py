@@ -28,6 +28,24 @@ import os
 import sys
 import types
 
+__all__ = [
+    "BASELINE_MIME",
+    "EVIDENCE_FILE_NAME",
+    "EVIDENCE_MIME",
+    "INTEGRITY_BUILTINS",
+    "INTEGRITY_MODULES",
+    "INTEGRITY_PREFIXES",
+    "RESULT_CLASSES",
+    "WATCHED_CALLABLES",
+    "emit_baseline",
+    "emit_evidence",
+    "fingerprint",
+    "integrity_snapshot",
+    "is_plain_json",
+    "save_evidence",
+    "snapshot_digests",
+]
+
 EVIDENCE_FILE_NAME = "evidence.json"
 EVIDENCE_MIME = "application/vnd.tlkit.evidence+json"
 BASELINE_MIME = "application/vnd.tlkit.baseline+json"
@@ -230,7 +248,7 @@ def _save_value(name, value, folder, keras, numpy):
     class_name = f"{type(value).__module__}.{type(value).__qualname__}"
     if class_name in RESULT_CLASSES:
         return {"kind": "tlkit_result", "class": class_name, "value": value.to_dict(digits=None)}
-    if isinstance(value, (dict, list, tuple)) and _is_plain_json(value):
+    if isinstance(value, (dict, list, tuple)) and is_plain_json(value):
         return {"kind": "json_container", "value": value}
     return {"kind": "unsupported", "type": type(value).__name__}
 
@@ -244,16 +262,30 @@ RESULT_CLASSES = (
 )
 
 
-def _is_plain_json(value, depth: int = 0) -> bool:
-    """True for nested dicts (string keys) and lists of numbers, strings, booleans and None."""
+def is_plain_json(value, depth: int = 0) -> bool:
+    """Whether ``value`` is plain JSON data the grader may pass on as it is.
+
+    Parameters
+    ----------
+    value : object
+        A value read from a notebook or from evidence.
+    depth : int, default 0
+        How deep ``value`` is nested already; more than 6 levels is refused.
+
+    Returns
+    -------
+    bool
+        True for numbers, strings, booleans, None, and dicts (string keys),
+        lists and tuples of them.
+    """
     if depth > 6:
         return False
     if isinstance(value, (bool, int, float, str, type(None))):
         return True
     if isinstance(value, dict):
-        return all(isinstance(key, str) and _is_plain_json(item, depth + 1) for key, item in value.items())
+        return all(isinstance(key, str) and is_plain_json(item, depth + 1) for key, item in value.items())
     if isinstance(value, (list, tuple)):
-        return all(_is_plain_json(item, depth + 1) for item in value)
+        return all(is_plain_json(item, depth + 1) for item in value)
     return False
 
 

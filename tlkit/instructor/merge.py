@@ -25,10 +25,9 @@ import csv
 import json
 import os
 import pathlib
-import sqlite3
 
 from tlkit.errors import TlkitError
-from tlkit.gradebook import _COLUMNS_BY_TABLE, Gradebook
+from tlkit.gradebook import COLUMNS_BY_TABLE, Gradebook, GradebookError, read_records
 from tlkit.instructor.parallel import ShardError, parse_shard, roster_digest
 from tlkit.instructor.report import RUN_COLUMNS
 from tlkit.instructor.sqlite_files import journal_files, partial_path, remove_existing
@@ -109,26 +108,13 @@ def _prepare_output(out) -> tuple[pathlib.Path, pathlib.Path]:
 
 
 # -- gradebooks ---------------------------------------------------------------------------------
-def _read_table(connection: sqlite3.Connection, table: str) -> list[dict]:
-    exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
-    if not exists:
-        return []
-    columns = ("record_id",) + _COLUMNS_BY_TABLE[table]
-    rows = connection.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY row_number").fetchall()
-    return [dict(zip(columns, row)) for row in rows]
-
-
 def _read_gradebook(path: pathlib.Path) -> dict:
     if not path.is_file():
         raise MergeError(f"{path}: no such gradebook")
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            return {table: _read_table(connection, table) for table in _COLUMNS_BY_TABLE}
-        finally:
-            connection.close()
-    except sqlite3.Error as error:
-        raise MergeError(f"{path}: not a readable gradebook ({error})") from None
+        return read_records(path)
+    except GradebookError as error:
+        raise MergeError(str(error)) from None
 
 
 def merge_gradebooks(paths, out) -> dict:
@@ -182,25 +168,18 @@ def merge_gradebooks(paths, out) -> dict:
     out, partial = _prepare_output(out)
     try:
         book = Gradebook(partial, spool_path=partial.with_name(partial.name + ".spool.jsonl"))
-        connection = book._connect()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            for *_, row in sorted(grade_rows, key=lambda item: item[:3]):
-                book._insert(connection, "grades", row)
-            runs = [run for runs in runs_by_assignment.values() for run in runs]
-            for run in sorted(runs, key=lambda run: (run["assignment"], run["shard_index"])):
-                record = {column: run[column] for column in ("record_id",) + _COLUMNS_BY_TABLE["grading_runs"]}
-                record["roster"] = json.dumps(run["roster"], ensure_ascii=False)
-                record["students"] = json.dumps(run["students"], ensure_ascii=False)
-                book._insert(connection, "grading_runs", record)
-            for table in ("checks", "quiz_answers"):  # students' own records, if a shard's gradebook has any
-                for tables in books.values():
-                    for row in tables[table]:
-                        book._insert(connection, table, row)
-            connection.execute("COMMIT")
-            connection.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
-        finally:
-            connection.close()
+        records = [("grades", row) for *_, row in sorted(grade_rows, key=lambda item: item[:3])]
+        runs = [run for runs in runs_by_assignment.values() for run in runs]
+        for run in sorted(runs, key=lambda run: (run["assignment"], run["shard_index"])):
+            record = {column: run[column] for column in ("record_id",) + COLUMNS_BY_TABLE["grading_runs"]}
+            record["roster"] = json.dumps(run["roster"], ensure_ascii=False)
+            record["students"] = json.dumps(run["students"], ensure_ascii=False)
+            records.append(("grading_runs", record))
+        for table in ("checks", "quiz_answers"):  # students' own records, if a shard's gradebook has any
+            for tables in books.values():
+                records.extend((table, row) for row in tables[table])
+        book.import_records(records)
+        book.compact()  # one self-contained file
         os.replace(partial, out)
     finally:
         remove_existing([partial, *journal_files(partial)])

@@ -1,7 +1,7 @@
 """The notebook a submission is run as: locked cells restored, grader cells added, findings per question.
 
-:class:`SubmissionPreparation` is the part of :class:`tlkit.instructor.grade.Grader`
-that turns a student's notebook into the one the sandboxed kernel executes:
+:class:`SubmissionPreparation` turns a student's notebook into the one the
+sandboxed kernel executes (the ``prepare`` step of :mod:`tlkit.instructor.steps`):
 it compares the locked cells with the manifest, restores their pristine
 source (hidden tests included), scans student cells for tampering, and adds
 the grader's own cells (a code snapshot first, evidence after each check).
@@ -21,6 +21,7 @@ from tlkit.instructor.manifest import compare_locked_cells
 from tlkit.instructor.notebooks import cell_source
 
 if TYPE_CHECKING:
+    from tlkit.instructor.grading_setup import GradingSetup
     from tlkit.instructor.scoring import SubmissionGrade
 
 __all__ = ["GRADER_CELL_TAG", "GradingError", "PreparedRun", "SubmissionPreparation"]
@@ -34,15 +35,21 @@ class GradingError(TlkitError, RuntimeError):
 
 
 class SubmissionPreparation:
-    """Build the notebook to execute from a submission (a part of :class:`~tlkit.instructor.grade.Grader`).
+    """Build the notebook to execute from a submission.
 
-    Uses the grader's ``manifest``, ``source`` (the instructor's notebook),
-    ``module_paths``, ``watched_modules`` and ``_kernel_code`` (the source of
-    :mod:`tlkit.instructor.kernel_side`).
+    Parameters
+    ----------
+    setup : GradingSetup
+        Reads its ``manifest``, ``source`` (the instructor's notebook),
+        ``module_paths``, ``watched_modules`` and ``kernel_code``.
     """
 
+    def __init__(self, setup: GradingSetup):
+        self.setup = setup
+        self._declared_names: dict | None = None
+
     def _grader_cell(self, call: str, config: dict, kind: str, question: str | None = None):
-        code = self._kernel_code
+        code = self.setup.kernel_code
         source = (
             f"exec({code!r} + '\\n{call}', "
             f"{{'__name__': 'tlkit_grader_cell', 'STUDENT_GLOBALS': globals(), 'CONFIG': {config!r}}})"
@@ -53,20 +60,29 @@ class SubmissionPreparation:
         return cell
 
     def _baseline_cell(self):
-        return self._grader_cell("emit_baseline(CONFIG)", {"modules": self.watched_modules}, "baseline")
+        return self._grader_cell("emit_baseline(CONFIG)", {"modules": self.setup.watched_modules}, "baseline")
 
     def _evidence_cell(self, question: str, alias: str):
         config = {
             "question": question,
-            "names": self._names_for(question),
-            "exercise_module": self.manifest["exercise_module"],
+            "names": self.names_for(question),
+            "exercise_module": self.setup.manifest["exercise_module"],
             "alias": alias,
-            "watched_modules": self.watched_modules,
+            "watched_modules": self.setup.watched_modules,
         }
         return self._grader_cell("emit_evidence(STUDENT_GLOBALS, CONFIG)", config, "evidence", question)
 
-    def _names_for(self, question: str) -> list[str]:
-        if not hasattr(self, "_declared_names"):
+    def names_for(self, question: str) -> list[str]:
+        """The notebook variables ``question`` reads, as its class declares them.
+
+        The first call imports the exercise module.
+
+        Raises
+        ------
+        GradingError
+            If the exercise module cannot be imported or has no ``exercise``.
+        """
+        if self._declared_names is None:
             self._declared_names = self._read_declared_names()
         return self._declared_names.get(question, [])
 
@@ -74,12 +90,13 @@ class SubmissionPreparation:
         """The notebook variables each question reads, from the question classes' declarations."""
         import importlib
 
-        added = [path for path in self.module_paths if path not in sys.path]
+        manifest = self.setup.manifest
+        added = [path for path in self.setup.module_paths if path not in sys.path]
         sys.path[:0] = added
         try:
-            module = importlib.import_module(self.manifest["exercise_module"])
+            module = importlib.import_module(manifest["exercise_module"])
         except ImportError as error:
-            raise GradingError(f"cannot import the exercise module {self.manifest['exercise_module']}: {error}") from None
+            raise GradingError(f"cannot import the exercise module {manifest['exercise_module']}: {error}") from None
         finally:
             for path in added:
                 sys.path.remove(path)
@@ -92,7 +109,7 @@ class SubmissionPreparation:
             names[key] = list(dict.fromkeys(declared))
         return names
 
-    def _prepare(self, submission, grade: SubmissionGrade) -> "PreparedRun":
+    def prepare(self, submission, grade: SubmissionGrade) -> "PreparedRun":
         """Rebuild the notebook to execute from the release, keeping only the student's answer code.
 
         nbgrader-style: every locked cell (setup, checks, hidden tests, other
@@ -103,13 +120,26 @@ class SubmissionPreparation:
         Markdown or raw cell, are dropped. A locked cell deleted, turned into
         another type, moved or edited is flagged (and run as released). The
         grader's own cells are known by their position only.
+
+        Parameters
+        ----------
+        submission : nbformat.NotebookNode
+            The student's notebook, as read.
+        grade : SubmissionGrade
+            The submission's grade; flags on the whole submission are added to it.
+
+        Returns
+        -------
+        PreparedRun
+            The notebook to execute and what each of its cells is.
         """
-        alias = self.manifest["exercise_alias"]
-        locked_entries = list(self.manifest["locked_cells"])
+        manifest = self.setup.manifest
+        alias = manifest["exercise_alias"]
+        locked_entries = list(manifest["locked_cells"])
         locked = {entry["cell_id"]: entry for entry in locked_entries}
-        solutions = {entry["cell_id"]: entry["question"] for entry in self.manifest.get("solution_cells", [])}
+        solutions = {entry["cell_id"]: entry["question"] for entry in manifest.get("solution_cells", [])}
         per_question: dict[str, list[str]] = {}
-        for change in compare_locked_cells(self.manifest, submission):
+        for change in compare_locked_cells(manifest, submission):
             scope = change.questions if change.role in ("check", "hidden-tests") and change.questions else ()
             if scope:
                 for question in scope:
@@ -131,7 +161,7 @@ class SubmissionPreparation:
             if cell.get("cell_type") != "code":
                 continue  # Markdown and raw cells are never run nor read
             following.setdefault(anchor, []).append((index, cell_source(cell), solutions.get(identifier)))
-        metadata = {key: value for key, value in self.source.metadata.items() if key in ("kernelspec", "language_info")}
+        metadata = {key: value for key, value in self.setup.source.metadata.items() if key in ("kernelspec", "language_info")}
         executed = nbformat.v4.new_notebook(metadata=copy.deepcopy(dict(metadata)))
         run = PreparedRun(executed, per_question)
         run.add(self._baseline_cell(), "grader", ("baseline", None))
@@ -147,7 +177,7 @@ class SubmissionPreparation:
 
         add_student_cells(-1)
         for rank, entry in enumerate(locked_entries):
-            run.add(nbformat.v4.new_code_cell(cell_source(self.source.cells[entry["index"]])), "locked", entry)
+            run.add(nbformat.v4.new_code_cell(cell_source(self.setup.source.cells[entry["index"]])), "locked", entry)
             if entry["role"] == "check":
                 for question in entry["questions"]:
                     run.add(self._evidence_cell(question, alias), "grader", ("evidence", question))

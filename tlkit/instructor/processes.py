@@ -1,7 +1,7 @@
 """The processes grading one submission starts: the notebook runner, then the checker, sandboxed.
 
-:class:`SubmissionProcesses` is the part of :class:`tlkit.instructor.grade.Grader`
-that decides what a sandbox may see (:meth:`~SubmissionProcesses._hide_paths`),
+:class:`SubmissionProcesses` decides what a sandbox may see
+(:meth:`~SubmissionProcesses.hide_paths`),
 which environment its processes get, and runs :mod:`tlkit.instructor.runner`
 (the notebook, in a fresh kernel) and :mod:`tlkit.instructor.checker` (the
 re-check of the evidence) with their timeouts.
@@ -14,6 +14,7 @@ import os
 import pathlib
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -21,14 +22,16 @@ from typing import TYPE_CHECKING
 import nbformat
 
 import tlkit
-from tlkit.instructor.parallel import thread_environment
+from tlkit.instructor.parallel import thread_environment, threads_per_kernel
 from tlkit.instructor.sandbox import Sandbox, kill_tree
 from tlkit.instructor.sqlite_files import journal_files
 
 if TYPE_CHECKING:
+    from tlkit.instructor.grading_setup import GradingSetup
     from tlkit.instructor.scoring import SubmissionGrade
 
-__all__ = ["REPO_ROOT", "SubmissionProcesses"]
+__all__ = ["CHECKER_TIMEOUT", "IMPORT_CELL_TIMEOUT", "REPO_ROOT", "SubmissionProcesses", "clean_run_folder",
+           "write_key_free_quizzes"]
 
 #: Seconds the grader's first cell (importing TensorFlow, Keras and the exercises) may take, whatever ``cell_timeout``.
 IMPORT_CELL_TIMEOUT = 600.0
@@ -54,21 +57,38 @@ def _inside(path: pathlib.Path, folder: pathlib.Path) -> bool:
 
 
 class SubmissionProcesses:
-    """Run a submission's notebook and its checker (a part of :class:`~tlkit.instructor.grade.Grader`).
+    """Run a submission's notebook and its checker, each in a sandbox of its own.
 
-    Uses the grader's ``work_folder``, ``source_path``, ``watch_gradebooks``,
-    ``module_paths``, ``use_sandbox``, ``limits``, ``timeout``,
-    ``cell_timeout``, ``manifest``, ``watched_modules``, ``_points``,
-    ``_hidden`` (what no sandbox may see) and ``_threads``.
+    Parameters
+    ----------
+    setup : GradingSetup
+        Reads its ``work_folder``, ``source_path``, ``watch_gradebooks``,
+        ``module_paths``, ``use_sandbox``, ``limits``, ``timeout``,
+        ``cell_timeout``, ``manifest``, ``watched_modules`` and ``points``.
+
+    Attributes
+    ----------
+    hidden : list of str
+        What no sandbox may see (:meth:`hide_paths` of the batch).
+    quiz_folder : pathlib.Path or None
+        The key-free exam files the sandboxes may read (:func:`write_key_free_quizzes`).
+    threads : int
+        Compute threads of each kernel and checker.
     """
 
+    def __init__(self, setup: GradingSetup):
+        self.setup = setup
+        self.hidden: list[str] = []
+        self.quiz_folder: pathlib.Path | None = None
+        self.threads = setup.threads or threads_per_kernel(1)
+
     # -- sandboxes -------------------------------------------------------------------------------
-    def _hide_paths(self, submissions: dict) -> list[str]:
+    def hide_paths(self, submissions: dict) -> list[str]:
         """What no sandbox may see: the work folder, gradebooks and spools, submissions, the source notebook."""
         from tlkit.gradebook import Gradebook
 
-        needed = [REPO_ROOT.resolve(), pathlib.Path(sys.prefix).resolve(), self.source_path.parent]
-        hidden: list[str] = [str(self.work_folder), str(self.source_path)]
+        needed = [REPO_ROOT.resolve(), pathlib.Path(sys.prefix).resolve(), self.setup.source_path.parent]
+        hidden: list[str] = [str(self.setup.work_folder), str(self.setup.source_path)]
 
         def hide(path: pathlib.Path, folder_too: bool = True) -> None:
             path = pathlib.Path(path).expanduser()
@@ -79,7 +99,7 @@ class SubmissionProcesses:
                 if candidate.is_file():
                     hidden.append(str(candidate.resolve()))
 
-        books = list(self.watch_gradebooks)
+        books = list(self.setup.watch_gradebooks)
         if os.environ.get("TLKIT_GRADEBOOK"):
             books.append(pathlib.Path(os.environ["TLKIT_GRADEBOOK"]))
         for book in books:
@@ -105,7 +125,7 @@ class SubmissionProcesses:
                 hidden.append(root)
         return hidden
 
-    def _sandbox(self) -> Sandbox:
+    def sandbox(self) -> Sandbox:
         """A sandbox that sees only what a kernel needs: Python, the venv, tlkit, its data, the exercise modules.
 
         Of the repository only the ``tlkit`` package, ``data/`` and
@@ -115,12 +135,12 @@ class SubmissionProcesses:
         """
         repository = str(REPO_ROOT)
         extra = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                 if path and not _inside(REPO_ROOT, pathlib.Path(path)) and not _inside(self.source_path.parent,
+                 if path and not _inside(REPO_ROOT, pathlib.Path(path)) and not _inside(self.setup.source_path.parent,
                                                                                            pathlib.Path(path))]
         data = [os.environ.get("TLKIT_FASHION_MNIST_DIR"), os.path.join(repository, "data"),
                 os.path.join(repository, "benchmarks", "results")]
         modules = []
-        for folder in self.module_paths:
+        for folder in self.setup.module_paths:
             if os.path.realpath(folder) == os.path.realpath(repository):
                 continue  # the tlkit package is always readable, the rest of the repository never
             try:
@@ -129,17 +149,29 @@ class SubmissionProcesses:
                                 if entry.name.endswith(".py") and entry.is_file(follow_symlinks=False)]
             except OSError:
                 continue
-        quizzes = getattr(self, "_quiz_folder", None)
+        quizzes = self.quiz_folder
         data.append(str(quizzes) if quizzes is not None else None)
         return Sandbox(readable=extra + [path for path in data if path], readable_files=modules,
-                       hidden=self._hidden, limits=self.limits)
+                       hidden=self.hidden, limits=self.setup.limits)
 
-    def _environment(self, extra: dict) -> dict:
-        python_path = os.pathsep.join(self.module_paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    def environment(self, extra: dict) -> dict:
+        """The environment of a runner or checker process: ``extra`` over a minimal one (or the grader's, unsandboxed).
+
+        Parameters
+        ----------
+        extra : dict
+            Variables to set on top (the decoy gradebook, the student id...).
+
+        Returns
+        -------
+        dict
+            Variable -> value, with ``PYTHONPATH`` and the thread settings.
+        """
+        python_path = os.pathsep.join(self.setup.module_paths + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                                                            if p])
-        if not self.use_sandbox:
+        if not self.setup.use_sandbox:
             environment = dict(os.environ)
-            environment.update(thread_environment(self._threads))
+            environment.update(thread_environment(self.threads))
             environment.update(extra)
             environment["PYTHONPATH"] = python_path
             return environment
@@ -148,17 +180,17 @@ class SubmissionProcesses:
             "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "PYTHONPATH": python_path,
             "TLKIT_CACHE_DIR": "/tmp/tlkit-cache", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         }
-        if getattr(self, "_quiz_folder", None) is not None:
-            environment["TLKIT_QUIZ_DIR"] = str(self._quiz_folder)  # key-free exam files only
+        if self.quiz_folder is not None:
+            environment["TLKIT_QUIZ_DIR"] = str(self.quiz_folder)  # key-free exam files only
         for name in ("TF_CPP_MIN_LOG_LEVEL", "TLKIT_FASHION_MNIST_DIR", "KERAS_BACKEND", "CUDA_VISIBLE_DEVICES"):
             if name in os.environ:
                 environment[name] = os.environ[name]
-        environment.update(thread_environment(self._threads))
+        environment.update(thread_environment(self.threads))
         environment.update(extra)
         return environment
 
     # -- running one submission ------------------------------------------------------------------
-    def _run(self, notebook, folder: pathlib.Path, student_id: str, grader_cells=()) -> tuple[dict, object]:
+    def run(self, notebook, folder: pathlib.Path, student_id: str, grader_cells=()) -> tuple[dict, object]:
         """Execute ``notebook``; return its status and the executed notebook (None if no cell ran).
 
         Only ``folder/box`` is writable by the sandbox: the kernel's working
@@ -175,33 +207,33 @@ class SubmissionProcesses:
             shutil.rmtree(box)
         (box / "work").mkdir(parents=True)
         (box / "decoy").mkdir()
-        job = {"notebook": notebook, "cwd": str(box / "work"), "cell_timeout": self.cell_timeout,
+        job = {"notebook": notebook, "cwd": str(box / "work"), "cell_timeout": self.setup.cell_timeout,
                "log": str(box / "runner.log"), "grader_cells": sorted(grader_cells),
                "import_cells": [position for position, (kind, _) in dict(grader_cells).items() if kind == "baseline"],
-               "import_cell_timeout": min(IMPORT_CELL_TIMEOUT, self.timeout)}
+               "import_cell_timeout": min(IMPORT_CELL_TIMEOUT, self.setup.timeout)}
         extra = {"TLKIT_GRADEBOOK": str(box / "decoy" / "gradebook.sqlite3"), "TLKIT_STUDENT_ID": student_id,
                  "MPLBACKEND": "Agg"}
         command = [sys.executable, "-m", "tlkit.instructor.runner"]
         sandbox, uid = None, None
-        if self.use_sandbox:
-            sandbox = self._sandbox()
+        if self.setup.use_sandbox:
+            sandbox = self.sandbox()
             uid = sandbox.acquire_uid()
             sandbox.prepare_writable(box, uid)
-            process = sandbox.popen(command, writable=[box], cwd=box / "work", environment=self._environment(extra),
+            process = sandbox.popen(command, writable=[box], cwd=box / "work", environment=self.environment(extra),
                                     uid=uid, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         else:
             job["kernel_pid"] = str(folder / "kernel.pid")
-            process = subprocess.Popen(command, cwd=str(box / "work"), env=self._environment(extra),
+            process = subprocess.Popen(command, cwd=str(box / "work"), env=self.environment(extra),
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                        start_new_session=True)
         status = None
         try:
-            output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=self.timeout)
+            output, error_text = process.communicate(json.dumps(job).encode("utf-8"), timeout=self.setup.timeout)
         except subprocess.TimeoutExpired:
             kill_tree(process)
             output, error_text = process.communicate()  # what the runner reported before it was stopped
             status = {"status": "timeout", "cell": None,
-                      "message": f"the whole notebook ran longer than {self.timeout:g} s and was stopped"}
+                      "message": f"the whole notebook ran longer than {self.setup.timeout:g} s and was stopped"}
         finally:
             kill_tree(process)
             if sandbox is not None:
@@ -255,7 +287,7 @@ class SubmissionProcesses:
         return status, executed
 
     @staticmethod
-    def _store_executed(executed, folder: pathlib.Path, grader_cells) -> None:
+    def store_executed(executed, folder: pathlib.Path, grader_cells) -> None:
         """Write ``folder/executed.ipynb`` for the instructor, the grader cells' payloads summarised.
 
         The evidence (saved models, base64) and the code snapshots have been
@@ -274,22 +306,22 @@ class SubmissionProcesses:
         except Exception:
             pass
 
-    def _check(self, grade: SubmissionGrade, evidence_root: pathlib.Path, decoy: pathlib.Path) -> dict:
+    def check(self, grade: SubmissionGrade, evidence_root: pathlib.Path, decoy: pathlib.Path) -> dict:
         """Run the checker (sandboxed: it reads only this submission's evidence) and return its record."""
-        job = {"exercise_module": self.manifest["exercise_module"], "module_paths": self.module_paths,
-               "watched_modules": self.watched_modules,
+        job = {"exercise_module": self.setup.manifest["exercise_module"], "module_paths": self.setup.module_paths,
+               "watched_modules": self.setup.watched_modules,
                "submissions": [{"key": grade.student_id, "artifacts": str(evidence_root),
-                                "questions": list(self._points), "decoy": str(decoy)}]}
+                                "questions": list(self.setup.points), "decoy": str(decoy)}]}
         command = [sys.executable, "-m", "tlkit.instructor.checker"]
-        environment = self._environment({"PYTHONSAFEPATH": "1"})
+        environment = self.environment({"PYTHONSAFEPATH": "1"})
         sandbox, uid = None, None
-        if self.use_sandbox:
-            sandbox = self._sandbox()
+        if self.setup.use_sandbox:
+            sandbox = self.sandbox()
             uid = sandbox.acquire_uid()
             process = sandbox.popen(command, cwd="/tmp", environment=environment, readonly=[evidence_root, decoy.parent],
                                     uid=uid, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         else:
-            checker_folder = self.work_folder / "checker"
+            checker_folder = self.setup.work_folder / "checker"
             checker_folder.mkdir(exist_ok=True)
             process = subprocess.Popen(command, cwd=str(checker_folder), env=environment, stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
@@ -297,11 +329,11 @@ class SubmissionProcesses:
             # a hang guard, not a speed limit: on a busy machine importing TensorFlow and loading the models
             # alone can take minutes (the checker's work is bounded by the evidence it is given)
             output, error_text = process.communicate(json.dumps(job).encode("utf-8"),
-                                                     timeout=max(CHECKER_TIMEOUT, self.timeout))
+                                                     timeout=max(CHECKER_TIMEOUT, self.setup.timeout))
         except subprocess.TimeoutExpired:
             kill_tree(process)
             process.communicate()
-            return {"__checker_failure__": f"the checker ran out of time ({max(CHECKER_TIMEOUT, self.timeout):g} s)"}
+            return {"__checker_failure__": f"the checker ran out of time ({max(CHECKER_TIMEOUT, self.setup.timeout):g} s)"}
         finally:
             kill_tree(process)
             if sandbox is not None:
@@ -313,9 +345,65 @@ class SubmissionProcesses:
                 continue
             if isinstance(record, dict) and record.get("key") == grade.student_id and isinstance(record.get("questions"), dict):
                 questions = {name: value for name, value in record["questions"].items()
-                             if name in self._points and isinstance(value, dict)}
+                             if name in self.setup.points and isinstance(value, dict)}
                 rows = record.get("decoy_rows")
                 questions["__decoy_rows__"] = rows if isinstance(rows, dict) else {}
                 return questions
         last = (error_text.decode("utf-8", "replace").strip().splitlines() or [f"exit {process.returncode}"])[-1]
         return {"__checker_failure__": last[:300]}
+
+
+def write_key_free_quizzes(manifest: dict, folder: pathlib.Path) -> pathlib.Path:
+    """Write the notebook's quizzes as exam files (questions and options, no key) for the sandboxes to show.
+
+    The source quizzes hold the answer key and never enter a sandbox; a
+    quiz that cannot be loaded is left out (its cell then fails, as the
+    quiz is not graded here).
+
+    Parameters
+    ----------
+    manifest : dict
+        The notebook's manifest entry; its ``quizzes`` are written.
+    folder : pathlib.Path
+        The folder to (re)create for them.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``.
+    """
+    from tlkit.quiz import QuizFileError, resolve_quiz
+    from tlkit.quiz.exam import EXAM_SUFFIX, exam_yaml
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for quiz_id in manifest.get("quizzes", []):
+        try:
+            quiz = resolve_quiz(quiz_id)
+        except (QuizFileError, OSError, ValueError):
+            continue
+        (folder / f"{quiz.id}{EXAM_SUFFIX}").write_text(exam_yaml(quiz), encoding="utf-8")
+    return folder
+
+
+def clean_run_folder(folder: pathlib.Path) -> None:
+    """Remove what the submission wrote and the evidence once checked; keep ``executed.ipynb`` (truncated).
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        One submission's run folder (``<work>/runs/<student>``).
+    """
+
+    def unlock(function, path, _):
+        try:  # a folder the submission made unreadable (chmod 000): give it back to the grader
+            os.chmod(os.path.dirname(path), stat.S_IRWXU)
+            os.chmod(path, stat.S_IRWXU)
+            function(path)
+        except OSError:
+            pass
+
+    for name in ("box", "evidence"):
+        if (folder / name).exists():
+            shutil.rmtree(folder / name, onerror=unlock)

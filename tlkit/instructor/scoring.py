@@ -80,9 +80,9 @@ def score_questions(grade: SubmissionGrade, points_by_question: dict, results: d
     per_question : dict
         Question -> flags found before the run (edited locked cells, tampering in its solution cell).
     findings : dict
-        What :meth:`EvidenceIntake._extract_evidence` found: ``flags`` and ``problems`` per question.
+        What :meth:`EvidenceIntake.extract_evidence` found: ``flags`` and ``problems`` per question.
     run_findings : tuple of dict
-        What :meth:`EvidenceIntake._executed_findings` found: outputs imitating
+        What :meth:`EvidenceIntake.executed_findings` found: outputs imitating
         a verdict, failed hidden tests and the text each check cell displayed,
         per question.
     """

@@ -1,64 +1,48 @@
-"""A small SQLite gradebook for quiz answers and exercise checks.
+"""The gradebook: quiz answers, exercise checks and grades in one SQLite file.
 
 Each record is written in its own short transaction, in WAL journal mode and
 with a busy timeout, so several notebooks (or processes) can write to one
-gradebook at the same time. When the gradebook cannot be written (locked for
-too long, read-only, a folder that cannot be created), the record is appended to a JSON-lines
-*spool* file instead, a :class:`GradebookError` says where, and the spool is
-replayed into the database by the next successful write. No answer is ever
-dropped silently.
+gradebook at the same time. When the gradebook cannot be written, the record
+goes to the gradebook's spool (:mod:`tlkit.gradebook.spool`) and a
+:class:`GradebookError` says where; the next successful write replays it.
 
-The spool is :class:`tlkit.gradebook_spool.Spool`: appending to it and
-claiming it for a replay are serialised by a file lock, and records carry
-unique ids, so replaying a record twice stores it once.
-
-The gradebook lives, in order of preference, at the path given to
-:class:`Gradebook`, at the path in the environment variable
-``TLKIT_GRADEBOOK``, or in the user's data folder
-(``platformdirs.user_data_dir("tlkit")``); never inside the repository. A
-missing folder is created, private to the user (mode 0700).
-
-Records carry a student id: :func:`current_student_id` takes it from
-``TLKIT_STUDENT_ID``, an id chosen with :func:`set_student_id`, the
-JupyterHub user or the login name, and never asks for it, so a notebook's
-Run All never waits for input.
+Besides recording one record at a time, a :class:`Gradebook` can
+:meth:`~Gradebook.import_records` (records read elsewhere, such as shards'
+gradebooks, stored in one transaction) and :meth:`~Gradebook.compact` itself
+into one self-contained file; :func:`read_records` reads a gradebook file as
+it is, without changing it.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
-import getpass
 import hashlib
 import json
 import os
 import pathlib
-import re
 import sqlite3
 import uuid
 
 import platformdirs
 
 from tlkit.errors import TlkitError
-from tlkit.gradebook_spool import Spool, make_private_folder
+from tlkit.gradebook.spool import Spool, make_private_folder
 
 __all__ = [
+    "CHECK_OUTCOMES",
+    "COLUMNS_BY_TABLE",
+    "DEFAULT_BUSY_TIMEOUT_SECONDS",
+    "GRADEBOOK_ENVIRONMENT_VARIABLE",
     "Gradebook",
     "GradebookError",
-    "StudentIdError",
-    "current_student_id",
     "default_gradebook_path",
-    "set_student_id",
-    "student_id_source",
-    "validate_student_id",
-    "CHECK_OUTCOMES",
+    "read_records",
 ]
 
 GRADEBOOK_ENVIRONMENT_VARIABLE = "TLKIT_GRADEBOOK"
-STUDENT_ID_ENVIRONMENT_VARIABLE = "TLKIT_STUDENT_ID"
 CHECK_OUTCOMES = ("correct", "incorrect", "not_attempted")
 DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
-STUDENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
 _QUIZ_COLUMNS = ("student_id", "quiz_id", "question_id", "answer", "correct", "recorded_at")
 _CHECK_COLUMNS = ("student_id", "notebook", "question", "outcome", "message", "recorded_at")
@@ -68,8 +52,9 @@ _GRADE_COLUMNS = (
 _RUN_COLUMNS = (
     "assignment", "manifest_sha256", "shard_index", "shard_count", "roster_sha256", "roster", "students", "graded_at",
 )
-_COLUMNS_BY_TABLE = {"quiz_answers": _QUIZ_COLUMNS, "checks": _CHECK_COLUMNS, "grades": _GRADE_COLUMNS,
-                     "grading_runs": _RUN_COLUMNS}
+#: Table -> the columns of its records, besides the unique ``record_id`` every record carries.
+COLUMNS_BY_TABLE = {"quiz_answers": _QUIZ_COLUMNS, "checks": _CHECK_COLUMNS, "grades": _GRADE_COLUMNS,
+                    "grading_runs": _RUN_COLUMNS}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quiz_answers (
@@ -124,10 +109,6 @@ class GradebookError(TlkitError, RuntimeError):
     """The gradebook could not be read or written."""
 
 
-class StudentIdError(TlkitError, ValueError):
-    """A student id is missing or has characters tlkit does not accept."""
-
-
 def default_gradebook_path() -> pathlib.Path:
     """Return where the gradebook lives when no path is given.
 
@@ -175,7 +156,7 @@ class Gradebook:
     def __init__(self, path=None, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS, spool_path=None):
         self.path = pathlib.Path(path).expanduser() if path is not None else default_gradebook_path()
         self.busy_timeout = float(busy_timeout)
-        self.spool = Spool(self.path, _COLUMNS_BY_TABLE, pathlib.Path(spool_path) if spool_path is not None else None)
+        self.spool = Spool(self.path, COLUMNS_BY_TABLE, pathlib.Path(spool_path) if spool_path is not None else None)
         self._schema_ready = False
 
     def __repr__(self) -> str:
@@ -211,7 +192,7 @@ class Gradebook:
 
     @staticmethod
     def _insert(connection: sqlite3.Connection, table: str, row: dict) -> None:
-        columns = ("record_id",) + _COLUMNS_BY_TABLE[table]
+        columns = ("record_id",) + COLUMNS_BY_TABLE[table]
         placeholders = ", ".join("?" for _ in columns)
         connection.execute(
             f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",
@@ -252,6 +233,76 @@ class Gradebook:
                 f"in {spool} and will be added to the gradebook on the next successful write"
             ) from error
         self.spool.discard(claimed_files)
+
+    # -- whole-file operations ----------------------------------------------------------------
+    def import_records(self, records) -> int:
+        """Store records read elsewhere (another gradebook, a shard) in one transaction.
+
+        Each record keeps its ``record_id`` and its times, so importing a
+        record twice stores it once. The spool is neither read nor written:
+        when the database cannot be written, nothing is stored.
+
+        Parameters
+        ----------
+        records : iterable of (str, dict)
+            ``(table, row)`` pairs, stored in this order; each row has
+            ``record_id`` and every column of its table (:data:`COLUMNS_BY_TABLE`).
+
+        Returns
+        -------
+        int
+            How many records were given.
+
+        Raises
+        ------
+        GradebookError
+            If the gradebook cannot be written; no record of the call is stored.
+        """
+        count = 0
+        try:
+            connection = self._connect()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    for table, row in records:
+                        self._insert(connection, table, row)
+                        count += 1
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+            finally:
+                connection.close()
+        except (sqlite3.Error, OSError) as error:
+            raise GradebookError(f"could not import records into the gradebook {self.path} ({error})") from error
+        return count
+
+    def compact(self) -> pathlib.Path:
+        """Make the gradebook one self-contained file, safe to copy or rename (journal mode ``DELETE``).
+
+        The write-ahead log is folded into the database file and removed.
+        Writing to the gradebook later switches it back to WAL mode.
+
+        Returns
+        -------
+        pathlib.Path
+            The gradebook's file.
+
+        Raises
+        ------
+        GradebookError
+            If the gradebook cannot be opened.
+        """
+        try:
+            connection = self._connect()
+            try:
+                connection.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                connection.close()
+        except (sqlite3.Error, OSError) as error:
+            raise GradebookError(f"could not compact the gradebook {self.path} ({error})") from error
+        return self.path
 
     # -- public recording API -----------------------------------------------------------------
     def record_quiz_answer(self, student_id: str, quiz_id: str, question_id: str, answer, correct) -> None:
@@ -508,128 +559,41 @@ class Gradebook:
         return path
 
 
-# -- student identity --------------------------------------------------------------------------
-#: Where a student id comes from, in order of preference (see :func:`student_id_source`).
-STUDENT_ID_SOURCES = ("environment", "saved", "jupyterhub", "login")
-JUPYTERHUB_USER_ENVIRONMENT_VARIABLE = "JUPYTERHUB_USER"
-FALLBACK_STUDENT_ID = "student"
-
-
-def _student_id_file() -> pathlib.Path:
-    return pathlib.Path(platformdirs.user_config_dir("tlkit")) / "student_id.txt"
-
-
-def validate_student_id(student_id) -> str:
-    """Return ``student_id`` stripped, or raise :class:`StudentIdError` if it is not acceptable."""
-    if not isinstance(student_id, str) or not student_id.strip():
-        raise StudentIdError("the student id is empty; use letters, digits and . _ @ + - (up to 64 characters)")
-    student_id = student_id.strip()
-    if not STUDENT_ID_PATTERN.match(student_id):
-        raise StudentIdError(
-            f"the student id {student_id!r} is not accepted; start with a letter or digit and use only "
-            "letters, digits and . _ @ + - (up to 64 characters)"
-        )
-    return student_id
-
-
-def _id_from_login_name(name: str) -> str | None:
-    """A valid student id made from a login name: unaccepted characters become ``-``; None if nothing is left."""
-    cleaned = re.sub(r"[^A-Za-z0-9._@+-]", "-", name.strip())[:64].lstrip("._@+-")
-    return cleaned if cleaned and STUDENT_ID_PATTERN.match(cleaned) else None
-
-
-def _login_name() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:  # no USER/LOGNAME and no password entry (some containers)
-        return None
-
-
-def student_id_source() -> tuple[str, str]:
-    """Return the student id and where it came from; never asks anything.
-
-    In order of preference:
-
-    ``"environment"``
-        the environment variable ``TLKIT_STUDENT_ID`` (set by an instructor,
-        a classroom server or the student);
-    ``"saved"``
-        an id chosen with :func:`set_student_id` (or the id box of a quiz),
-        remembered in the user's config folder;
-    ``"jupyterhub"``
-        the JupyterHub user name (``JUPYTERHUB_USER``) on a classroom server;
-    ``"login"``
-        the operating-system login name (``"student"`` if there is none).
-
-    Returns
-    -------
-    tuple of (str, str)
-        The id and one of :data:`STUDENT_ID_SOURCES`.
-
-    Raises
-    ------
-    StudentIdError
-        If ``TLKIT_STUDENT_ID`` is set to an id tlkit does not accept.
-    """
-    from_environment = os.environ.get(STUDENT_ID_ENVIRONMENT_VARIABLE)
-    if from_environment is not None:
-        return validate_student_id(from_environment), "environment"
-    remembered = _student_id_file()
-    try:
-        return validate_student_id(remembered.read_text(encoding="utf-8")), "saved"
-    except (OSError, StudentIdError):
-        pass  # nothing saved, or unreadable: fall back to the login names
-    hub_user = _id_from_login_name(os.environ.get(JUPYTERHUB_USER_ENVIRONMENT_VARIABLE, ""))
-    if hub_user:
-        return hub_user, "jupyterhub"
-    return _id_from_login_name(_login_name() or "") or FALLBACK_STUDENT_ID, "login"
-
-
-def current_student_id() -> str:
-    """Return the student's id, without ever asking for it.
-
-    See :func:`student_id_source` for where it comes from: ``TLKIT_STUDENT_ID``,
-    then an id saved with :func:`set_student_id`, then the JupyterHub user, then
-    the login name.
-
-    Raises
-    ------
-    StudentIdError
-        If ``TLKIT_STUDENT_ID`` is set to an id tlkit does not accept.
-    """
-    return student_id_source()[0]
-
-
-def set_student_id(student_id: str) -> str:
-    """Choose the id answers and checks are recorded under, and remember it on this computer.
-
-    The id is saved in the user's config folder (private, mode 0700) and used
-    from now on by every notebook. In this Python process it also replaces a
-    ``TLKIT_STUDENT_ID`` set in the environment, which other processes keep
-    preferring.
+def read_records(path) -> dict:
+    """Every record of a gradebook file as stored, read without changing the file.
 
     Parameters
     ----------
-    student_id : str
-        Letters, digits and ``. _ @ + -``, up to 64 characters.
+    path : str or os.PathLike
+        An existing gradebook file.
 
     Returns
     -------
-    str
-        The id, stripped.
+    dict
+        Table -> its rows (dicts of ``record_id`` and the table's columns,
+        :data:`COLUMNS_BY_TABLE`), in insertion order; JSON columns are left
+        as text. A table the file lacks has no rows.
 
     Raises
     ------
-    StudentIdError
-        If the id is not accepted (nothing is changed), or cannot be saved.
+    GradebookError
+        If the file cannot be read as a gradebook; the message starts with its path.
     """
-    student_id = validate_student_id(student_id)
-    remembered = _student_id_file()
+    path = pathlib.Path(path)
     try:
-        make_private_folder(remembered.parent)
-        remembered.write_text(student_id + "\n", encoding="utf-8")
-    except OSError as error:
-        raise StudentIdError(f"could not save the student id in {remembered} ({error})") from error
-    if STUDENT_ID_ENVIRONMENT_VARIABLE in os.environ:
-        os.environ[STUDENT_ID_ENVIRONMENT_VARIABLE] = student_id
-    return student_id
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            return {table: _read_table(connection, table) for table in COLUMNS_BY_TABLE}
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise GradebookError(f"{path}: not a readable gradebook ({error})") from error
+
+
+def _read_table(connection: sqlite3.Connection, table: str) -> list[dict]:
+    exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
+    if not exists:
+        return []
+    columns = ("record_id",) + COLUMNS_BY_TABLE[table]
+    rows = connection.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY row_number").fetchall()
+    return [dict(zip(columns, row)) for row in rows]

@@ -1,0 +1,142 @@
+"""The kit's modules meet through public names only.
+
+A module of ``tlkit`` may use its own private names (``_name``), never those
+of another tlkit module: not ``from tlkit.x import _name``, not
+``module._name`` for a tlkit module it imported, not ``Name._name`` for a
+class or function it imported from one, and not ``thing._name`` for an
+object it made with one (``book = Gradebook(...); book._connect()``).
+What another module needs is made public (documented, in ``__all__``) or
+moved. The few deliberate exceptions are listed in :data:`ALLOWED`, each
+with its reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "tlkit"
+
+ML_HALF = "ML half: moved in the experiments/plots consolidation"
+
+#: (module using the name, the private name it uses) -> why it is allowed.
+ALLOWED = {
+    ("tlkit.plots_steps", "tlkit.plots._finish"): ML_HALF,
+    ("tlkit.plots_steps", "tlkit.plots._new_figure"): ML_HALF,
+    ("tlkit.plots_steps", "tlkit.plots._style"): ML_HALF,
+}
+
+
+def _modules() -> dict[str, pathlib.Path]:
+    """Dotted module name -> its file, for every module of the package."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _absolute(module: str, path: pathlib.Path, level: int, name: str | None) -> str:
+    """The absolute name of ``from <level dots><name> import ...`` written in ``module``."""
+    if level == 0:
+        return name or ""
+    base = module.split(".")
+    if path.name != "__init__.py":
+        base = base[:-1]
+    base = base[: len(base) - (level - 1)]
+    return ".".join(base + ([name] if name else []))
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(module: str, path: pathlib.Path) -> list[tuple[str, str, int]]:
+    """The private names of other tlkit modules that ``module`` uses.
+
+    Returns
+    -------
+    list of (str, str, int)
+        ``(module, dotted private name, line)``; the dotted name is where the
+        name lives as far as the imports tell (``tlkit.x.Class._name``, or
+        ``tlkit.x.make()._name`` for an object made by ``tlkit.x.make``).
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    bound: dict[str, str] = {}  # local name -> the tlkit thing it stands for
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "tlkit" or alias.name.startswith("tlkit."):
+                    bound[alias.asname or "tlkit"] = alias.name if alias.asname else "tlkit"
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, path, node.level, node.module)
+            if source != "tlkit" and not source.startswith("tlkit."):
+                continue
+            for alias in node.names:
+                if _is_private(alias.name) and source != module:
+                    uses.append((module, f"{source}.{alias.name}", node.lineno))
+                bound[alias.asname or alias.name] = f"{source}.{alias.name}"
+
+    def dotted(node) -> str | None:
+        if isinstance(node, ast.Name):
+            return bound.get(node.id)
+        if isinstance(node, ast.Attribute):
+            inner = dotted(node.value)
+            return f"{inner}.{node.attr}" if inner else None
+        return None
+
+    for node in ast.walk(tree):  # objects made by another module's callable
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            made = dotted(node.value.func)
+            if made:
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id not in bound:
+                        bound[target.id] = f"{made}()"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _is_private(node.attr):
+            owner = dotted(node.value)
+            if owner and owner != module:
+                uses.append((module, f"{owner}.{node.attr}", node.lineno))
+    return uses
+
+
+def _all_private_uses() -> list[tuple[str, str, int]]:
+    return [use for module, path in sorted(_modules().items()) for use in private_uses(module, path)]
+
+
+def test_no_module_uses_another_modules_private_names():
+    unexplained = [f"{module}:{line} uses {name}" for module, name, line in _all_private_uses()
+                   if (module, name) not in ALLOWED]
+    assert not unexplained, (
+        "make these names public (numpydoc docstring, in __all__) or move the code that needs them; "
+        "list a deliberate exception in ALLOWED with its reason:\n" + "\n".join(unexplained))
+
+
+def test_every_allowed_exception_is_still_needed_and_explained():
+    used = {(module, name) for module, name, _ in _all_private_uses()}
+    stale = sorted(f"{module} -> {name}" for module, name in ALLOWED if (module, name) not in used)
+    assert not stale, "remove these entries from ALLOWED, nothing uses them any more:\n" + "\n".join(stale)
+    assert all(reason.strip() for reason in ALLOWED.values())
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("from tlkit.gradebook import _COLUMNS\n", ["tlkit.gradebook._COLUMNS"]),
+    ("from tlkit.instructor import kernel_side\nkernel_side._is_plain_json(1)\n",
+     ["tlkit.instructor.kernel_side._is_plain_json"]),
+    ("import tlkit.exercises.predicates as check\ncheck._weight_snapshot(1)\n",
+     ["tlkit.exercises.predicates._weight_snapshot"]),
+    ("from tlkit.gradebook import Gradebook\nbook = Gradebook()\nbook._connect()\n",
+     ["tlkit.gradebook.Gradebook()._connect"]),
+    ("from . import kernel_side\nkernel_side._is_plain_json(1)\n", ["tlkit.instructor.kernel_side._is_plain_json"]),
+    ("from tlkit.gradebook import Gradebook\nGradebook.__init__\nx = 1\nx._private\n", []),
+])
+def test_the_scan_sees_each_kind_of_private_door(tmp_path, source, expected):
+    path = tmp_path / "probe.py"
+    path.write_text(source, encoding="utf-8")
+    assert [name for _, name, _ in private_uses("tlkit.instructor.probe", path)] == expected
