@@ -20,14 +20,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tlkit"
 
-ML_HALF = "ML half: moved in the experiments/plots consolidation"
-
 #: (module using the name, the private name it uses) -> why it is allowed.
-ALLOWED = {
-    ("tlkit.plots_steps", "tlkit.plots._finish"): ML_HALF,
-    ("tlkit.plots_steps", "tlkit.plots._new_figure"): ML_HALF,
-    ("tlkit.plots_steps", "tlkit.plots._style"): ML_HALF,
-}
+ALLOWED: dict = {}
 
 
 def _modules() -> dict[str, pathlib.Path]:
