@@ -71,13 +71,13 @@ def render_fair_protocol(report: dict) -> str:
         lines.append("")
         lines.append(_frozen_line(report))
     if report.get("labels_to_match"):
-        from tlkit import fair_benchmark
+        from tlkit.experiments import recorded
 
         curve = report["labels_curve"]
         lines.append("")
         lines.append("Scratch with more labels, same protocol: " + "; ".join(
             f"k = {k}: {_pct(entry['strategies']['scratch']['mean'])} ({len(entry['seeds'])} seeds)" for k, entry in curve.items())
-            + ". " + fair_benchmark.labels_to_match_line(report))
+            + ". " + recorded.labels_to_match_line(report))
     if all("pretraining_pts" in entry for entry in results.values()):
         lines.append("")
         lines.append("Pre-trained against random frozen convolutions (partial − random_partial): " + "; ".join(

@@ -23,7 +23,7 @@ with partial for "transfer" seed by seed (:data:`HEADLINE_TRANSFER`).  Feature e
 (``frozen``: the whole base frozen, a new head) is an arm of its own, added with the same
 protocol by ``--add-arms frozen``; so is scratch at more labels per class (``--add-arms
 scratch --ks 20 40 80``), from which ``labels_to_match`` says how many labels per class
-scratch needs to reach transfer's accuracy at k = 5 and 10 (:func:`tlkit.fair_benchmark.labels_to_match`).
+scratch needs to reach transfer's accuracy at k = 5 and 10 (:func:`tlkit.experiments.recorded.labels_to_match`).
 Relatedness: partial transfer from other bases, paired with the same tuned scratch
 (related split: the base pre-trained on shuffled labels and the distant base;
 ``--add-relatedness WEIGHTS`` adds more bases to an existing result file).  Seeds, the
@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import datetime
 import json
 import multiprocessing
@@ -155,10 +156,10 @@ def labels_figure_path(report: dict, results_file: pathlib.Path) -> pathlib.Path
 
 
 def plot_labels_to_match(report: dict, path: pathlib.Path) -> pathlib.Path:
-    """Draw scratch's accuracy against labels per class with transfer's points (:func:`tlkit.fair_benchmark.plot_labels_to_match`)."""
-    from tlkit import fair_benchmark
+    """Draw scratch's accuracy against labels per class with transfer's points (:func:`tlkit.plots.plot_recorded_labels_to_match`)."""
+    from tlkit import plots
 
-    figure = fair_benchmark.plot_labels_to_match(report)
+    figure = plots.plot_recorded_labels_to_match(report)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     return path
@@ -170,10 +171,11 @@ def plot_accuracy_vs_steps(report: dict, path: pathlib.Path) -> pathlib.Path:
     Each line is the mean over seeds of the run each strategy chose on validation
     data; the dot shows where validation stopped it (median over seeds).
     """
-    from tlkit import fair_benchmark, plots_steps
+    from tlkit import plots
+    from tlkit.experiments import recorded
 
-    panels, stopped = fair_benchmark.steps_panels(report)
-    figure = plots_steps.plot_accuracy_vs_steps(panels, stopped, chance=1 / len(report["split"]["target_classes"]),
+    panels, stopped = recorded.steps_panels(report)
+    figure = plots.plot_accuracy_vs_steps(panels, stopped, chance=1 / len(report["split"]["target_classes"]),
                                                 title="Accuracy against training steps")
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
@@ -342,7 +344,7 @@ def add_arms(path: pathlib.Path, strategies: list, ks: list, seeds: list | None,
     accuracies, its paired difference with the recorded scratch (``per_strategy_gain_pts``),
     its plain-test mean and its accuracy-against-steps curve; the headline "transfer" keeps
     its recorded candidates.  At another ``k`` the arms go to ``labels_curve[k]`` (more labels
-    per class, for :func:`tlkit.fair_benchmark.labels_to_match`); runs on seeds already there
+    per class, for :func:`tlkit.experiments.recorded.labels_to_match`); runs on seeds already there
     are replaced, others added.  ``labels_to_match`` is recomputed from the file afterwards.
     """
     import numpy as np
@@ -408,10 +410,10 @@ def add_arms(path: pathlib.Path, strategies: list, ks: list, seeds: list | None,
 
 
 def rescore_labels_to_match(report: dict) -> dict:
-    """Recompute ``report["labels_to_match"]`` from the recorded runs (:func:`tlkit.fair_benchmark.labels_to_match`)."""
-    from tlkit import fair_benchmark
+    """Recompute ``report["labels_to_match"]`` from the recorded runs (:func:`tlkit.experiments.recorded.labels_to_match`)."""
+    from tlkit.experiments import recorded
 
-    report["labels_to_match"] = {str(k): fair_benchmark.labels_to_match(report, k) for k in LABELS_TO_MATCH_KS
+    report["labels_to_match"] = {str(k): recorded.labels_to_match(report, k) for k in LABELS_TO_MATCH_KS
                                  if str(k) in report["results"]}
     return report
 
@@ -562,7 +564,7 @@ def main(argv=None) -> int:
                      "seed tlkit.variation.CUSTOMER_PHOTOS_SEED); plain_test: the centred test split",
         "protocol": protocol.describe(),
         "protocol_choices": PROTOCOL_CHOICES,
-        "protocol_settings": {key: list(value) if isinstance(value, tuple) else value for key, value in experiments.dataclasses.asdict(protocol).items()},
+        "protocol_settings": {key: list(value) if isinstance(value, tuple) else value for key, value in dataclasses.asdict(protocol).items()},
         "dataset": dataset_name,
         "target_test_images": len(target.test),
         "seeds": args.seeds,

@@ -34,7 +34,9 @@ def test_accuracy_of_a_model_on_a_split_and_the_old_names():
     labels = np.argmax(np.asarray(model(images)), axis=1)
     split = types.SimpleNamespace(images=images, labels=labels)  # what accuracy reads of a LabelledImages
     assert evaluation.accuracy(model, split) == 1.0
-    assert experiments.accuracy is evaluation.accuracy and experiments.predict_eagerly is evaluation.predict_eagerly
+    for name in ("accuracy", "predict_eagerly"):
+        with pytest.warns(DeprecationWarning, match=f"tlkit.evaluation.{name}"):
+            assert getattr(experiments, name) is getattr(evaluation, name)
 
 
 def test_compile_classifier():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tlkit import data, experiments, models
+from tlkit import data, evaluation, experiments, models
 from tlkit.errors import TlkitError, UnknownNameError
 from tlkit.freezing import changed_layers, snapshot_weights
 
@@ -62,8 +62,8 @@ def test_scratch_does_not_start_from_the_pretrained_weights(examples):
 
 def test_same_seed_same_accuracy(examples, target):
     test_split = target.test.take(range(200))
-    first = experiments.accuracy(_trained("partial", examples)[0], test_split)
-    second = experiments.accuracy(_trained("partial", examples)[0], test_split)
+    first = evaluation.accuracy(_trained("partial", examples)[0], test_split)
+    second = evaluation.accuracy(_trained("partial", examples)[0], test_split)
     assert first == second
 
 
@@ -75,7 +75,7 @@ def test_translation_shifts_training_images_only_and_stays_seeded(examples, targ
     assert "random_shift" not in [layer.name for layer in plain.layers]
     # inference ignores the shift: the same inputs give the same outputs twice
     images = target.test.images[:20]
-    assert np.array_equal(experiments.predict_eagerly(model, images), experiments.predict_eagerly(model, images))
+    assert np.array_equal(evaluation.predict_eagerly(model, images), evaluation.predict_eagerly(model, images))
     again, _ = experiments.train_on_target("partial", examples, seed=0, budget=shifted)
     for mine, theirs in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(mine, theirs)

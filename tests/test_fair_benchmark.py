@@ -1,4 +1,4 @@
-"""tlkit.fair_benchmark: reading the benchmark's evidence and repeating one run at its validated budget."""
+"""tlkit.experiments.recorded: reading the benchmark's evidence and repeating one run at its validated budget."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from tlkit import data, fair_benchmark, plots_evaluation, plots_steps
+from tlkit import data, plots
+from tlkit.experiments import recorded
 from tlkit.errors import CorruptFileError, InputShapeError, MissingFileError, TlkitError, UnknownNameError
 from tlkit.plots import PlotArgumentError
 
@@ -50,52 +51,52 @@ def report():
 
 
 def test_the_shipped_results_load_and_name_their_base():
-    report = fair_benchmark.load_results()
+    report = recorded.load_results()
     assert report["base"]["weights"] == "fashion_related_varied"
     assert set(report["results"]) == {"5", "10"}
 
 
 def test_a_missing_corrupt_or_incomplete_results_file_gets_a_clear_error(tmp_path, report):
     with pytest.raises(MissingFileError, match="transfer_gain.py"):
-        fair_benchmark.load_results(tmp_path / "absent.json")
+        recorded.load_results(tmp_path / "absent.json")
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     with pytest.raises(CorruptFileError, match="broken.json"):
-        fair_benchmark.load_results(broken)
+        recorded.load_results(broken)
     incomplete = tmp_path / "incomplete.json"
     del report["protocol_settings"]
     incomplete.write_text(json.dumps(report))
     with pytest.raises(CorruptFileError, match="protocol_settings"):
-        fair_benchmark.load_results(incomplete)
+        recorded.load_results(incomplete)
 
 
 def test_the_validated_budget_is_the_most_chosen_rate_and_the_median_length(report):
-    scratch = fair_benchmark.validated_protocol(report, 5, "scratch")
+    scratch = recorded.validated_protocol(report, 5, "scratch")
     assert scratch.learning_rates == (0.001,) and scratch.augmentation == (True,)
     assert scratch.max_steps == 1300  # median 1212 steps, rounded up to whole checks of 100
-    partial = fair_benchmark.validated_protocol(report, 5, "partial")
+    partial = recorded.validated_protocol(report, 5, "partial")
     assert partial.learning_rates == (0.003,) and partial.augmentation == (True,) and partial.max_steps == 500
-    assert fair_benchmark.validated_protocol(report, 5, "fine_tune").max_steps == 300
+    assert recorded.validated_protocol(report, 5, "fine_tune").max_steps == 300
     assert partial.validation_per_class == 50 and partial.batch_size == 16  # the rest is the benchmark's
 
 
 def test_a_tie_between_learning_rates_goes_to_the_smaller(report):
     chosen = report["results"]["5"]["strategies"]["scratch"]["chosen"]
     chosen[:] = [_choice(0.003, 100), _choice(0.001, 100)]
-    protocol = fair_benchmark.validated_protocol(report, 5, "scratch")
+    protocol = recorded.validated_protocol(report, 5, "scratch")
     assert protocol.learning_rates == (0.001,)
     assert protocol.max_steps == 300  # never shorter than fine_tune's head phase and one check
 
 
 def test_unknown_k_or_strategy_names_what_the_report_has(report):
     with pytest.raises(UnknownNameError, match="'5'"):
-        fair_benchmark.validated_protocol(report, 7, "scratch")
+        recorded.validated_protocol(report, 7, "scratch")
     with pytest.raises(UnknownNameError, match="partial"):
-        fair_benchmark.validated_protocol(report, 5, "frozen")
+        recorded.validated_protocol(report, 5, "frozen")
 
 
 def test_gain_lines_quote_the_recorded_gain_and_interval(report):
-    (line,) = fair_benchmark.gain_lines(report)
+    (line,) = recorded.gain_lines(report)
     assert line.startswith("k = 5: scratch 70.0%, partial 78.0%, fine_tune 75.0%")
     assert "+8.0 points (95% CI +2.5 to +13.5, 3 seeds)" in line
 
@@ -107,32 +108,32 @@ def test_a_live_run_trains_each_strategy_at_its_budget_and_tests_it(report):
     for stats in tiny["results"]["5"]["strategies"].values():
         stats["chosen"] = [_choice(0.001, 2)]
     with pytest.raises(UnknownNameError):  # k = 1 was never measured
-        fair_benchmark.run_at_validated_budget(target, tiny, k=1, seed=0)
+        recorded.run_at_validated_budget(target, tiny, k=1, seed=0)
     tiny["results"]["1"] = tiny["results"].pop("5")
-    runs = fair_benchmark.run_at_validated_budget(target, tiny, k=1, seed=0, strategies=("scratch", "partial"))
+    runs = recorded.run_at_validated_budget(target, tiny, k=1, seed=0, strategies=("scratch", "partial"))
     assert set(runs) == {"scratch", "partial"}
     for run in runs.values():
         assert run["budget"] == {"learning_rate": 0.001, "augmentation": True, "max_steps": 2}
         assert run["choice"]["steps"] <= 2 and len(run["curve"]) == 2
         assert 0.0 <= run["test"]["customer_photos"] <= 1.0 and 0.0 <= run["test"]["plain"] <= 1.0
-    panels, stopped = fair_benchmark.run_panels(runs, "one seed")
+    panels, stopped = recorded.run_panels(runs, "one seed")
     assert list(panels["one seed"]) == ["scratch", "partial"] and stopped["one seed"]["scratch"] == runs["scratch"]["choice"]["steps"]
 
 
 def test_a_live_run_refuses_a_target_of_another_split(report):
     course_target = data.target_task(data.load_fashion_mnist())  # five classes; the report's split has three
     with pytest.raises(TlkitError, match="'related'"):
-        fair_benchmark.run_at_validated_budget(course_target, report, k=5)
+        recorded.run_at_validated_budget(course_target, report, k=5)
 
 
 def test_steps_figure_has_one_panel_per_k_and_a_dot_where_validation_stopped(report):
-    panels, stopped = fair_benchmark.steps_panels(report)
+    panels, stopped = recorded.steps_panels(report)
     (title,) = panels
     assert stopped[title] == {"scratch": 1212.0, "partial": 404.0, "fine_tune": 101.0}
-    figure = plots_steps.plot_accuracy_vs_steps(panels, stopped, chance=1 / 3)
+    figure = plots.plot_accuracy_vs_steps(panels, stopped, chance=1 / 3)
     (axis,) = figure.axes
     labels = [line.get_label() for line in axis.lines]
-    assert plots_steps.STRATEGY_LABELS["partial"] in labels and "chance" in labels
+    assert plots.STRATEGY_LABELS["partial"] in labels and "chance" in labels
     dots = [line for line in axis.lines if line.get_marker() == "o"]
     assert len(dots) == 3
     assert np.allclose(dots[0].get_ydata(), [60.0])  # scratch stopped near 1212 steps: its last point, 60%
@@ -141,31 +142,31 @@ def test_steps_figure_has_one_panel_per_k_and_a_dot_where_validation_stopped(rep
 @pytest.mark.parametrize("panels", [{}, {"k": {}}, {"k": {"scratch": []}}, {"k": {"scratch": [{"steps": 1}]}}, [1, 2]])
 def test_steps_figure_rejects_malformed_curves(panels):
     with pytest.raises(PlotArgumentError, match="plot_accuracy_vs_steps"):
-        plots_steps.plot_accuracy_vs_steps(panels)
+        plots.plot_accuracy_vs_steps(panels)
 
 
 def test_show_varied_draws_each_image_and_its_customer_photos():
     images = data.load_fashion_mnist().test.images[:2]
-    figure = plots_evaluation.show_varied(images, ["first", "second"], copies=3)
+    figure = plots.show_varied(images, ["first", "second"], copies=3)
     assert len(figure.axes) == 2 * 4
     assert figure.axes[0].get_title() == "first"
     with pytest.raises(InputShapeError, match="show_varied"):
-        plots_evaluation.show_varied(images[..., 0])
+        plots.show_varied(images[..., 0])
     with pytest.raises(InputShapeError, match="class names"):
-        plots_evaluation.show_varied(images, ["only one"])
+        plots.show_varied(images, ["only one"])
 
 
 def test_a_strategy_has_the_same_colour_whichever_strategies_share_its_figure(report):
-    panels, _ = fair_benchmark.steps_panels(report)
+    panels, _ = recorded.steps_panels(report)
     (title,) = panels
     only_fine_tune = {title: {"scratch": panels[title]["scratch"], "fine_tune": panels[title]["fine_tune"]}}
     colours = []
     for figure_panels in (panels, only_fine_tune):
-        (axis,) = plots_steps.plot_accuracy_vs_steps(figure_panels).axes
+        (axis,) = plots.plot_accuracy_vs_steps(figure_panels).axes
         colours.append({line.get_label(): line.get_color() for line in axis.lines})
-    label = plots_steps.STRATEGY_LABELS["fine_tune"]
-    assert colours[0][label] == colours[1][label] == plots_steps.STRATEGY_COLORS["fine_tune"]
-    assert len(set(plots_steps.STRATEGY_COLORS.values())) == len(plots_steps.STRATEGY_COLORS)
+    label = plots.STRATEGY_LABELS["fine_tune"]
+    assert colours[0][label] == colours[1][label] == plots.STRATEGY_COLORS["fine_tune"]
+    assert len(set(plots.STRATEGY_COLORS.values())) == len(plots.STRATEGY_COLORS)
 
 
 def _with_labels_curve(report, scratch_by_k, transfer_runs):
@@ -181,7 +182,7 @@ def _with_labels_curve(report, scratch_by_k, transfer_runs):
 def test_labels_to_match_interpolates_on_log_labels_where_scratch_reaches_transfer(report):
     # scratch 0.70 at 5, 0.76 at 20, 0.80 at 80; transfer 0.73 at 5: halfway between 5 and 20 on a log axis, i.e. 10
     matched = _with_labels_curve(report, {5: [0.70] * 3, 20: [0.76] * 3, 80: [0.80] * 3}, [0.73] * 3)
-    match = fair_benchmark.labels_to_match(matched, 5, resamples=200)
+    match = recorded.labels_to_match(matched, 5, resamples=200)
     assert match["labels_per_class"] == pytest.approx(10.0, abs=0.05) and match["ratio"] == 2.0
     assert match["ci_low"] == pytest.approx(10.0, abs=0.05) and match["ci_high"] == pytest.approx(10.0, abs=0.05)  # no spread
     assert match["scratch_accuracy"] == {"5": 0.70, "20": 0.76, "80": 0.80} and match["largest_k"] == 80
@@ -190,25 +191,25 @@ def test_labels_to_match_interpolates_on_log_labels_where_scratch_reaches_transf
 
 def test_labels_to_match_says_so_when_scratch_never_gets_there(report):
     plateau = _with_labels_curve(report, {5: [0.70] * 3, 20: [0.74] * 3, 80: [0.74] * 3}, [0.75] * 3)
-    match = fair_benchmark.labels_to_match(plateau, 5, resamples=200)
+    match = recorded.labels_to_match(plateau, 5, resamples=200)
     assert match["labels_per_class"] is None and match["ratio"] is None and match["ci_high"] is None
     assert match["not_reached_share"] == 1.0
     plateau["labels_to_match"] = {"5": match}
-    assert "not reached by scratch within 80" in fair_benchmark.labels_to_match_line(plateau)
+    assert "not reached by scratch within 80" in recorded.labels_to_match_line(plateau)
 
 
 def test_labels_to_match_interval_follows_the_seeds(report):
     noisy = _with_labels_curve(report, {5: [0.66, 0.70, 0.74], 20: [0.72, 0.76, 0.80], 80: [0.78, 0.80, 0.82]}, [0.71, 0.73, 0.75])
-    match = fair_benchmark.labels_to_match(noisy, 5, resamples=500)
+    match = recorded.labels_to_match(noisy, 5, resamples=500)
     assert match["ci_low"] < match["labels_per_class"] < match["ci_high"]
-    assert fair_benchmark.labels_to_match(noisy, 5, resamples=500) == match  # seeded: the same interval every time
+    assert recorded.labels_to_match(noisy, 5, resamples=500) == match  # seeded: the same interval every time
 
 
 def test_labels_to_match_figure_draws_scratch_transfer_and_where_they_meet(report):
     matched = _with_labels_curve(report, {5: [0.70] * 3, 20: [0.76] * 3, 80: [0.80] * 3}, [0.73] * 3)
-    matched["labels_to_match"] = {"5": fair_benchmark.labels_to_match(matched, 5, resamples=50)}
-    (axis,) = fair_benchmark.plot_labels_to_match(matched).axes
+    matched["labels_to_match"] = {"5": recorded.labels_to_match(matched, 5, resamples=50)}
+    (axis,) = plots.plot_recorded_labels_to_match(matched).axes
     assert axis.get_xscale() == "log" and [tick.get_text() for tick in axis.get_xticklabels()] == ["5", "20", "80"]
     assert any(text.get_text() == "5 → 10" for text in axis.texts)
     with pytest.raises(PlotArgumentError, match="plot_labels_to_match"):
-        plots_steps.plot_labels_to_match({}, {5: [0.7]})
+        plots.plot_labels_to_match({}, {5: [0.7]})

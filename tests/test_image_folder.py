@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tlkit import data, plots_evaluation
+from tlkit import data, plots
 from tlkit.errors import InputShapeError
 
 
@@ -61,10 +61,10 @@ def test_custom_names_and_their_mistakes(tmp_path):
 
 
 def test_confusion_matrix_counts():
-    matrix = plots_evaluation.confusion_matrix([0, 0, 1, 2], [0, 1, 1, 2], 3)
+    matrix = plots.evaluation.confusion_matrix([0, 0, 1, 2], [0, 1, 1, 2], 3)
     np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 0], [0, 0, 1]])
     with pytest.raises(InputShapeError):
-        plots_evaluation.confusion_matrix([0, 1], [0], 2)
+        plots.evaluation.confusion_matrix([0, 1], [0], 2)
 
 
 def test_evaluation_figures_render_as_png():
@@ -76,11 +76,11 @@ def test_evaluation_figures_render_as_png():
     names = ["a", "b", "c"]
     augmentation = keras.Sequential([keras.layers.RandomFlip("horizontal")])
     figures = [
-        plots_evaluation.show_augmented(images[:2], augmentation, copies=3),
-        plots_evaluation.show_predictions(images, labels, probabilities, names),
-        plots_evaluation.plot_confusion_matrix(labels, probabilities.argmax(1), names),
-        plots_evaluation.show_misclassified(images, labels, probabilities, names),
-        plots_evaluation.show_misclassified(images, probabilities.argmax(1), probabilities, names),
+        plots.show_augmented(images[:2], augmentation, copies=3),
+        plots.show_predictions(images, labels, probabilities, names),
+        plots.plot_confusion_matrix(labels, probabilities.argmax(1), names),
+        plots.show_misclassified(images, labels, probabilities, names),
+        plots.show_misclassified(images, probabilities.argmax(1), probabilities, names),
     ]
     for figure in figures:
         assert figure._repr_png_().startswith(b"\x89PNG")

@@ -57,16 +57,43 @@ def test_no_module_outside_a_subpackage_uses_its_private_names():
 
 def test_the_names_the_notebooks_use_import_without_a_warning():
     code = (
-        "from tlkit import experiments, plots, fair_benchmark, negative_transfer, layer_transfer, plots_steps, plots_evaluation\n"
-        "experiments.fair_comparison, experiments.accuracy, experiments.FairProtocol, experiments.CURVE_EVERY\n"
+        "from tlkit import evaluation, experiments, plots, negative_transfer, layer_transfer\n"
+        "experiments.fair_comparison, experiments.FairProtocol, experiments.CURVE_EVERY, evaluation.accuracy\n"
         "experiments.paired_interval, experiments.few_shot_with_validation, experiments.tune_on_arrays\n"
         "plots.plot_accuracy_vs_labels, plots.plot_learning_curves, plots.new_figure, plots.show_image_grid\n"
-        "plots_steps.plot_accuracy_vs_steps, plots_evaluation.show_varied, negative_transfer.plot_gap_heatmap\n"
-        "fair_benchmark.load_results, fair_benchmark.run_at_validated_budget, fair_benchmark.steps_panels\n"
-        "layer_transfer.plot_layer_transfer, layer_transfer.weight_layers\n"
+        "plots.plot_accuracy_vs_steps, plots.show_varied, plots.plot_gap_heatmap, plots.plot_layer_transfer\n"
+        "experiments.recorded.load_results, experiments.recorded.run_at_validated_budget, experiments.recorded.steps_panels\n"
+        "layer_transfer.weight_layers, negative_transfer.run_gap_grid\n"
     )
     result = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_notebook_sources_use_no_deprecated_name():
+    sources = "\n".join(path.read_text() for path in sorted((ROOT / "tools" / "notebooks").glob("[0-9][0-9]_*.py")))
+    for old in ("fair_benchmark", "plots_steps", "plots_evaluation", "experiments.accuracy", "negative_transfer.plot_",
+                "layer_transfer.plot_"):
+        assert old not in sources, old
+
+
+@pytest.mark.parametrize("module", ["tlkit.fair_benchmark", "tlkit.plots_steps", "tlkit.plots_evaluation"])
+def test_the_old_modules_warn_when_imported(module):
+    code = f"import warnings\nwarnings.simplefilter('error')\nimport {module}\n"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0 and "DeprecationWarning" in result.stderr and "is deprecated" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("module, old", [
+    ("tlkit.negative_transfer", "plot_gap_heatmap"), ("tlkit.negative_transfer", "plot_setting"),
+    ("tlkit.layer_transfer", "plot_layer_transfer"),
+])
+def test_moved_figures_warn_and_answer_with_the_plots_one(module, old):
+    import importlib
+
+    from tlkit import plots
+
+    with pytest.warns(DeprecationWarning, match=f"tlkit.plots.{old}"):
+        assert getattr(importlib.import_module(module), old) is getattr(plots, old)
 
 
 @pytest.mark.parametrize("module, old, new", [
@@ -84,13 +111,11 @@ def test_renamed_names_warn_and_answer_with_the_new_one(module, old, new):
 
 
 def test_one_definition_of_the_shared_concepts():
-    from tlkit import experiments, fair_benchmark, negative_transfer, plots, plots_steps
+    from tlkit import experiments, negative_transfer, plots
 
     assert negative_transfer.TRANSFER_STRATEGIES is experiments.strategies.TRANSFER_STRATEGIES
-    assert fair_benchmark.load_results is experiments.recorded.load_results
-    assert plots_steps.plot_accuracy_vs_steps is plots.steps.plot_accuracy_vs_steps
-    assert plots_steps.STRATEGY_COLORS is plots.style.STRATEGY_COLORS
-    assert negative_transfer.plot_gap_heatmap is plots.negative_transfer.plot_gap_heatmap
+    assert plots.plot_accuracy_vs_steps is plots.steps.plot_accuracy_vs_steps
+    assert plots.STRATEGY_COLORS is plots.style.STRATEGY_COLORS
     texts = "\n".join(path.read_text() for path in (ROOT / "tlkit").rglob("*.py"))
     for definition in ("def paired_interval(", "def few_shot_with_validation(", "def freeze_for(", "TRANSFER_STRATEGIES = ("):
         assert texts.count(definition) == 1, definition

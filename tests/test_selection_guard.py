@@ -264,9 +264,9 @@ def test_the_notebook_check_catches_validation_drawn_from_the_test_split():
     )
     assert "refused a test split" in selection_problems(folder, "folder.py")[0]
     protocol = (
-        "from tlkit import data, fair_benchmark\n"
+        "from tlkit import data\nfrom tlkit.experiments import recorded\n"
         "target = data.target_task(data.load_fashion_mnist())\n"
-        "runs = fair_benchmark.run_at_validated_budget(data.Dataset(target.test, target.test), {}, k=5)\n"
+        "runs = recorded.run_at_validated_budget(data.Dataset(target.test, target.test), {}, k=5)\n"
     )
     assert "refused a test split" in selection_problems(protocol, "protocol.py")[0]
 

@@ -1,11 +1,12 @@
-"""The recorded fair-protocol benchmark, under the name the notebooks import.
+"""Deprecated: the recorded fair-protocol benchmark lives in :mod:`tlkit.experiments.recorded`.
 
-Its home is :mod:`tlkit.experiments.recorded`; this module offers the same
-names (and :func:`plot_labels_to_match`, drawn by :mod:`tlkit.plots`), so
-``from tlkit import fair_benchmark`` keeps working.
+Importing this module warns; its names are those of ``tlkit.experiments.recorded``
+(and ``plot_labels_to_match``, now ``tlkit.plots.plot_recorded_labels_to_match``).
 """
 
 from __future__ import annotations
+
+import warnings
 
 from tlkit.experiments.recorded import (
     LABELS_TO_MATCH_RESAMPLES,
@@ -29,3 +30,5 @@ __all__ = [
     "labels_to_match_line", "load_results", "plot_labels_to_match", "run_at_validated_budget", "run_panels",
     "scratch_by_labels", "steps_panels", "validated_protocol",
 ]
+
+warnings.warn("tlkit.fair_benchmark is deprecated; use tlkit.experiments.recorded (figures: tlkit.plots)", DeprecationWarning, stacklevel=2)

@@ -17,11 +17,13 @@ As in the paper, the classifier (the last weight layer) is never copied, so
 ``n`` runs from 1 to ``L``, the number of weight layers below the classifier.
 
 :func:`run_layer_transfer` runs the whole experiment and returns a
-:class:`LayerTransferResults`; :func:`plot_layer_transfer` draws it beside the
+:class:`LayerTransferResults`; :func:`tlkit.plots.plot_layer_transfer` draws it beside the
 paper's ImageNet numbers (:data:`PAPER`).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import dataclasses
 from typing import Callable, Iterable, Sequence
@@ -32,11 +34,10 @@ from tlkit import data, experiments
 from tlkit.compiling import compile_classifier
 from tlkit.errors import FreezeRangeError, InputShapeError, TlkitError, UnknownNameError, describe_name_choice
 from tlkit.evaluation import accuracy
-from tlkit.plots.layer_transfer import plot_layer_transfer
 
 __all__ = [
     "BASE_PROTOCOL", "LAYER_PROTOCOL", "LayerTransferBudget", "LayerTransferError", "LayerTransferResults", "PAPER", "VARIANTS",
-    "build_small_cnn", "expected_shapes", "freezing_advice", "plot_layer_transfer", "run_layer_transfer", "train",
+    "build_small_cnn", "expected_shapes", "freezing_advice", "run_layer_transfer", "train",
     "transfer_first_layers", "transferable_layer_count", "weight_layers",
 ]
 
@@ -448,3 +449,16 @@ def freezing_advice(results: LayerTransferResults, tolerance: float = 0.005) -> 
         "best_fine_tuned_n": int(results.depths[best]),
         "best_fine_tuned_gain": float(plus[best] - results.base_b_mean),
     }
+
+
+#: Names that moved to :mod:`tlkit.plots`; reading them here warns.
+_MOVED = {'plot_layer_transfer'}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        warnings.warn(f"{__name__}.{name} is deprecated; use tlkit.plots.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("tlkit.plots"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,8 +19,8 @@ This module
   training pool;
 * says what the grid shows about the two factors Wang et al. name
   (:func:`labels_trend`, :func:`expected_shapes`);
-* draws the grid as a heatmap and a bar chart (:func:`plot_gap_heatmap`,
-  :func:`plot_setting`, drawn by :mod:`tlkit.plots.negative_transfer`) and
+* draws the grid as a heatmap and a bar chart (:func:`tlkit.plots.plot_gap_heatmap`,
+  :func:`tlkit.plots.plot_setting`) and
   as an interactive slider view (:func:`explore`).
 
 Transfer strategies are those of :mod:`tlkit.experiments.strategies`, the
@@ -32,6 +32,8 @@ per base), which gives the same models as training end to end, much faster.
 
 from __future__ import annotations
 
+import warnings
+
 import contextlib
 import dataclasses
 import logging
@@ -42,12 +44,12 @@ import numpy as np
 from tlkit import data, experiments, heads, models
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
 from tlkit.evaluation import accuracy, accuracy_of_outputs, predict_eagerly
-from tlkit.plots.negative_transfer import plot_gap_heatmap, plot_setting
+from tlkit.plots.negative_transfer import plot_setting as _plot_setting
 
 __all__ = [
     "CACHED_STRATEGIES", "CORRUPTED_SOURCES", "GRID_PROTOCOL", "GapEstimate", "GapGrid", "MIN_SEEDS_FOR_VERDICT",
     "NegativeTransferError", "TRANSFER_STRATEGIES", "VERDICT_MARGIN", "error_rate", "expected_shapes", "explore",
-    "gap_with_interval", "labels_trend", "negative_transfer_gap", "plot_gap_heatmap", "plot_setting", "run_gap_grid",
+    "gap_with_interval", "labels_trend", "negative_transfer_gap", "run_gap_grid",
 ]
 
 #: Source corruption rate epsilon -> shipped weights name of the base pre-trained with it.
@@ -656,7 +658,7 @@ def explore(grid: GapGrid):
     def redraw(_=None):
         output.clear_output(wait=True)
         with output:
-            display(plot_setting(grid, corruption.value, labels.value))
+            display(_plot_setting(grid, corruption.value, labels.value))
             for strategy in grid.strategies:
                 if labels.value in grid.transfer["test"][strategy].get(corruption.value, {}):
                     print(f"{strategy:>9}: {grid.gap(strategy, corruption.value, labels.value)}")
@@ -665,3 +667,16 @@ def explore(grid: GapGrid):
     labels.observe(redraw, names="value")
     redraw()
     return ipywidgets.VBox([ipywidgets.HBox([corruption, labels]), output])
+
+
+#: Names that moved to :mod:`tlkit.plots`; reading them here warns.
+_MOVED = {'plot_gap_heatmap', 'plot_setting'}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+
+        warnings.warn(f"{__name__}.{name} is deprecated; use tlkit.plots.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("tlkit.plots"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,23 +9,20 @@ Where each concept lives:
 :mod:`~.validation`            the validation carve-out: :func:`few_shot_with_validation`
 :mod:`~.statistics`            the paired confidence interval: :func:`paired_interval`
 :mod:`~.recorded`              the recorded fair-protocol benchmark and runs at its validated budget
-                               (also importable as :mod:`tlkit.fair_benchmark`)
+                               (formerly ``tlkit.fair_benchmark``, which now warns)
 :mod:`~.fixed_budget`          the first, fixed-budget experiments (:class:`TrainingBudget`,
                                :func:`train_on_target`, :func:`transfer_grid`), kept for their record
 =============================  ===========================================================
 
 Every public name is available from ``tlkit.experiments`` itself, e.g.
-``experiments.fair_comparison``.  ``experiments.accuracy`` and
-``experiments.predict_eagerly`` are :mod:`tlkit.evaluation`'s, offered here
-because the notebooks measure models next to the experiments.
+``experiments.fair_comparison``. Measuring a model is :mod:`tlkit.evaluation`'s
+(``evaluation.accuracy``); ``experiments.accuracy`` warns.
 """
 
 from __future__ import annotations
 
-import dataclasses  # noqa: F401  benchmarks/transfer_gain.py reads experiments.dataclasses.asdict
 import warnings
 
-from tlkit.evaluation import accuracy, predict_eagerly
 from tlkit.experiments import fixed_budget, grid, protocol, recorded, statistics, strategies, validation
 from tlkit.experiments.fixed_budget import HEAD_OUTPUT_NAME, TrainingBudget, build_target_model, summarise, train_on_target, transfer_grid
 from tlkit.experiments.grid import grid_axes, with_progress
@@ -64,14 +61,17 @@ __all__ = [
     "few_shot_with_validation", "paired_interval", "grid_axes", "with_progress",
     # the fixed-budget experiments
     "HEAD_OUTPUT_NAME", "TrainingBudget", "build_target_model", "summarise", "train_on_target", "transfer_grid",
-    # measuring models (tlkit.evaluation's)
-    "accuracy", "predict_eagerly",
     # submodules
     "fixed_budget", "grid", "protocol", "recorded", "statistics", "strategies", "validation",
 ]
 
 
 def __getattr__(name: str):
+    if name in ("accuracy", "predict_eagerly"):
+        from tlkit import evaluation
+
+        warnings.warn(f"tlkit.experiments.{name} is deprecated; use tlkit.evaluation.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(evaluation, name)
     if name == "TargetTrainingBudget":
         warnings.warn("tlkit.experiments.TargetTrainingBudget is deprecated; use TrainingBudget, its one name",
                       DeprecationWarning, stacklevel=2)

@@ -12,9 +12,9 @@ Where each figure lives:
 :mod:`~.curves`                       :func:`plot_learning_curves`, :func:`plot_accuracy_vs_labels`
 :mod:`~.images`                       :func:`show_image_grid`, :func:`show_filters`, :func:`show_activations`
 :mod:`~.evaluation`                   augmented and varied samples, predictions, the confusion matrix,
-                                      mistakes (also importable as :mod:`tlkit.plots_evaluation`)
+                                      mistakes (formerly ``tlkit.plots_evaluation``)
 :mod:`~.steps`                        accuracy against optimizer steps, labels to match
-                                      (also importable as :mod:`tlkit.plots_steps`)
+                                      (formerly ``tlkit.plots_steps``)
 :mod:`~.negative_transfer`            :func:`plot_gap_heatmap`, :func:`plot_setting`
 :mod:`~.layer_transfer`               :func:`plot_layer_transfer`
 ====================================  ==========================================================

@@ -54,7 +54,7 @@ import time
 import keras
 import numpy as np
 
-from tlkit import data, evidence, experiments, fair_benchmark, features, freezing, heads, models, plots, plots_evaluation, plots_steps, quiz, training
+from tlkit import data, evidence, experiments, features, freezing, heads, models, plots, quiz, training
 from tlkit.exercises import nb01_feature_extraction as ex
 
 ex.bind(globals())
@@ -459,7 +459,7 @@ print("read from the cache file:", cache.path_for(base, x_val).exists())
 # %%
 related = data.target_task(data.load_fashion_mnist(), split="related")
 one_per_class = [int(np.flatnonzero(related.test.labels == label)[0]) for label in range(related.train.num_classes)]
-plots_evaluation.show_varied(related.test.images[one_per_class], related.class_names)
+plots.show_varied(related.test.images[one_per_class], related.class_names)
 
 # %% [markdown]
 # The benchmark's recorded results (the file `benchmarks/results/transfer_gain.json`, written by
@@ -471,8 +471,8 @@ plots_evaluation.show_varied(related.test.images[one_per_class], related.class_n
 # validation data like every other arm:
 
 # %%
-report = fair_benchmark.load_results()
-for line in fair_benchmark.gain_lines(report):
+report = experiments.recorded.load_results()
+for line in experiments.recorded.gain_lines(report):
     print(line)
 for k, entry in report["results"].items():
     gain = entry["per_strategy_gain_pts"]["frozen"]
@@ -485,8 +485,8 @@ for k, entry in report["results"].items():
 # goes on, averaged over the seeds; the dot marks where validation data stopped it:
 
 # %%
-panels, stopped = fair_benchmark.steps_panels(report)
-plots_steps.plot_accuracy_vs_steps(panels, stopped, chance=1 / related.train.num_classes)
+panels, stopped = experiments.recorded.steps_panels(report)
+plots.plot_accuracy_vs_steps(panels, stopped, chance=1 / related.train.num_classes)
 
 # %% [markdown]
 # The claims the benchmark supports, checked on its recorded numbers. The second reads the mean
@@ -539,14 +539,14 @@ for k, entry in report["results"].items():
 # %% [markdown]
 # Now one seed of that benchmark, live, on the course's copy of the data. Each strategy trains
 # once, at the learning rate and length the benchmark chose for it on validation data
-# (`fair_benchmark.validated_protocol`), with early stopping on this run's own validation split:
+# (`experiments.recorded.validated_protocol`), with early stopping on this run's own validation split:
 # training from **scratch**, feature extraction (**frozen**: the base of this notebook, a new head
 # with its own learning rate), and a **partial** freeze that keeps the convolutions frozen but lets
 # the base's last Dense layer, `features`, adapt together with the new head. One seed is an
 # anecdote, not evidence (the interval above is the evidence); it shows what the numbers mean.
 
 # %%
-live_runs = fair_benchmark.run_at_validated_budget(related, report, k=COMPARISON_LABELS, seed=0, strategies=("scratch", "frozen", "partial"))
+live_runs = experiments.recorded.run_at_validated_budget(related, report, k=COMPARISON_LABELS, seed=0, strategies=("scratch", "frozen", "partial"))
 for strategy, run in live_runs.items():
     budget = run["budget"]
     print(
@@ -562,8 +562,8 @@ for strategy, run in live_runs.items():
 # validation chose.
 
 # %%
-live_panels, live_stopped = fair_benchmark.run_panels(live_runs, f"{COMPARISON_LABELS} labelled images per class, seed 0")
-plots_steps.plot_accuracy_vs_steps(live_panels, live_stopped, chance=1 / related.train.num_classes, title="This run")
+live_panels, live_stopped = experiments.recorded.run_panels(live_runs, f"{COMPARISON_LABELS} labelled images per class, seed 0")
+plots.plot_accuracy_vs_steps(live_panels, live_stopped, chance=1 / related.train.num_classes, title="This run")
 
 # %% [markdown]
 # What this one run shows (the margin is wide enough that another CPU's rounding cannot flip it):

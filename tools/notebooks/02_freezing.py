@@ -48,7 +48,7 @@ import logging
 import keras
 import numpy as np
 
-from tlkit import data, evidence, experiments, fair_benchmark, freezing, heads, models, plots, quiz, training
+from tlkit import data, evaluation, evidence, experiments, freezing, heads, models, plots, quiz, training
 from tlkit.exercises import nb02_freezing as ex
 
 ex.bind(globals())
@@ -185,7 +185,7 @@ base_weights_before = base.get_weights()
 snapshot = freezing.snapshot_weights(base)
 history = model.fit(x_train, y_train, epochs=10, batch_size=16, verbose=0)
 print(f"training accuracy in the 10th epoch: {history.history['accuracy'][-1]:.3f}")
-print(f"training accuracy after training, dropout off: {experiments.accuracy(model, train_split):.3f}")
+print(f"training accuracy after training, dropout off: {evaluation.accuracy(model, train_split):.3f}")
 
 # %% [markdown]
 # The first figure is what `fit` reports: the average over the epoch's batches, with dropout
@@ -449,9 +449,9 @@ def source_accuracy_after_zero_learning_rate(freeze_batchnorm):
     target_model = heads.add_head(shared_base, 5)
     target_model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="sparse_categorical_crossentropy")
     statistics_before = [np.array(layer.moving_mean.numpy()) for layer in batchnorm_layers(shared_base)]
-    before = experiments.accuracy(source_model, source_test)
+    before = evaluation.accuracy(source_model, source_test)
     target_model.fit(x_train, y_train, epochs=5, batch_size=10, verbose=0)
-    after = experiments.accuracy(source_model, source_test)
+    after = evaluation.accuracy(source_model, source_test)
     shift = max(
         float(np.max(np.abs(layer.moving_mean.numpy() - old)))
         for layer, old in zip(batchnorm_layers(shared_base), statistics_before)
@@ -594,7 +594,7 @@ evidence.claim(
 # and its recorded paired intervals give the verdict:
 
 # %%
-recorded = fair_benchmark.load_results()
+recorded = experiments.recorded.load_results()
 for k, entry in recorded["results"].items():
     if "frozen" not in entry["strategies"]:
         continue

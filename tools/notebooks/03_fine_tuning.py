@@ -51,7 +51,7 @@ import logging
 import keras
 import numpy as np
 
-from tlkit import data, evidence, experiments, fair_benchmark, freezing, models, plots, plots_steps, quiz, training
+from tlkit import data, evaluation, evidence, experiments, freezing, models, plots, quiz, training
 from tlkit.exercises import nb03_fine_tuning as ex
 
 ex.bind(globals())
@@ -251,8 +251,8 @@ sweep_model = target_model_on(shared_base)
 compile_with(sweep_model, phase1_learning_rate)
 sweep_model.fit(x_train, y_train, epochs=HEAD_EPOCHS, batch_size=16, verbose=0)
 phase1_weights = sweep_model.get_weights()
-source_accuracy_before = experiments.accuracy(source_model, source_test)
-target_accuracy_before = experiments.accuracy(sweep_model, target_test)
+source_accuracy_before = evaluation.accuracy(source_model, source_test)
+target_accuracy_before = evaluation.accuracy(sweep_model, target_test)
 print(f"after phase 1: target accuracy {target_accuracy_before:.3f}, source accuracy {source_accuracy_before:.3f}")
 
 # %% tags=["nbval-ignore-output"]
@@ -268,7 +268,7 @@ for learning_rate in SWEEP_LEARNING_RATES:
     keep_best = training.KeepBestOnValidation()
     sweep_model.fit(x_train, y_train, epochs=SWEEP_EPOCHS, batch_size=16, validation_data=(x_val, y_val),
                     callbacks=[keep_best], verbose=0)
-    sweep[learning_rate] = (experiments.accuracy(sweep_model, target_test), experiments.accuracy(source_model, source_test))
+    sweep[learning_rate] = (evaluation.accuracy(sweep_model, target_test), evaluation.accuracy(source_model, source_test))
     chosen_epochs[learning_rate] = keep_best.best_epoch
 
 print("learning rate   epoch kept   target accuracy   source accuracy   forgetting")
@@ -373,7 +373,7 @@ print(f"{steps_run} optimizer steps at {phase1_learning_rate / 1000:g} with the 
 # Each strategy's gain over scratch, paired seed by seed, with its 95% confidence interval:
 
 # %%
-report = fair_benchmark.load_results()
+report = experiments.recorded.load_results()
 for k, entry in report["results"].items():
     for strategy, gain in entry["per_strategy_gain_pts"].items():
         print(f"k={k:>2}  {strategy:<14} {gain['mean']:+5.1f} points over scratch (95% CI {gain['ci_low']:+.1f} to {gain['ci_high']:+.1f})")
@@ -385,7 +385,7 @@ for k, entry in report["results"].items():
 
 # %%
 related = data.target_task(dataset, split="related")
-live_runs = fair_benchmark.run_at_validated_budget(related, report, k=COMPARISON_LABELS, seed=0, strategies=("scratch", "fine_tune"))
+live_runs = experiments.recorded.run_at_validated_budget(related, report, k=COMPARISON_LABELS, seed=0, strategies=("scratch", "fine_tune"))
 for strategy, run in live_runs.items():
     print(f"{strategy:<9} up to {run['budget']['max_steps']:>4} steps: customer photos {run['test']['customer_photos']:.3f}, centred {run['test']['plain']:.3f}")
 
@@ -397,8 +397,8 @@ for strategy, run in live_runs.items():
 # validation chose.
 
 # %%
-live_panels, live_stopped = fair_benchmark.run_panels(live_runs, f"{COMPARISON_LABELS} labelled images per class, seed 0")
-plots_steps.plot_accuracy_vs_steps(live_panels, live_stopped, chance=1 / related.train.num_classes, title="Scratch and fine-tuning, this run")
+live_panels, live_stopped = experiments.recorded.run_panels(live_runs, f"{COMPARISON_LABELS} labelled images per class, seed 0")
+plots.plot_accuracy_vs_steps(live_panels, live_stopped, chance=1 / related.train.num_classes, title="Scratch and fine-tuning, this run")
 
 # %% [markdown]
 # What the evidence supports, checked on the benchmark's numbers and on this run:

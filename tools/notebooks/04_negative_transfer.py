@@ -39,7 +39,7 @@ import pathlib
 import keras
 import numpy as np
 
-from tlkit import data, evidence, fair_benchmark, freezing, models, negative_transfer, quiz
+from tlkit import data, evidence, experiments, freezing, models, negative_transfer, plots, quiz
 
 if FULL:
     dataset = data.load_fashion_mnist("full")
@@ -161,7 +161,7 @@ for k in grid.labels_per_class:
 # cells positive transfer.
 
 # %%
-negative_transfer.plot_gap_heatmap(grid)
+plots.plot_gap_heatmap(grid)
 
 # %% [markdown]
 # The same numbers, printed, with their intervals and verdicts. Read the rows (ε grows downwards in
@@ -205,7 +205,7 @@ print(f"{len(recorded.seeds)} seeds, k = {recorded.labels_per_class}, {recorded_
       f"{recorded_report['dataset']}")
 print(recorded_report["protocol"])
 print("scratch test accuracy by k:", {k: round(float(np.mean(recorded.accuracies("scratch", 0.0, k))), 3) for k in recorded.labels_per_class})
-negative_transfer.plot_gap_heatmap(recorded)
+plots.plot_gap_heatmap(recorded)
 
 # %% [markdown]
 # Wang et al. found that the gap grows with the source's divergence and with the amount of labelled
@@ -423,7 +423,7 @@ evidence.claim(
 # not separate relatedness from size.)
 
 # %%
-report = fair_benchmark.load_results()
+report = experiments.recorded.load_results()
 for k, entry in report["results"].items():
     related_gain = entry["per_strategy_gain_pts"]["partial"]
     print(f"k = {k}: gain of partial transfer over tuned scratch, points (95% CI), {len(entry['seeds'])} seeds")

@@ -36,7 +36,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from tlkit import data, evidence, fair_benchmark, layer_transfer, models, quiz
+from tlkit import data, evidence, experiments, layer_transfer, models, plots, quiz
 
 if FULL:
     dataset = data.load_fashion_mnist("full")
@@ -169,7 +169,7 @@ evidence.claim(
 # each curve sits relative to its baseB line.
 
 # %%
-layer_transfer.plot_layer_transfer(results)
+plots.plot_layer_transfer(results)
 
 # %% [markdown]
 # Relative to baseB, in accuracy points, the two experiments side by side (the paper has 7
@@ -282,7 +282,7 @@ print(f"best fine-tuned depth: n = {advice['best_fine_tuned_n']} "
 # tuned rate; `fine_tune`: everything trained):
 
 # %%
-fair_report = fair_benchmark.load_results()
+fair_report = experiments.recorded.load_results()
 for k, entry in fair_report["results"].items():
     gains = {name: entry["per_strategy_gain_pts"][name] for name in ("frozen", "partial", "fine_tune")
              if name in entry["per_strategy_gain_pts"]}

@@ -70,7 +70,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tlkit import data, evidence, models, plots_evaluation, quiz, training
+from tlkit import data, evidence, models, plots, quiz, training
 from tlkit.exercises import nb06_put_it_to_work as ex
 
 ex.bind(globals())
@@ -201,7 +201,7 @@ augmentation = keras.Sequential(
 # Each row shows one training image and six random versions of it:
 
 # %%
-plots_evaluation.show_augmented(images.numpy()[:4], augmentation, copies=6, seed=0)
+plots.show_augmented(images.numpy()[:4], augmentation, copies=6, seed=0)
 
 # %% [markdown]
 # ## A large pre-trained network: VGG16
@@ -532,7 +532,7 @@ print("probabilities of the first image:", ", ".join(f"{name} {p:.3f}" for name,
 
 # %%
 shown = np.random.default_rng(0).choice(len(x_new), size=10, replace=False)
-plots_evaluation.show_predictions(x_new[shown], y_new[shown], probabilities[shown], class_names)
+plots.show_predictions(x_new[shown], y_new[shown], probabilities[shown], class_names)
 
 # %% [markdown]
 # ### Where does it go wrong?
@@ -542,7 +542,7 @@ plots_evaluation.show_predictions(x_new[shown], y_new[shown], probabilities[show
 # predictions.
 
 # %%
-plots_evaluation.plot_confusion_matrix(y_new, predicted, class_names, title="New images")
+plots.plot_confusion_matrix(y_new, predicted, class_names, title="New images")
 
 # %% [markdown]
 # And the mistakes themselves, the most confident first. Looking at them is the quickest way to
@@ -550,7 +550,7 @@ plots_evaluation.plot_confusion_matrix(y_new, predicted, class_names, title="New
 # to tell apart (at 32x32, a sandal and a sneaker can be a few pixels apart).
 
 # %%
-plots_evaluation.show_misclassified(x_new, y_new, probabilities, class_names, limit=10)
+plots.show_misclassified(x_new, y_new, probabilities, class_names, limit=10)
 
 # %%
 evidence.claim(
