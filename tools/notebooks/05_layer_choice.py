@@ -204,7 +204,7 @@ print(f"3. BnB dips in the middle (co-adaptation): {shapes['bnb_dips_in_the_midd
 # How to read these lines (the default run; a FULL run prints its own numbers):
 #
 # * **Specificity: reproduced, and stronger than in the paper.** Copying and freezing the two
-#   convolutions costs almost nothing, but frozen Dense layers from task A lose many points:
+#   convolutions costs a few points at most, but frozen Dense layers from task A lose many points:
 #   they were trained to separate A's classes. The paper's drop is gentler because its
 #   ImageNet halves are much more alike than clothes and shoes/bags.
 # * **Fine-tuning: reproduced within the noise.** AnB+ recovers almost all of AnB's loss and stays
@@ -242,10 +242,12 @@ evidence.claim(
 # ## Exercise 3: how deep can you freeze?
 #
 # Find `safe_depth`: the largest n such that frozen AnB stays within `tolerance` of baseB at
-# *every* depth from 1 to n (0 if even n = 1 costs more than that).
+# *every* depth from 1 to n (0 if even n = 1 costs more than that). How large a cost counts as
+# "safe" is a choice; here it is 5 points, because a point or two is within the noise of a run this
+# size (line 2 above), while the cost of freezing a source-specific layer is far larger.
 
 # %%
-tolerance = 0.01
+tolerance = 0.05
 
 # %%
 # q3: the deepest safe frozen depth
