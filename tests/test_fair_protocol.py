@@ -325,9 +325,9 @@ def test_added_arms_leave_the_recorded_arms_and_the_headline_as_they_were(repo_r
     assert report["relatedness"] == recorded["relatedness"] and report["transfer_candidates"] == ["partial", "fine_tune"]
     # more labels per class go to labels_curve, seeds merged in order
     assert list(report["labels_curve"]) == ["20", "40"] and report["labels_curve"]["20"]["seeds"] == [0, 1, 2]
-    from tlkit.experiments import recorded
+    from tlkit.experiments import recorded as recorded_benchmark
 
-    assert report["labels_to_match"] == {str(k): recorded.labels_to_match(report, k) for k in (5, 10)}
+    assert report["labels_to_match"] == {str(k): recorded_benchmark.labels_to_match(report, k) for k in (5, 10)}
     assert "--add-arms frozen --ks 5 10" in report["command"] and len(report["additions"]) == len(recorded.get("additions", [])) + 3
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tlkit import data, experiments
+from tlkit import data, experiments, plots
 from tlkit import negative_transfer as nt
 from tlkit.errors import TlkitError, UnknownNameError
 
@@ -129,11 +129,14 @@ def test_grid_gaps_tables_choice_and_round_trip():
 
 def test_plots_and_widget_build_from_a_grid():
     grid = _grid()
-    figure = nt.plot_gap_heatmap(grid, strategies=("frozen",))
+    figure = plots.plot_gap_heatmap(grid, strategies=("frozen",))
     assert len(figure.axes) == 2  # the heatmap and its colour bar
     assert "NTG" in figure.axes[0].get_title()
     widget = nt.explore(grid)
-    assert [type(child).__name__ for child in widget.children] == ["HBox", "Output"]
+    assert [type(child).__name__ for child in widget.container.children] == ["HBox", "Output"]
+    bundle = widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "gap explorer" in bundle["text/plain"]
+    assert "tlkit-static-note" in bundle["text/html"] and "+0.250" in bundle["text/html"]  # the frozen gap at ε = 1
 
 
 def test_run_gap_grid_rejects_unknown_strategies_and_single_seeds():

@@ -45,10 +45,11 @@ from tlkit import data, experiments, heads, models
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
 from tlkit.evaluation import accuracy, accuracy_of_outputs, predict_eagerly
 from tlkit.plots.negative_transfer import plot_setting as _plot_setting
+from tlkit.widget_display import ContainerDisplay, static_note
 
 __all__ = [
     "CACHED_STRATEGIES", "CORRUPTED_SOURCES", "GRID_PROTOCOL", "GapEstimate", "GapGrid", "MIN_SEEDS_FOR_VERDICT",
-    "NegativeTransferError", "TRANSFER_STRATEGIES", "VERDICT_MARGIN", "error_rate", "expected_shapes", "explore",
+    "GapExplorer", "NegativeTransferError", "TRANSFER_STRATEGIES", "VERDICT_MARGIN", "error_rate", "expected_shapes", "explore",
     "gap_with_interval", "labels_trend", "negative_transfer_gap", "run_gap_grid",
 ]
 
@@ -639,34 +640,76 @@ def expected_shapes(grid: GapGrid, strategy: str = "frozen", k: int = 50, margin
 # Exploring a grid
 
 
-def explore(grid: GapGrid):
+class GapExplorer(ContainerDisplay):
+    """Sliders for epsilon and labels per class over a grid's results, redrawing the bar chart.
+
+    Before its cell runs, a saved notebook shows a static table of every
+    gap (:meth:`static_html`) with a note to run the cell.
+
+    Parameters
+    ----------
+    grid : GapGrid
+        The results to explore; nothing is trained.
+    """
+
+    def __init__(self, grid: GapGrid):
+        import ipywidgets
+        from IPython.display import display
+
+        self.grid = grid
+        corruption = ipywidgets.SelectionSlider(options=grid.corruptions, value=grid.corruptions[-1], description="ε")
+        labels = ipywidgets.SelectionSlider(
+            options=grid.labels_per_class, value=grid.labels_per_class[-1], description="k per class"
+        )
+        output = ipywidgets.Output()
+
+        def redraw(_=None):
+            output.clear_output(wait=True)
+            with output:
+                display(_plot_setting(grid, corruption.value, labels.value))
+                for strategy in grid.strategies:
+                    if labels.value in grid.transfer["test"][strategy].get(corruption.value, {}):
+                        print(f"{strategy:>9}: {grid.gap(strategy, corruption.value, labels.value)}")
+
+        corruption.observe(redraw, names="value")
+        labels.observe(redraw, names="value")
+        redraw()
+        self.container = ipywidgets.VBox([ipywidgets.HBox([corruption, labels]), output])
+
+    def plain_text(self) -> str:
+        """One line naming what the explorer shows."""
+        return (f"<tlkit gap explorer: {len(self.grid.corruptions)} values of ε x "
+                f"{len(self.grid.labels_per_class)} values of k, strategies {', '.join(self.grid.strategies)}>")
+
+    def static_html(self) -> str:
+        """Every gap of the grid as a table, with the "run this cell" note."""
+        import html
+
+        rows = []
+        for strategy in self.grid.strategies:
+            for epsilon in self.grid.corruptions:
+                cells = []
+                for k in self.grid.labels_per_class:
+                    if k in self.grid.transfer["test"][strategy].get(epsilon, {}):
+                        gap = self.grid.gap(strategy, epsilon, k)
+                        cells.append(f"<td>{gap.mean:+.3f} ({gap.low:+.3f} to {gap.high:+.3f})</td>")
+                    else:
+                        cells.append("<td>not run</td>")
+                rows.append(f"<tr><td>{html.escape(strategy)}</td><td>{epsilon:g}</td>{''.join(cells)}</tr>")
+        header = "".join(f"<th>k = {k}</th>" for k in self.grid.labels_per_class)
+        return (static_note() + "<table><tr><th>strategy</th><th>ε</th>" + header + "</tr>" + "".join(rows)
+                + "</table>")
+
+
+def explore(grid: GapGrid) -> GapExplorer:
     """Sliders for epsilon and labels per class over the grid's results; redraws the bar chart.
 
     Returns
     -------
-    ipywidgets.VBox
+    GapExplorer
+        Displays as the live widget, with a static table of the gaps as its saved copy.
     """
-    import ipywidgets
-    from IPython.display import display
-
-    corruption = ipywidgets.SelectionSlider(options=grid.corruptions, value=grid.corruptions[-1], description="ε")
-    labels = ipywidgets.SelectionSlider(
-        options=grid.labels_per_class, value=grid.labels_per_class[-1], description="k per class"
-    )
-    output = ipywidgets.Output()
-
-    def redraw(_=None):
-        output.clear_output(wait=True)
-        with output:
-            display(_plot_setting(grid, corruption.value, labels.value))
-            for strategy in grid.strategies:
-                if labels.value in grid.transfer["test"][strategy].get(corruption.value, {}):
-                    print(f"{strategy:>9}: {grid.gap(strategy, corruption.value, labels.value)}")
-
-    corruption.observe(redraw, names="value")
-    labels.observe(redraw, names="value")
-    redraw()
-    return ipywidgets.VBox([ipywidgets.HBox([corruption, labels]), output])
+    return GapExplorer(grid)
 
 
 #: Names that moved to :mod:`tlkit.plots`; reading them here warns.

@@ -98,6 +98,8 @@ def build_target_model(strategy: str, num_classes: int = 5, weights: str = model
         raise UnknownNameError(describe_name_choice("strategy", strategy, STRATEGIES))
     base = models.load_base(include_top=False, weights=None if strategy == "scratch" else weights)
     freeze_for(strategy, base)
+    if strategy in ("frozen", "fine_tune"):
+        base.trainable = False  # the fixed-budget record froze the base with its own switch
     model = heads.add_head(
         base, num_classes, dropout=budget.dropout, name="target_model", output_name=HEAD_OUTPUT_NAME,
         preprocessing=_shifted_images(budget.translation), keep_dropout_layer=True,

@@ -440,72 +440,6 @@ evidence.claim(
 # %% [markdown]
 # `python benchmarks/cached_features_vgg16.py` measures the same on more images; the README
 # shows its result.
-#
-# ## Fine-tune the top block
-#
-# The head has converged on the features of a frozen body. Both the Keras and the TensorFlow
-# transfer learning guides end with one more step: unfreeze the top of the pre-trained network and
-# train it together with the head, with a learning rate so small that the pre-trained weights are
-# only adjusted to the new images, not overwritten. Two rules from notebooks 02 and 03 apply:
-# unfreeze only **after** the head has converged (a random head would send large, random
-# gradients into the body), and **compile again** after changing `trainable`.
-#
-# Our body ends at `block4_pool`, so its top convolution block is `block4`: three 3x3
-# convolutions of 512 channels. First, the validation accuracy of the model as it stands, with
-# the head trained on cached features:
-
-# %%
-head_only_loss, head_only_accuracy = model.evaluate(val_ds, verbose=0)
-print(f"validation accuracy with the head alone: {head_only_accuracy:.3f} (loss {head_only_loss:.3f})")
-
-# %% [markdown]
-# Unfreeze `block4`: make the body trainable, then freeze every layer of it again except the
-# three `block4` convolutions (setting `base.trainable = True` sets every layer inside it). Then
-# compile with a learning rate 100 times smaller than the head's.
-
-# %%
-base.trainable = True
-for layer in base.layers:
-    layer.trainable = layer.name.startswith("block4_conv")
-model.compile(
-    optimizer=keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE),
-    loss="sparse_categorical_crossentropy",
-    metrics=["accuracy"],
-)
-print("trainable layers of the body:", [layer.name for layer in base.layers if layer.trainable])
-trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
-print(f"trainable weights: {trainable:,} of {model.count_params():,}")
-
-# %% [markdown]
-# Train end to end on the image datasets, augmentation included, for `FINE_TUNE_EPOCHS` epochs:
-
-# %% tags=["nbval-ignore-output"]
-training.set_seed(0)
-fine_tune_history = model.fit(train_ds, validation_data=val_ds, epochs=FINE_TUNE_EPOCHS, verbose=0)
-fine_tuned_loss, fine_tuned_accuracy = model.evaluate(val_ds, verbose=0)
-validation_images = len(x_val)
-change = fine_tuned_accuracy - head_only_accuracy
-print(f"validation accuracy: {head_only_accuracy:.3f} with the head alone, {fine_tuned_accuracy:.3f} after "
-      f"fine-tuning block4 ({change * 100:+.1f} points, {round(change * validation_images):+d} of {validation_images} images)")
-print(f"validation loss:     {head_only_loss:.3f} with the head alone, {fine_tuned_loss:.3f} after fine-tuning")
-
-# %% [markdown]
-# What to expect, and how to read the change above. Fine-tuning can only adjust what the head
-# already uses, so on a task the head solves reasonably well it moves accuracy by a few points,
-# up or down; the guides report gains of one or two points on thousands of images. Here two things
-# limit it: 210 training images, which 7 million unfrozen weights can start to memorise within a
-# few epochs, and 90 validation images, where one image is worth 1.1 points, so a change of a few
-# points is within what another split of the same folder could give. The claim below is therefore
-# the part that must hold whatever the sign: with a learning rate 100 times smaller than the
-# head's, fine-tuning adjusts the pre-trained features rather than destroying them. Try
-# `FINE_TUNE_LEARNING_RATE = 1e-3` to see the other case.
-
-# %%
-evidence.claim(
-    "fine-tuning block4 at a learning rate of 1e-5 keeps the validation accuracy within 15 points of the "
-    "head-only model's (the pre-trained features were adjusted, not destroyed)",
-    abs(fine_tuned_accuracy - head_only_accuracy) < 0.15,
-)
 
 # %% [markdown]
 # ## Predictions on new images
@@ -625,6 +559,73 @@ print("same predicted class for every image:", same_classes)
 evidence.claim(
     "the model reloaded in a fresh process predicts the same class for every new image, with probabilities within 1e-4",
     same_classes and largest_difference < 1e-4,
+)
+
+# %% [markdown]
+# ## Fine-tune the top block
+#
+# The model is saved and works elsewhere; its head has converged on the features of a frozen
+# body. Both the Keras and the TensorFlow transfer learning guides end with one more step:
+# unfreeze the top of the pre-trained network and train it together with the head, with a learning rate so small that the pre-trained weights are
+# only adjusted to the new images, not overwritten. Two rules from notebooks 02 and 03 apply:
+# unfreeze only **after** the head has converged (a random head would send large, random
+# gradients into the body), and **compile again** after changing `trainable`.
+#
+# Our body ends at `block4_pool`, so its top convolution block is `block4`: three 3x3
+# convolutions of 512 channels. First, the validation accuracy of the model as it stands, with
+# the head trained on cached features:
+
+# %%
+head_only_loss, head_only_accuracy = model.evaluate(val_ds, verbose=0)
+print(f"validation accuracy with the head alone: {head_only_accuracy:.3f} (loss {head_only_loss:.3f})")
+
+# %% [markdown]
+# Unfreeze `block4`: make the body trainable, then freeze every layer of it again except the
+# three `block4` convolutions (setting `base.trainable = True` sets every layer inside it). Then
+# compile with a learning rate 100 times smaller than the head's.
+
+# %%
+base.trainable = True
+for layer in base.layers:
+    layer.trainable = layer.name.startswith("block4_conv")
+model.compile(
+    optimizer=keras.optimizers.Adam(FINE_TUNE_LEARNING_RATE),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+print("trainable layers of the body:", [layer.name for layer in base.layers if layer.trainable])
+trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+print(f"trainable weights: {trainable:,} of {model.count_params():,}")
+
+# %% [markdown]
+# Train end to end on the image datasets, augmentation included, for `FINE_TUNE_EPOCHS` epochs:
+
+# %% tags=["nbval-ignore-output"]
+training.set_seed(0)
+fine_tune_history = model.fit(train_ds, validation_data=val_ds, epochs=FINE_TUNE_EPOCHS, verbose=0)
+fine_tuned_loss, fine_tuned_accuracy = model.evaluate(val_ds, verbose=0)
+validation_images = len(x_val)
+change = fine_tuned_accuracy - head_only_accuracy
+print(f"validation accuracy: {head_only_accuracy:.3f} with the head alone, {fine_tuned_accuracy:.3f} after "
+      f"fine-tuning block4 ({change * 100:+.1f} points, {round(change * validation_images):+d} of {validation_images} images)")
+print(f"validation loss:     {head_only_loss:.3f} with the head alone, {fine_tuned_loss:.3f} after fine-tuning")
+
+# %% [markdown]
+# What to expect, and how to read the change above. Fine-tuning can only adjust what the head
+# already uses, so on a task the head solves reasonably well it moves accuracy by a few points,
+# up or down; the guides report gains of one or two points on thousands of images. Here two things
+# limit it: 210 training images, which 7 million unfrozen weights can start to memorise within a
+# few epochs, and 90 validation images, where one image is worth 1.1 points, so a change of a few
+# points is within what another split of the same folder could give. The claim below is therefore
+# the part that must hold whatever the sign: with a learning rate 100 times smaller than the
+# head's, fine-tuning adjusts the pre-trained features rather than destroying them. Try
+# `FINE_TUNE_LEARNING_RATE = 1e-3` to see the other case.
+
+# %%
+evidence.claim(
+    "fine-tuning block4 at a learning rate of 1e-5 keeps the validation accuracy within 15 points of the "
+    "head-only model's (the pre-trained features were adjusted, not destroyed)",
+    abs(fine_tuned_accuracy - head_only_accuracy) < 0.15,
 )
 
 # %% [markdown]
