@@ -207,16 +207,7 @@ class Gradebook:
             connection = self._connect()
             try:
                 claimed_files, spooled = self.spool.claim()
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    for spooled_table, spooled_row in spooled:
-                        self._insert(connection, spooled_table, spooled_row)
-                    self._insert(connection, table, row)
-                    connection.execute("COMMIT")
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
+                self._insert_in_one_transaction(connection, [*spooled, (table, row)])
             finally:
                 connection.close()
         except (sqlite3.Error, OSError) as error:
@@ -233,6 +224,21 @@ class Gradebook:
                 f"in {spool} and will be added to the gradebook on the next successful write"
             ) from error
         self.spool.discard(claimed_files)
+
+    def _insert_in_one_transaction(self, connection: sqlite3.Connection, records) -> int:
+        """Insert ``(table, row)`` records under one write lock: all of them are stored, or none; return how many."""
+        count = 0
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for table, row in records:
+                self._insert(connection, table, row)
+                count += 1
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        return count
 
     # -- whole-file operations ----------------------------------------------------------------
     def import_records(self, records) -> int:
@@ -258,20 +264,10 @@ class Gradebook:
         GradebookError
             If the gradebook cannot be written; no record of the call is stored.
         """
-        count = 0
         try:
             connection = self._connect()
             try:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    for table, row in records:
-                        self._insert(connection, table, row)
-                        count += 1
-                    connection.execute("COMMIT")
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
+                count = self._insert_in_one_transaction(connection, records)
             finally:
                 connection.close()
         except (sqlite3.Error, OSError) as error:
