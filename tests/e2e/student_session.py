@@ -35,7 +35,8 @@ COURSE_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 DISPLAY_ONLY_SETTINGS = {"@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"}}
 RUN_ALL_TIMEOUT_S = 1800  # a hang guard for a loaded machine, not a speed goal (see benchmarks/)
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-WIDGET_OR_STATIC = ".tlkit-quiz, .tlkit-quiz-static, .tlkit-freeze, .tlkit-freeze-static"
+# A live tlkit widget, or any static copy (each carries the "run this cell" note of tlkit.widget_display).
+WIDGET_OR_STATIC = ".tlkit-quiz, .tlkit-quiz-static, .tlkit-freeze, .tlkit-freeze-static, .tlkit-static-note"
 QUIZ_CALL = re.compile(r"""show_quiz\(\s*["']([^"']+)["']""")
 
 
