@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tlkit import data, models
+from tlkit import data, models, paths
 from tlkit.errors import TlkitError
 
 __all__ = [
@@ -44,7 +44,7 @@ DEFAULT_LEARNING_RATE = 1e-3
 DEFAULT_SEED = 0
 
 #: What was tried while choosing the recipe (a lab log), copied into every model card.
-RECIPE_NOTES_FILE = pathlib.Path(__file__).resolve().parents[1] / "data" / "models" / "recipe_notes.md"
+RECIPE_NOTES_FILE = paths.MODELS_DIR / "recipe_notes.md"
 
 
 def read_recipe_notes(path=RECIPE_NOTES_FILE) -> list[str]:
@@ -398,7 +398,7 @@ def pretrain(
         if shuffle_fraction:
             weights_name += f"_shuffled_{round(shuffle_fraction * 100)}"
     stem = models.KIT_WEIGHTS.get(weights_name, f"fashion_cnn_{weights_name}")
-    out = pathlib.Path(out_dir) if out_dir is not None else models.MODELS_DIR
+    out = pathlib.Path(out_dir) if out_dir is not None else paths.MODELS_DIR
     out.mkdir(parents=True, exist_ok=True)
 
     source = data.source_task(data.load_fashion_mnist("full", path=full_path), split)

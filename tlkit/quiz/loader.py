@@ -28,6 +28,7 @@ import urllib.parse
 
 import jsonschema
 
+from tlkit import paths
 from tlkit.errors import MissingFileError, TlkitError, UnknownNameError, describe_name_choice
 from tlkit.quiz.answer_matching import is_invisible, normalise_text
 from tlkit.quiz.exam import (
@@ -52,8 +53,6 @@ from tlkit.quiz.reading import (
 from tlkit.quiz.schema import QUIZ_SCHEMA
 from tlkit.quiz.sealed import SEALED_SUFFIX, SealedQuizError, unseal_text
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-QUIZ_FOLDER = REPO_ROOT / "quizzes"
 #: Extra folder searched for quizzes by id (a released course's sealed quizzes).
 QUIZ_FOLDER_ENVIRONMENT_VARIABLE = "TLKIT_QUIZ_DIR"
 #: Longest text (question, option, explanation...) a quiz may hold.
@@ -113,7 +112,7 @@ def _display_path(path) -> str:
         absolute = os.path.abspath(os.fspath(path))
     except (OSError, ValueError, TypeError):
         return _one_line(str(path))
-    bases = [str(REPO_ROOT)]
+    bases = [str(paths.REPO_ROOT)]
     try:
         bases.insert(0, os.getcwd())
     except OSError:
@@ -562,7 +561,7 @@ def available_quizzes(folder=None) -> list[str]:
 
     Sealed quizzes (``*.tlkq``, written by ``python -m tlkit release``) count too.
     """
-    folder = pathlib.Path(folder) if folder is not None else QUIZ_FOLDER
+    folder = pathlib.Path(folder) if folder is not None else paths.QUIZZES_DIR
     return sorted({_quiz_id_of(path) for pattern in ("*.yaml", f"*{SEALED_SUFFIX}") for path in folder.glob(pattern)})
 
 
@@ -574,7 +573,7 @@ def _quiz_folders(folder) -> list[pathlib.Path]:
     """Folders searched for a quiz id, in order of preference."""
     if folder is not None:
         return [pathlib.Path(folder)]
-    folders = [QUIZ_FOLDER]
+    folders = [paths.QUIZZES_DIR]
     from_environment = os.environ.get(QUIZ_FOLDER_ENVIRONMENT_VARIABLE)
     if from_environment:
         folders.append(pathlib.Path(from_environment).expanduser())
