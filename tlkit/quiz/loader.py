@@ -53,6 +53,11 @@ from tlkit.quiz.reading import (
 from tlkit.quiz.schema import QUIZ_SCHEMA
 from tlkit.quiz.sealed import SEALED_SUFFIX, SealedQuizError, unseal_text
 
+__all__ = [
+    "MAX_TEXT_CHARACTERS", "QUIZ_FOLDER_ENVIRONMENT_VARIABLE", "QuizFileError", "QuizFileNotFoundError",
+    "available_quizzes", "load_quiz", "resolve_quiz",
+]
+
 #: Extra folder searched for quizzes by id (a released course's sealed quizzes).
 QUIZ_FOLDER_ENVIRONMENT_VARIABLE = "TLKIT_QUIZ_DIR"
 #: Longest text (question, option, explanation...) a quiz may hold.
@@ -87,7 +92,7 @@ class QuizFileError(TlkitError, ValueError):
         super().__init__(_one_line(f"{where}: {problem}"))
 
 
-#: The name the quiz-format issue uses for the same error.
+#: Another name of :class:`QuizFileError` (docs/quiz-format.md names both).
 QuizFormatError = QuizFileError
 
 

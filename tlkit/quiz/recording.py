@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import warnings
 
+__all__ = ["AnswerRecorder"]
+
 
 class AnswerRecorder:
     """Send answers to a gradebook and report, rather than raise, any trouble.

@@ -35,6 +35,8 @@ from tlkit.quiz.questions import (ChoiceQuestion, MultipleChoiceQuestion, Numeri
 from tlkit.quiz.recording import AnswerRecorder
 from tlkit.widget_display import ContainerDisplay, static_note
 
+__all__ = ["MODES", "QuestionView", "QuizSetupError", "QuizWidget", "show_quiz"]
+
 MODES = ("self-check", "exam", "instructor")
 
 
