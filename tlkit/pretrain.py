@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tlkit import data, models, paths
+from tlkit import variation as variation_module
 from tlkit.errors import TlkitError
 
 __all__ = [
@@ -290,7 +291,6 @@ def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: in
     """
     import keras
 
-    from tlkit import variation as variation_module
     from tlkit.training import set_seed
 
     variation = variation_module.CUSTOMER_PHOTOS if variation is None else variation
@@ -468,11 +468,9 @@ def pretrain(
 
 
 def _varied_training_entry(history) -> dict:
-    from tlkit import variation
-
     return {
         "auxiliary_task": "none; every epoch a fresh random variation of every source image "
-        f"(tlkit.variation.vary with {variation.CUSTOMER_PHOTOS}, seed * 1000 + epoch)",
+        f"(tlkit.variation.vary with {variation_module.CUSTOMER_PHOTOS}, seed * 1000 + epoch)",
         "recipe": "varied",
         "final_train_accuracy_varied_images": round(float(history.history["accuracy"][-1]), 4),
     }

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
+from tlkit.gradebook import Gradebook
 from tlkit.instructor.parallel import thread_environment, threads_per_kernel
 from tlkit.instructor.sandbox import Sandbox, kill_tree
 from tlkit.instructor.sqlite_files import journal_files
@@ -83,8 +84,6 @@ class SubmissionProcesses:
     # -- sandboxes -------------------------------------------------------------------------------
     def hide_paths(self, submissions: dict) -> list[str]:
         """What no sandbox may see: the work folder, gradebooks and spools, submissions, the source notebook."""
-        from tlkit.gradebook import Gradebook
-
         needed = [REPO_ROOT.resolve(), pathlib.Path(sys.prefix).resolve(), self.setup.source_path.parent]
         hidden: list[str] = [str(self.setup.work_folder), str(self.setup.source_path)]
 
