@@ -34,7 +34,8 @@ from instructor_submissions import (
 )
 from tlkit.gradebook import Gradebook
 from tlkit.instructor import sandbox
-from tlkit.instructor.grade import REPO_ROOT, Grader, SandboxUnavailableError, collect_submissions
+from tlkit.instructor.grade import Grader, SandboxUnavailableError, collect_submissions
+from tlkit.paths import REPO_ROOT
 from tlkit.instructor.release import release_notebooks
 from tlkit.instructor.report import feedback_markdown, record_grades, write_feedback, write_grades_csv
 

@@ -25,7 +25,8 @@ from instructor_submissions import (
     write_submission,
 )
 from test_instructor_grading import CELL_TIMEOUT, GRADING_TIMEOUT, require_bwrap
-from tlkit.instructor.grade import REPO_ROOT, Grader, collect_submissions
+from tlkit.instructor.grade import Grader, collect_submissions
+from tlkit.paths import REPO_ROOT
 from tlkit.instructor.release import release_notebooks
 from tlkit.instructor.report import feedback_markdown
 

@@ -20,7 +20,7 @@ from tlkit.errors import CorruptFileError
 from tlkit.instructor.cli import main
 from tlkit.instructor.grade import Grader
 from tlkit.instructor.intake import RefusedSubmission, Submission, collect_submissions, read_submission
-from tlkit.instructor.processes import REPO_ROOT
+from tlkit.paths import REPO_ROOT
 
 SECRET = "tlkit-secret-never-in-feedback"
 STDLIB = pathlib.Path(sysconfig.get_paths()["stdlib"])

@@ -29,7 +29,8 @@ from test_instructor_grading import CELL_TIMEOUT, GRADING_TIMEOUT, require_bwrap
 from tlkit.gradebook import Gradebook
 from tlkit.instructor import parallel
 from tlkit.instructor.cli import main
-from tlkit.instructor.grade import REPO_ROOT, Grader
+from tlkit.instructor.grade import Grader
+from tlkit.paths import REPO_ROOT
 from tlkit.instructor.merge import MergeError, merge_csvs, merge_gradebooks
 from tlkit.instructor.parallel import Shard, ShardError, WorkerMemoryError, parse_shard, select_shard
 from tlkit.instructor.release import release_notebooks

@@ -167,7 +167,7 @@ def test_sealed_quizzes_load_and_no_answer_is_in_plain_text(release, monkeypatch
     quiz = resolve_quiz("01_feature_extraction", folder=folder / "quizzes")
     assert quiz == resolve_quiz("01_feature_extraction")  # the same questions as the YAML source
     monkeypatch.chdir(folder)  # a student's notebook beside quizzes/ finds it by id too
-    monkeypatch.setattr("tlkit.quiz.loader.QUIZ_FOLDER", folder / "no-such-folder")
+    monkeypatch.setattr("tlkit.paths.QUIZZES_DIR", folder / "no-such-folder")
     assert resolve_quiz("01_feature_extraction").path.suffix == ".tlkq"
     secrets = _answer_key_texts(quiz)
     assert len(secrets) >= 6

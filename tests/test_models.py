@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from tlkit import data, models
+from tlkit import data, models, paths
 from tlkit.errors import CorruptFileError, InputShapeError, MissingFileError, OfflineError, UnknownNameError
 
 
@@ -90,7 +90,7 @@ def test_tampered_shipped_model_fails_its_checksum(tmp_path, monkeypatch):
     original = models.model_path()
     (copy_dir / original.name).write_bytes(original.read_bytes()[:-10] + b"0123456789")
     (copy_dir / original.with_suffix(".json").name).write_text(original.with_suffix(".json").read_text())
-    monkeypatch.setattr(models, "MODELS_DIR", copy_dir)
+    monkeypatch.setattr(paths, "MODELS_DIR", copy_dir)
     with pytest.raises(CorruptFileError, match="checksum mismatch"):
         models.load_base()
 

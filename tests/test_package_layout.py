@@ -134,3 +134,34 @@ def test_the_scan_sees_each_kind_of_private_door(tmp_path, source, expected):
     path = tmp_path / "probe.py"
     path.write_text(source, encoding="utf-8")
     assert [name for _, name, _ in private_uses("tlkit.instructor.probe", path)] == expected
+
+
+def _declared_and_bound(path: pathlib.Path) -> tuple[list | None, set, set]:
+    """``(__all__ or None, public functions and classes, every name bound at the top)`` of one module, read, not imported."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    declared, defined, bound = None, set(), set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            if not node.name.startswith("_") and node.name != "main":  # main: the module's command line
+                defined.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    bound.add(target.id)
+                    if target.id == "__all__":
+                        declared = ast.literal_eval(node.value)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return declared, defined, bound
+
+
+@pytest.mark.parametrize("module", sorted(name for name, path in _modules().items()
+                                          if not path.stem.startswith("_") or path.stem == "__init__"))
+def test_every_module_with_public_functions_or_classes_declares_them_in_all(module):
+    declared, defined, bound = _declared_and_bound(_modules()[module])
+    if declared is None:
+        assert not defined, f"{module} has public names {sorted(defined)} but no __all__"
+        return
+    assert sorted(set(declared) - bound) == [], f"{module}.__all__ names what the module does not define or import"
+    assert sorted(defined - set(declared)) == [], f"{module}: public but not in __all__"

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tlkit import data, models, pretrain
+from tlkit import data, models, paths, pretrain
 from tlkit.errors import TlkitError
 
 
@@ -147,6 +147,16 @@ def test_recipe_notes_come_from_the_lab_log_and_are_in_the_shipped_card():
     assert len(notes) == 9 and all(note and not note.startswith("- ") for note in notes)
     card = json.loads(models.model_path().with_suffix(".json").read_text())
     assert card["recipe_notes"] == notes
+
+
+@pytest.mark.parametrize("card, recipe, split, weights_name", [
+    ("fashion_cnn_related_varied", "varied", "related", "fashion_related_varied"),
+    ("fashion_cnn_distant_varied", "varied", "distant", "fashion_distant_varied"),
+    ("fashion_cnn_related_varied_shuffled_100", "varied", "related", "fashion_related_varied_shuffled_100"),
+])
+def test_card_notes_of_the_split_bases_are_those_of_their_shipped_cards(card, recipe, split, weights_name):
+    shipped = json.loads((paths.MODELS_DIR / f"{card}.json").read_text(encoding="utf-8"))
+    assert pretrain.card_notes(recipe, split, weights_name) == shipped["recipe_notes"]
 
 
 def test_read_recipe_notes_keeps_only_bullet_lines(tmp_path):

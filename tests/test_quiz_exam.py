@@ -13,15 +13,8 @@ import pytest
 from tlkit.gradebook import Gradebook
 from tlkit.instructor.release import release_notebooks
 from tlkit.quiz import QuizSetupError, available_quizzes, load_quiz, resolve_quiz, show_quiz
-from tlkit.quiz.exam import (
-    EXAM_SUFFIX,
-    ExamKeyError,
-    exam_yaml,
-    grade_recorded_answers,
-    key_free_data,
-    load_key,
-    write_exam_csvs,
-)
+from tlkit.quiz.exam import EXAM_SUFFIX, ExamKeyError, exam_yaml, key_free_data
+from tlkit.quiz.exam_grading import grade_recorded_answers, load_key, write_exam_csvs
 from tlkit.quiz.questions import ChoiceQuestion, MultipleChoiceQuestion, NumericQuestion, SingleChoiceQuestion, TextQuestion
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

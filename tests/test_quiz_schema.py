@@ -609,7 +609,7 @@ def test_release_seals_only_quizzes_that_pass_the_checks(tmp_path, monkeypatch):
     quiz_folder = tmp_path / "quizzes"
     quiz_folder.mkdir()
     _write(quiz_folder, "a: " + "[" * 10_000 + "]" * 10_000, name="deep.yaml")
-    monkeypatch.setattr("tlkit.quiz.loader.QUIZ_FOLDER", quiz_folder)
+    monkeypatch.setattr("tlkit.paths.QUIZZES_DIR", quiz_folder)
     with pytest.raises(QuizFileError, match="nested more than"):
         release._seal_quiz("deep", tmp_path / "out")
 

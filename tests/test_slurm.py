@@ -37,7 +37,7 @@ from test_instructor_parallel import csv_rows, files_of, grade_rows
 from test_solution_chain import fill_with_solutions
 from tlkit.gradebook import Gradebook
 from tlkit.instructor.cli import main
-from tlkit.instructor.grade import REPO_ROOT
+from tlkit.paths import REPO_ROOT
 from tlkit.instructor.notebooks import cell_source, read_notebook
 from tlkit.instructor.parallel import Shard, select_shard
 from tlkit.instructor.release import release_notebooks

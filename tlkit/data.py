@@ -41,6 +41,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from tlkit import paths
 from tlkit.errors import (
     CorruptFileError,
     TlkitError,
@@ -52,7 +53,7 @@ from tlkit.errors import (
 )
 
 __all__ = [
-    "CLASS_NAMES", "CLASS_SPLITS", "DATA_DIR", "DEBIAN_DIR", "FULL_FILES", "HOW_TO_GET_FULL", "ROLES",
+    "CLASS_NAMES", "CLASS_SPLITS", "DEBIAN_DIR", "FULL_FILES", "HOW_TO_GET_FULL", "ROLES",
     "SOURCE_CLASS_LABELS", "SUBSETS", "SUBSET_DIR", "SUBSET_PER_CLASS", "TARGET_CLASS_LABELS", "ClassTooSmallError",
     "Dataset", "LabelledImages", "TestDataInSelectionError", "build_subset", "candidate_full_dirs", "class_split",
     "few_shot", "few_shot_indices", "find_full_dir", "first_per_class", "folder_name_for_class",
@@ -94,9 +95,8 @@ CLASS_SPLITS = {
     "distant": ((1, 3, 8), (4, 6, 9)),
 }
 
-#: Where the repository keeps its data.
-DATA_DIR = pathlib.Path(__file__).resolve().parents[1] / "data"
-SUBSET_DIR = DATA_DIR / "fashion-mnist-subset"
+#: The small Fashion-MNIST subset shipped with the kit.
+SUBSET_DIR = paths.DATA_DIR / "fashion-mnist-subset"
 
 #: How many images of each class the course subset keeps from each split.
 SUBSET_PER_CLASS = {"train": 800, "test": 400}

@@ -31,6 +31,7 @@ import pathlib
 import warnings
 from typing import Callable
 
+from tlkit import paths
 from tlkit.data import sha256_of_file
 from tlkit.errors import (
     CorruptFileError,
@@ -44,12 +45,10 @@ from tlkit.errors import (
 
 __all__ = [
     "APPLICATION_NAMES", "BATCHNORM_MOMENTUM", "DEFAULT_WEIGHTS", "FEATURE_LAYER", "HED_PACKAGE", "HED_PACKAGE_PIN",
-    "HED_WEIGHTS", "HED_WEIGHTS_FILE", "INPUT_SHAPE", "KIT_ARCHITECTURE", "KIT_WEIGHTS", "MODELS_DIR",
+    "HED_WEIGHTS", "HED_WEIGHTS_FILE", "INPUT_SHAPE", "KIT_ARCHITECTURE", "KIT_WEIGHTS",
     "SOURCE_CLASS_COUNT", "VGG16_CONV_LAYERS", "build_fashion_cnn", "feature_extractor", "hed_file_entry",
     "hed_weights_path", "load_base", "load_vgg16_body", "model_card", "model_path", "read_hed_weights",
 ]
-
-MODELS_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "models"
 
 #: The kit's own architecture and the pre-trained weights shipped for it.
 KIT_ARCHITECTURE = "fashion_cnn"
@@ -139,7 +138,7 @@ def model_path(weights: str = DEFAULT_WEIGHTS) -> pathlib.Path:
     """Where the ``.keras`` file of a shipped weights name lives."""
     if weights not in KIT_WEIGHTS:
         raise UnknownNameError(describe_name_choice("weights for fashion_cnn", weights, KIT_WEIGHTS))
-    return MODELS_DIR / f"{KIT_WEIGHTS[weights]}.keras"
+    return paths.MODELS_DIR / f"{KIT_WEIGHTS[weights]}.keras"
 
 
 def model_card(weights: str = DEFAULT_WEIGHTS) -> dict:

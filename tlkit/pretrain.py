@@ -26,12 +26,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from tlkit import data, models
+from tlkit import data, models, paths
+from tlkit import variation as variation_module
 from tlkit.errors import TlkitError
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "DEFAULT_LEARNING_RATE", "DEFAULT_SEED", "MODEL_NOTES", "RECIPES",
-    "RECIPE_NOTES_FILE", "ROTATIONS", "SPLIT_NOTES", "VARIED_EPOCHS", "VARIED_NOTES", "card_markdown",
+    "DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "DEFAULT_LEARNING_RATE", "DEFAULT_SEED", "MODEL_NOTES_FILES", "RECIPES",
+    "RECIPE_NOTES_FILE", "ROTATIONS", "SPLIT_NOTES_FILES", "VARIED_EPOCHS", "VARIED_NOTES_FILE", "card_markdown", "card_notes",
     "fit_epoch_by_epoch", "joint_labels", "library_versions", "pretrain", "read_recipe_notes", "rotated_copies",
     "rotated_with_joint_labels", "shuffle_labels", "train_with_auxiliary_task", "train_with_variation",
     "with_auxiliary_head",
@@ -44,7 +45,7 @@ DEFAULT_LEARNING_RATE = 1e-3
 DEFAULT_SEED = 0
 
 #: What was tried while choosing the recipe (a lab log), copied into every model card.
-RECIPE_NOTES_FILE = pathlib.Path(__file__).resolve().parents[1] / "data" / "models" / "recipe_notes.md"
+RECIPE_NOTES_FILE = paths.MODELS_DIR / "recipe_notes.md"
 
 
 def read_recipe_notes(path=RECIPE_NOTES_FILE) -> list[str]:
@@ -238,44 +239,42 @@ def fit_epoch_by_epoch(model, epochs: int, training_data: Callable, verbose: int
     return history, time.perf_counter() - started
 
 
-#: Notes added to the cards of bases pre-trained on another class split than the course's.
-SPLIT_NOTES = {
-    "related": [
-        "Related split (issue 13, session 6): the seven source classes include a close relative of each "
-        "target class (pullover for coat, T-shirt/top for shirt, sneaker and sandal for ankle boot); "
-        "varied recipe for 20 epochs (about 10 minutes on 2 cores). Quick tries with 3 seeds under the "
-        "fair protocol (customer photos; throwaway scripts, not kept in the repository): 8 epochs gave +3.9 / +4.7 points over tuned scratch at k = 5 / 10, "
-        "20 epochs +5.0 / +5.9; a twice-as-wide network (64/128/256 filters, 10 epochs) on a 5/5 related "
-        "split was no better than the normal width; the 5/5 split (source T-shirt/top, trouser, pullover, "
-        "sandal, bag) gave +3.3 / +2.4 with 5 seeds.",
-    ],
-    "distant": [
-        "Distant split (issue 13, session 6): the target of the related split (coat, shirt, ankle boot) with a "
-        "source of only trouser, dress and bag, none a close relative; the same varied recipe and 20 epochs, "
-        "for the relatedness comparison in benchmarks/transfer_gain.py. It also has fewer classes and images "
-        "(18,000) than the related source, so it is less related and smaller at once.",
-    ],
-}
+#: Notes added to the cards of bases pre-trained on another class split than the course's, by split.
+SPLIT_NOTES_FILES = {split: paths.MODELS_DIR / f"recipe_notes_{split}.md" for split in ("related", "distant")}
 #: Notes for one shipped base only (its weights name): why its recipe differs from its family's.
-MODEL_NOTES = {
-    "fashion_related_varied_shuffled_100": [
-        "Shuffled-label twin of the related base, rebuilt: the first `fashion_related_varied_shuffled_100` (varied recipe, Adam 1e-3, 20 epochs, every source label shuffled) was a dead network: all 128 units of its `features` layer were zero on every one of 600 course test images, so any head on it predicted one class (33.3% on the 3-class target in all 20 benchmark runs). With every label shuffled and every image varied afresh there is nothing to learn; the lowest loss is a constant answer, and Adam, whose steps keep their size however small the push, got there by driving the features' pre-activations below zero. The rebuild trains one epoch at Adam 1e-5 (`--epochs 1 --learning-rate 1e-5`): 1.6% of the `features` units are zero on all 600 images (healthy bases 42-53%; 11% at initialisation), a linear probe on its features reaches 80.3% on the related target (the related base 82.8%; chance 33.3%), source test accuracy 20.8% (chance 14.3%). A monitoring run of the same epoch (a throwaway script) had 0.8-1.6% dead units from step 80 to step 329. So it is a working network trained on shuffled labels, still close to its random initialisation: it shows what shuffled-label pre-training leaves, not a collapse. A rebuild at 1e-4 for one epoch was replaced before it was checked reliably, so whether that rate stays alive is not known. tests/test_shipped_bases.py checks every shipped base (dead units below 90%, a linear probe above chance).",
-    ],
+MODEL_NOTES_FILES = {
+    "fashion_related_varied_shuffled_100": paths.MODELS_DIR / "recipe_notes_fashion_related_varied_shuffled_100.md",
 }
 #: Recipes ``python -m tlkit.pretrain --recipe`` knows: the shipped one and the varied-photos one.
 RECIPES = ("rotation", "varied")
 #: Epochs of the varied recipe (each sees a fresh variation of every source image).
 VARIED_EPOCHS = 10
 
-VARIED_NOTES = [
-    "Varied recipe (issue 13, session 4): no auxiliary head; every epoch each source image "
-    "is varied afresh by tlkit.variation.vary (shifts up to 20% of the image, rotations up to 35 degrees, "
-    "zoom 0.75-1.2, left-right mirror with probability 0.5, brightness x0.6-1.3; seed * 1000 + epoch), "
-    "the same kind of variation as the course's 'customer photos' test condition. The features learn "
-    "not to care where an item sits, how it is turned or lit, which a few target labels cannot teach. "
-    "Earlier tries (shared/research.md, 2026-12-01): shifts 15%, rotation 0.08 turn, zoom 0.8-1.1 gave "
-    "+3.6 / +6.4 points at k = 5 / 10 under a fair protocol, x1.6 that variation +6.8 at k = 5.",
-]
+#: Notes added to the cards of bases pre-trained with the varied recipe.
+VARIED_NOTES_FILE = paths.MODELS_DIR / "recipe_notes_varied.md"
+
+
+def card_notes(recipe: str, split: str, weights_name: str) -> list[str]:
+    """The notes a new model card carries: the lab log, then the recipe's, the split's and the base's own notes.
+
+    Parameters
+    ----------
+    recipe : str
+        One of :data:`RECIPES`.
+    split : str
+        A key of :data:`tlkit.data.CLASS_SPLITS`.
+    weights_name : str
+        The base's weights name, such as ``"fashion_related_varied"``.
+
+    Returns
+    -------
+    list of str
+        :func:`read_recipe_notes` of :data:`RECIPE_NOTES_FILE`, then of :data:`VARIED_NOTES_FILE` for the varied
+        recipe, of ``SPLIT_NOTES_FILES[split]`` and of ``MODEL_NOTES_FILES[weights_name]`` when listed there.
+    """
+    files = [RECIPE_NOTES_FILE] + ([VARIED_NOTES_FILE] if recipe == "varied" else [])
+    files += [notes[key] for notes, key in ((SPLIT_NOTES_FILES, split), (MODEL_NOTES_FILES, weights_name)) if key in notes]
+    return [note for file in files for note in read_recipe_notes(file)]
 
 
 def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: int, epochs: int, seed: int, variation=None,
@@ -292,7 +291,6 @@ def train_with_variation(images: np.ndarray, labels: np.ndarray, num_classes: in
     """
     import keras
 
-    from tlkit import variation as variation_module
     from tlkit.training import set_seed
 
     variation = variation_module.CUSTOMER_PHOTOS if variation is None else variation
@@ -398,7 +396,7 @@ def pretrain(
         if shuffle_fraction:
             weights_name += f"_shuffled_{round(shuffle_fraction * 100)}"
     stem = models.KIT_WEIGHTS.get(weights_name, f"fashion_cnn_{weights_name}")
-    out = pathlib.Path(out_dir) if out_dir is not None else models.MODELS_DIR
+    out = pathlib.Path(out_dir) if out_dir is not None else paths.MODELS_DIR
     out.mkdir(parents=True, exist_ok=True)
 
     source = data.source_task(data.load_fashion_mnist("full", path=full_path), split)
@@ -455,8 +453,7 @@ def pretrain(
         "source_test_accuracy": round(float(test_accuracy), 4),
         "library_versions": library_versions(),
         "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "recipe_notes": read_recipe_notes() + (VARIED_NOTES if recipe == "varied" else []) + SPLIT_NOTES.get(split, [])
-        + MODEL_NOTES.get(weights_name, []),
+        "recipe_notes": card_notes(recipe, split, weights_name),
         "command": "python -m tlkit.pretrain"
         + (f" --recipe {recipe}" if recipe != "rotation" else "")
         + (f" --split {split}" if split != "course" else "")
@@ -471,11 +468,9 @@ def pretrain(
 
 
 def _varied_training_entry(history) -> dict:
-    from tlkit import variation
-
     return {
         "auxiliary_task": "none; every epoch a fresh random variation of every source image "
-        f"(tlkit.variation.vary with {variation.CUSTOMER_PHOTOS}, seed * 1000 + epoch)",
+        f"(tlkit.variation.vary with {variation_module.CUSTOMER_PHOTOS}, seed * 1000 + epoch)",
         "recipe": "varied",
         "final_train_accuracy_varied_images": round(float(history.history["accuracy"][-1]), 4),
     }

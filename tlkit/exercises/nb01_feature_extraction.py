@@ -20,6 +20,12 @@ import numpy as np
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Correct, Exercise, Failure, Question, first_failure
 
+__all__ = [
+    "ACCURACY_THRESHOLD", "BuildClassifier", "CachedFeatures", "FEATURE_ATOL", "FEATURE_ROWS_COMPARED",
+    "FEATURE_RTOL", "FreezeBase", "TARGET_CLASSES", "TrainClassifier", "VALIDATION_PER_CLASS", "bind", "exercise",
+    "grader_data",
+]
+
 TARGET_CLASSES = 5
 ACCURACY_THRESHOLD = 0.80
 FEATURE_ROWS_COMPARED = 256

@@ -16,6 +16,11 @@ from __future__ import annotations
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
+__all__ = [
+    "BatchNormInInferenceMode", "FreezeAllButLast", "ProveWeightsUnchanged", "RecompileAfterFreezing", "bind",
+    "exercise",
+]
+
 
 class FreezeAllButLast(Question):
     variable = "model"

@@ -18,6 +18,11 @@ from __future__ import annotations
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
+__all__ = [
+    "ContinueTraining", "DEFAULT_PHASE1_LEARNING_RATE", "LARGEST_REDUCTION", "RecompileWithSmallLearningRate",
+    "SMALLEST_REDUCTION", "UnfreezeTop", "bind", "exercise",
+]
+
 DEFAULT_PHASE1_LEARNING_RATE = 1e-3
 SMALLEST_REDUCTION = 10
 LARGEST_REDUCTION = 100

@@ -25,6 +25,11 @@ import numpy as np
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
+__all__ = [
+    "ChooseByValidation", "FreezeConvolutionsOnly", "GapFromErrors", "GapOverSeeds", "TOLERANCE", "bind",
+    "exercise",
+]
+
 TOLERANCE = 1e-6
 
 

@@ -25,6 +25,8 @@ from tlkit import keras_internals
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
+__all__ = ["CopyFirstLayers", "FreezeFirstLayers", "SafeDepth", "bind", "exercise"]
+
 
 def _weight_layers(model) -> list:
     return [layer for layer in model.layers if layer.weights]

@@ -25,6 +25,11 @@ from tlkit import keras_internals
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
+__all__ = [
+    "ACCURACY_THRESHOLD", "BuildModel", "COMPARED_IMAGES", "LoadFolder", "NUM_CLASSES", "SaveAndReload",
+    "TrainHead", "VALIDATION_SPLIT", "bind", "exercise",
+]
+
 NUM_CLASSES = 5
 VALIDATION_SPLIT = 0.3
 ACCURACY_THRESHOLD = 0.70

@@ -29,6 +29,7 @@ from tlkit.experiments.grid import grid_axes, with_progress
 from tlkit.experiments.statistics import paired_interval
 from tlkit.experiments.strategies import FAIR_STRATEGIES, RANDOM_WEIGHT_STRATEGIES, TRANSFER_STRATEGIES, check_strategies, freeze_for
 from tlkit.experiments.validation import few_shot_with_validation
+from tlkit.keras_internals import learning_rate_variable
 from tlkit.model_structure import nested_layers
 
 __all__ = [
@@ -192,8 +193,6 @@ class _Trainers:
 
     def get(self, model, learning_rate: float):
         import keras
-
-        from tlkit.keras_internals import learning_rate_variable
 
         layers = list(nested_layers(model))
         pattern = tuple((layer.name, type(layer).__name__, layer.trainable, tuple(tuple(w.shape) for w in layer.weights)) for layer in layers)

@@ -32,7 +32,7 @@ import pathlib
 
 import numpy as np
 
-from tlkit import data
+from tlkit import data, paths
 from tlkit.errors import CorruptFileError, MissingFileError, TlkitError, UnknownNameError, describe_name_choice
 from tlkit.experiments.grid import with_progress
 from tlkit.experiments.protocol import FairProtocol, fair_comparison
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: The benchmark's result file for the related class split (the README's evidence).
-RESULTS_FILE = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "transfer_gain.json"
+RESULTS_FILE = paths.BENCHMARK_RESULTS_DIR / "transfer_gain.json"
 
 #: Keys every result file must have (written by ``benchmarks/transfer_gain.py``).
 REQUIRED_KEYS = ("split", "protocol", "protocol_settings", "seeds", "base", "results")

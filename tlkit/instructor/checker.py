@@ -26,6 +26,8 @@ from tlkit import keras_internals
 from tlkit.exercises import compile_state
 from tlkit.instructor import kernel_side
 
+__all__ = ["ArtifactError", "UNSET", "check_question", "fingerprint_differences", "run_job"]
+
 UNSET = object()
 
 

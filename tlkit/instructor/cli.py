@@ -6,6 +6,9 @@ import argparse
 import sys
 
 from tlkit.errors import TlkitError
+from tlkit.gradebook import Gradebook
+from tlkit.instructor.lms_export import write_lms_csv
+from tlkit.instructor.merge import merge_files
 
 __all__ = ["build_parser", "main"]
 
@@ -59,8 +62,6 @@ def _grade(arguments) -> int:
 
 
 def _merge(arguments) -> int:
-    from tlkit.instructor.merge import merge_files
-
     summary = merge_files(arguments.shards, arguments.out)
     for assignment, figures in summary.items():
         print(f"{assignment}: {figures['shards']} shard(s), {figures['students']} student(s)")
@@ -69,16 +70,12 @@ def _merge(arguments) -> int:
 
 
 def _export(arguments) -> int:
-    from tlkit.gradebook import Gradebook
-
     book = Gradebook(arguments.gradebook)
     if arguments.format == "tlkit":
         if arguments.identify_by or arguments.column or arguments.assignment:
             raise TlkitError("--identify-by, --column and --assignment go with --format canvas or moodle")
         path = book.export_csv(arguments.out, kind=arguments.kind)
     else:
-        from tlkit.instructor.lms_export import write_lms_csv
-
         if arguments.kind != "grades":
             raise TlkitError(f"--format {arguments.format} exports grades only (not --kind {arguments.kind})")
         columns = {}

@@ -45,12 +45,12 @@ from tlkit.instructor.grading_setup import GradingSetup
 from tlkit.instructor.intake import collect_submissions
 from tlkit.instructor.parallel import threads_per_kernel
 from tlkit.instructor.preparation import GRADER_CELL_TAG, GradingError, SubmissionPreparation
-from tlkit.instructor.processes import REPO_ROOT, SubmissionProcesses, write_key_free_quizzes
+from tlkit.instructor.processes import SubmissionProcesses, write_key_free_quizzes
 from tlkit.instructor.sandbox import NO_SANDBOX_WARNING, Limits, Sandbox, SandboxUnavailableError
 from tlkit.instructor.scoring import QuestionGrade, SubmissionGrade
 from tlkit.instructor.steps import AUTOGRADE_STEPS, check_steps, run_steps
 
-__all__ = ["GRADER_CELL_TAG", "GradingError", "Grader", "QuestionGrade", "REPO_ROOT", "SandboxUnavailableError",
+__all__ = ["GRADER_CELL_TAG", "GradingError", "Grader", "QuestionGrade", "SandboxUnavailableError",
            "SubmissionGrade", "collect_submissions"]
 
 

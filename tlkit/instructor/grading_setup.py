@@ -21,7 +21,7 @@ from tlkit.instructor.intake import MAX_SUBMISSION_BYTES
 from tlkit.instructor.manifest import build_manifest
 from tlkit.instructor.notebooks import ensure_cell_ids, read_notebook
 from tlkit.instructor.preparation import GradingError
-from tlkit.instructor.processes import REPO_ROOT
+from tlkit.paths import REPO_ROOT
 from tlkit.instructor.sandbox import Limits
 
 __all__ = ["CORE_WATCHED_MODULES", "GradingSetup"]

@@ -21,24 +21,23 @@ from typing import TYPE_CHECKING
 
 import nbformat
 
-import tlkit
+from tlkit.gradebook import Gradebook
 from tlkit.instructor.parallel import thread_environment, threads_per_kernel
 from tlkit.instructor.sandbox import Sandbox, kill_tree
 from tlkit.instructor.sqlite_files import journal_files
+from tlkit.paths import REPO_ROOT
 
 if TYPE_CHECKING:
     from tlkit.instructor.grading_setup import GradingSetup
     from tlkit.instructor.scoring import SubmissionGrade
 
-__all__ = ["CHECKER_TIMEOUT", "IMPORT_CELL_TIMEOUT", "REPO_ROOT", "SubmissionProcesses", "clean_run_folder",
+__all__ = ["CHECKER_TIMEOUT", "IMPORT_CELL_TIMEOUT", "SubmissionProcesses", "clean_run_folder",
            "write_key_free_quizzes"]
 
 #: Seconds the grader's first cell (importing TensorFlow, Keras and the exercises) may take, whatever ``cell_timeout``.
 IMPORT_CELL_TIMEOUT = 600.0
 #: Seconds the checker of one submission may run at least (or ``timeout``, when longer).
 CHECKER_TIMEOUT = 900.0
-#: The folder holding the ``tlkit`` package (readable inside every sandbox).
-REPO_ROOT = pathlib.Path(tlkit.__file__).resolve().parents[1]
 
 
 def _kill_group(pid: int) -> None:
@@ -85,8 +84,6 @@ class SubmissionProcesses:
     # -- sandboxes -------------------------------------------------------------------------------
     def hide_paths(self, submissions: dict) -> list[str]:
         """What no sandbox may see: the work folder, gradebooks and spools, submissions, the source notebook."""
-        from tlkit.gradebook import Gradebook
-
         needed = [REPO_ROOT.resolve(), pathlib.Path(sys.prefix).resolve(), self.setup.source_path.parent]
         hidden: list[str] = [str(self.setup.work_folder), str(self.setup.source_path)]
 

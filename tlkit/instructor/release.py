@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import pathlib
 
-from tlkit.errors import MissingFileError
+from tlkit.errors import MissingFileError, UnknownNameError, describe_name_choice
 from tlkit.instructor.manifest import build_manifest, student_version
 from tlkit.instructor.notebooks import read_notebook, write_notebook
+from tlkit.quiz.exam import EXAM_SUFFIX, QUIZ_MODES, exam_yaml
 from tlkit.quiz.loader import resolve_quiz
 from tlkit.quiz.sealed import SEALED_SUFFIX, seal_text
 
@@ -48,8 +49,6 @@ def _seal_quiz(quiz_id: str, folder: pathlib.Path) -> pathlib.Path:
 
 
 def _write_exam_quiz(quiz_id: str, folder: pathlib.Path) -> pathlib.Path:
-    from tlkit.quiz.exam import EXAM_SUFFIX, exam_yaml
-
     quiz = resolve_quiz(quiz_id)
     target = folder / f"{quiz.id}{EXAM_SUFFIX}"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -91,11 +90,7 @@ def release_notebooks(sources, destination, quiz_mode: str = "self-check") -> di
     MarkerError
         If a source's markers are broken (run ``validate`` for every problem).
     """
-    from tlkit.quiz.exam import QUIZ_MODES
-
     if quiz_mode not in QUIZ_MODES:
-        from tlkit.errors import UnknownNameError, describe_name_choice
-
         raise UnknownNameError(describe_name_choice("quiz mode", quiz_mode, QUIZ_MODES))
     write_quiz = _write_exam_quiz if quiz_mode == "exam" else _seal_quiz
     destination = pathlib.Path(destination)

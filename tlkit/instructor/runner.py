@@ -25,6 +25,8 @@ import json
 import os
 import sys
 
+__all__ = ["OUTPUT_LIMITS", "PR_SET_DUMPABLE", "STATUS_COMPLETED", "STATUS_ERROR", "STATUS_KERNEL_DIED", "run_job"]
+
 STATUS_COMPLETED = "completed"
 STATUS_KERNEL_DIED = "kernel_died"
 STATUS_ERROR = "error"

@@ -45,12 +45,12 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from tlkit.errors import TlkitError
 
 __all__ = ["DENIED_SYSCALLS", "Limits", "NO_SANDBOX_WARNING", "Sandbox", "SandboxUnavailableError", "find_bwrap",
-           "seccomp_filter"]
+           "kill_tree", "seccomp_filter"]
 
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
@@ -366,7 +366,3 @@ def kill_tree(process: subprocess.Popen) -> None:
         process.kill()
     except OSError:
         pass
-
-
-def limits_as_dict(limits: Limits) -> dict:
-    return asdict(limits)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tlkit import variation
 from tlkit.errors import InputShapeError
 from tlkit.plots.style import finish, new_figure, style_context
 
@@ -97,8 +98,6 @@ def show_varied(images, class_names=None, copies: int = 5, seed: int = 0, show: 
         Varied versions per image; version ``i`` uses seed ``seed + i``.
     seed : int, default 0
     """
-    from tlkit import variation
-
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 1:
         raise InputShapeError(f"show_varied: expected grey images of shape (n, h, w, 1), got {images.shape}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tlkit.layer_transfer import PAPER, VARIANTS
 from tlkit.plots.style import new_figure
 
 __all__ = ["VARIANT_STYLE", "plot_layer_transfer"]
@@ -28,8 +29,6 @@ def plot_layer_transfer(results, show: bool = False):
     matplotlib.figure.Figure
     """
     # imported here: tlkit.layer_transfer imports this module for its plot_layer_transfer
-    from tlkit.layer_transfer import PAPER, VARIANTS
-
     figure = new_figure(figsize=(11, 4))
     ours, paper = figure.subplots(1, 2)
     ours.axhline(results.base_b_mean, color="black", linewidth=1, label=f"baseB ({results.base_b_mean:.3f})")

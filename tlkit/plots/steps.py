@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tlkit.experiments.recorded import labels_to_match_curves
 from tlkit.plots.style import STRATEGY_COLORS, STRATEGY_LABELS, PlotArgumentError, finish, new_figure, style_context
 
 __all__ = ["STRATEGY_COLORS", "STRATEGY_LABELS", "plot_accuracy_vs_steps", "plot_labels_to_match", "plot_recorded_labels_to_match"]
@@ -157,7 +158,5 @@ def plot_recorded_labels_to_match(report: dict, show: bool = False):
     matplotlib.figure.Figure
     """
     # imported here so that importing tlkit.plots does not load the experiments (and their data modules)
-    from tlkit.experiments.recorded import labels_to_match_curves
-
     scratch, transfer, matches = labels_to_match_curves(report)
     return plot_labels_to_match(scratch, transfer, matches, show=show)

@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 from tlkit.errors import TlkitError
 
+__all__ = ["AnswerFormatError", "Grade", "is_invisible", "normalise_text", "parse_number", "verdict", "within"]
+
 
 class AnswerFormatError(TlkitError, ValueError):
     """An answer that cannot be read, for example ``'ten'`` for a numeric question."""

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pathlib
 
+from tlkit.gradebook import Gradebook
+from tlkit.quiz.exam_grading import grade_recorded_answers, load_key, write_exam_csvs
+
 __all__ = ["add_quiz_command"]
 
 
 def _grade(arguments) -> int:
-    from tlkit.gradebook import Gradebook
-    from tlkit.quiz.exam import grade_recorded_answers, load_key, write_exam_csvs
-
     key = load_key(arguments.key, arguments.quiz or None)
     gradebook = Gradebook(arguments.gradebook)
     rows = [row for quiz_id in key for row in gradebook.quiz_answers(quiz_id)]

@@ -20,6 +20,8 @@ from tlkit.quiz.answer_matching import AnswerFormatError, normalise_text, parse_
 from tlkit.quiz.markdown import markdown_to_html
 from tlkit.quiz.questions import ChoiceQuestion, NumericQuestion, Quiz, QuizQuestion
 
+__all__ = ["answer_counts", "build_instructor_view", "histogram_png", "latest_answers"]
+
 
 def latest_answers(rows) -> dict[str, list]:
     """Group gradebook rows by question, keeping each student's latest answer.

@@ -28,11 +28,21 @@ import urllib.parse
 
 import jsonschema
 
+from tlkit import paths
 from tlkit.errors import MissingFileError, TlkitError, UnknownNameError, describe_name_choice
 from tlkit.quiz.answer_matching import is_invisible, normalise_text
+from tlkit.quiz.exam import (
+    EXAM_MODE,
+    EXAM_QUIZ_SCHEMA,
+    EXAM_SUFFIX,
+    ExamMultipleChoiceQuestion,
+    ExamNumericQuestion,
+    ExamSingleChoiceQuestion,
+    ExamTextQuestion,
+)
 from tlkit.quiz.markdown import link_targets
 from tlkit.quiz import questions as quiz_model
-from tlkit.quiz.questions import Quiz
+from tlkit.quiz.questions import Option, Quiz
 from tlkit.quiz.reading import (
     MAX_QUIZ_FILE_BYTES,
     QuizReadProblem,
@@ -43,8 +53,11 @@ from tlkit.quiz.reading import (
 from tlkit.quiz.schema import QUIZ_SCHEMA
 from tlkit.quiz.sealed import SEALED_SUFFIX, SealedQuizError, unseal_text
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-QUIZ_FOLDER = REPO_ROOT / "quizzes"
+__all__ = [
+    "MAX_TEXT_CHARACTERS", "QUIZ_FOLDER_ENVIRONMENT_VARIABLE", "QuizFileError", "QuizFileNotFoundError",
+    "available_quizzes", "load_quiz", "resolve_quiz",
+]
+
 #: Extra folder searched for quizzes by id (a released course's sealed quizzes).
 QUIZ_FOLDER_ENVIRONMENT_VARIABLE = "TLKIT_QUIZ_DIR"
 #: Longest text (question, option, explanation...) a quiz may hold.
@@ -79,7 +92,7 @@ class QuizFileError(TlkitError, ValueError):
         super().__init__(_one_line(f"{where}: {problem}"))
 
 
-#: The name the quiz-format issue uses for the same error.
+#: Another name of :class:`QuizFileError` (docs/quiz-format.md names both).
 QuizFormatError = QuizFileError
 
 
@@ -104,7 +117,7 @@ def _display_path(path) -> str:
         absolute = os.path.abspath(os.fspath(path))
     except (OSError, ValueError, TypeError):
         return _one_line(str(path))
-    bases = [str(REPO_ROOT)]
+    bases = [str(paths.REPO_ROOT)]
     try:
         bases.insert(0, os.getcwd())
     except OSError:
@@ -451,6 +464,31 @@ def _build_text(raw: dict, fail) -> quiz_model.TextQuestion:
 _BUILDERS = {"single": _build_choice, "multiple": _build_choice, "numeric": _build_numeric, "text": _build_text}
 
 
+def _build_exam_quiz(path: pathlib.Path, data) -> Quiz:
+    """Validate the content of an exam quiz file and build its key-free :class:`Quiz` (``mode == "exam"``)."""
+    errors = sorted(jsonschema.Draft202012Validator(EXAM_QUIZ_SCHEMA).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        where = "/".join(str(step) for step in errors[0].absolute_path) or "the file"
+        raise QuizFileError(path, f"exam quiz: {where}: {errors[0].message}")
+    expected_id = path.name[: -len(EXAM_SUFFIX)] if path.name.endswith(EXAM_SUFFIX) else path.stem
+    if data["id"] != expected_id:
+        raise QuizFileError(path, f"quiz id {data['id']!r} differs from the file name {path.name!r}; make them equal")
+    questions = []
+    for raw in data["questions"]:
+        kind = raw["type"]
+        if kind in ("single", "multiple"):
+            if "options" not in raw:
+                raise QuizFileError(path, "a choice question needs 'options'", question_id=raw["id"])
+            options = tuple(Option(entry["id"], entry["text"], False, "") for entry in raw["options"])
+            cls = ExamSingleChoiceQuestion if kind == "single" else ExamMultipleChoiceQuestion
+            questions.append(cls(raw["id"], "", raw["text"], options=options, shuffle=raw.get("shuffle", True)))
+        elif kind == "numeric":
+            questions.append(ExamNumericQuestion(raw["id"], "", raw["text"]))
+        else:
+            questions.append(ExamTextQuestion(raw["id"], "", raw["text"]))
+    return Quiz(data["id"], data["title"], tuple(questions), data.get("description", ""), path, mode=EXAM_MODE)
+
+
 def _build_quiz(path: pathlib.Path, data: dict) -> Quiz:
     if data["id"] != path.stem:
         raise QuizFileError(path, f"quiz id {data['id']!r} differs from the file name {path.name!r}; make them equal")
@@ -516,10 +554,8 @@ def load_quiz(path) -> Quiz:
     if data is None:
         raise QuizFileError(path, "the file is empty; a quiz needs 'id', 'title' and 'questions'")
     if isinstance(data, dict) and "mode" in data:  # a key-free exam release (see tlkit.quiz.exam)
-        from tlkit.quiz.exam import build_exam_quiz
-
         _check_values(path, data)
-        return build_exam_quiz(path, data)
+        return _build_exam_quiz(path, data)
     _validate_schema(path, data)
     _check_values(path, data)
     return _build_quiz(path, data)
@@ -530,13 +566,11 @@ def available_quizzes(folder=None) -> list[str]:
 
     Sealed quizzes (``*.tlkq``, written by ``python -m tlkit release``) count too.
     """
-    folder = pathlib.Path(folder) if folder is not None else QUIZ_FOLDER
+    folder = pathlib.Path(folder) if folder is not None else paths.QUIZZES_DIR
     return sorted({_quiz_id_of(path) for pattern in ("*.yaml", f"*{SEALED_SUFFIX}") for path in folder.glob(pattern)})
 
 
 def _quiz_id_of(path: pathlib.Path) -> str:
-    from tlkit.quiz.exam import EXAM_SUFFIX
-
     return path.name[: -len(EXAM_SUFFIX)] if path.name.endswith(EXAM_SUFFIX) else path.stem
 
 
@@ -544,7 +578,7 @@ def _quiz_folders(folder) -> list[pathlib.Path]:
     """Folders searched for a quiz id, in order of preference."""
     if folder is not None:
         return [pathlib.Path(folder)]
-    folders = [QUIZ_FOLDER]
+    folders = [paths.QUIZZES_DIR]
     from_environment = os.environ.get(QUIZ_FOLDER_ENVIRONMENT_VARIABLE)
     if from_environment:
         folders.append(pathlib.Path(from_environment).expanduser())
@@ -553,8 +587,6 @@ def _quiz_folders(folder) -> list[pathlib.Path]:
 
 
 def _find_quiz_file(quiz_id: str, folder) -> pathlib.Path | None:
-    from tlkit.quiz.exam import EXAM_SUFFIX
-
     # an exam release wins wherever it is: a keyed copy of the quiz elsewhere must not turn an exam into self-check
     for candidate_folder in _quiz_folders(folder):
         candidate = candidate_folder / f"{quiz_id}{EXAM_SUFFIX}"

@@ -11,6 +11,8 @@ import functools
 
 from markdown_it import MarkdownIt
 
+__all__ = ["link_targets", "markdown_to_html"]
+
 
 @functools.lru_cache(maxsize=1)
 def _renderer() -> MarkdownIt:

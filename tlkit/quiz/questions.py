@@ -17,6 +17,11 @@ from typing import ClassVar
 from tlkit.errors import UnknownNameError, describe_name_choice
 from tlkit.quiz.answer_matching import Grade, normalise_text, parse_number, verdict, within
 
+__all__ = [
+    "ChoiceQuestion", "MultipleChoiceQuestion", "NumericQuestion", "Option", "QUESTION_CLASSES", "Quiz",
+    "QuizQuestion", "SingleChoiceQuestion", "TextQuestion", "find_by_id",
+]
+
 
 def find_by_id(items, wanted: str, what: str):
     """Return the item of ``items`` whose ``id`` is ``wanted``.

@@ -36,6 +36,7 @@ __all__ = [
     "MAX_QUIZ_FILE_BYTES",
     "QuizReadProblem",
     "QuizYamlLoader",
+    "decode_quiz_text",
     "parse_quiz_yaml",
     "read_quiz_bytes",
 ]

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import warnings
 
+from tlkit import gradebook as gradebook_module
+
+__all__ = ["AnswerRecorder"]
+
 
 class AnswerRecorder:
     """Send answers to a gradebook and report, rather than raise, any trouble.
@@ -35,8 +39,6 @@ class AnswerRecorder:
         self._student_id = student_id
 
     def _resolve(self):
-        from tlkit import gradebook as gradebook_module
-
         if self._gradebook is None:
             self._gradebook = gradebook_module.Gradebook()
         student_id = self._student_id if self._student_id is not None else gradebook_module.current_student_id()
@@ -47,9 +49,7 @@ class AnswerRecorder:
         """The id the next answer is recorded under (see ``tlkit.gradebook.student_id_source``)."""
         if self._student_id is not None:
             return self._student_id
-        from tlkit.gradebook import current_student_id
-
-        return current_student_id()
+        return gradebook_module.current_student_id()
 
     def follow_student_id(self, student_id: str) -> None:
         """After the student chose ``student_id``: a recorder given a fixed id records under it from now on."""

@@ -9,6 +9,8 @@ live in :mod:`tlkit.quiz.loader`. The format is described for authors in
 
 from __future__ import annotations
 
+__all__ = ["ID_PATTERN", "QUESTION_SCHEMA", "QUESTION_TYPES", "QUIZ_SCHEMA"]
+
 QUESTION_TYPES = ("single", "multiple", "numeric", "text")
 
 #: Ids are short, lower-case slugs: they end up in the gradebook.

@@ -27,13 +27,17 @@ import html
 import ipywidgets as widgets
 
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
+from tlkit.gradebook import set_student_id
 from tlkit.quiz.answer_matching import AnswerFormatError, Grade, parse_number
+from tlkit.quiz.instructor_view import build_instructor_view
 from tlkit.quiz.loader import resolve_quiz
 from tlkit.quiz.markdown import markdown_to_html
 from tlkit.quiz.questions import (ChoiceQuestion, MultipleChoiceQuestion, NumericQuestion, Quiz, QuizQuestion,
                                   SingleChoiceQuestion)
 from tlkit.quiz.recording import AnswerRecorder
 from tlkit.widget_display import ContainerDisplay, static_note
+
+__all__ = ["MODES", "QuestionView", "QuizSetupError", "QuizWidget", "show_quiz"]
 
 MODES = ("self-check", "exam", "instructor")
 
@@ -273,8 +277,6 @@ class QuizWidget(ContainerDisplay):
         self.score = _html("", "tlkit-quiz-score")
         self.message = _html("", "tlkit-quiz-message")
         if mode == "instructor":
-            from tlkit.quiz.instructor_view import build_instructor_view
-
             self.questions = []
             body = build_instructor_view(self.quiz, gradebook)
             self.container = widgets.VBox([self.title, body])
@@ -339,8 +341,6 @@ class QuizWidget(ContainerDisplay):
         Saves the id with :func:`tlkit.gradebook.set_student_id`; an id tlkit does
         not accept is refused with a message under the box, and nothing changes.
         """
-        from tlkit.gradebook import set_student_id
-
         try:
             chosen = set_student_id(student_id)
         except TlkitError as error:
