@@ -117,5 +117,9 @@ def test_one_definition_of_the_shared_concepts():
     assert plots.plot_accuracy_vs_steps is plots.steps.plot_accuracy_vs_steps
     assert plots.STRATEGY_COLORS is plots.style.STRATEGY_COLORS
     texts = "\n".join(path.read_text() for path in (ROOT / "tlkit").rglob("*.py"))
-    for definition in ("def paired_interval(", "def few_shot_with_validation(", "def freeze_for(", "TRANSFER_STRATEGIES = ("):
+    for definition in ("def paired_interval(", "def few_shot_with_validation(", "def validation_split(", "def freeze_for(",
+                       "TRANSFER_STRATEGIES = (", "CACHED_STRATEGIES = (", "class CachedBase", "class FeatureCache"):
         assert texts.count(definition) == 1, definition
+    # the validation carve-out is drawn in one place: the fair protocol's draw goes through data.validation_split
+    assert "data.validation_split(" in (ROOT / "tlkit" / "experiments" / "validation.py").read_text()
+    assert texts.count("seed + 7919,") == 1

@@ -600,7 +600,7 @@ def refuse_test_split(data, used_for: str):
     return data
 
 
-def validation_split(pool: LabelledImages, per_class: int, seed: int = 0, exclude: LabelledImages | None = None) -> LabelledImages:
+def validation_split(pool: LabelledImages, per_class: int, seed: int = 0, exclude: LabelledImages | np.ndarray | None = None) -> LabelledImages:
     """Draw ``per_class`` validation images of every class from a training pool, apart from ``exclude``.
 
     Parameters
@@ -611,8 +611,18 @@ def validation_split(pool: LabelledImages, per_class: int, seed: int = 0, exclud
         Validation images per class.
     seed : int, default 0
         The same seed always draws the same images.
-    exclude : LabelledImages, optional
-        Images that must not be drawn, usually the labelled training examples.
+    exclude : LabelledImages or numpy.ndarray, optional
+        What must not be drawn, usually the labelled training examples: the
+        images themselves (matched by content), or their positions in ``pool``.
+
+    Notes
+    -----
+    This is the kit's one validation carve-out: the fair protocol's
+    :func:`tlkit.experiments.few_shot_with_validation` calls it with the
+    positions of its labelled examples. The images are drawn class by class
+    with :func:`few_shot_indices` from what is left of ``pool``, with the
+    generator seeded ``seed + 7919``, so they never depend on the labelled
+    examples' own draw.
 
     Returns
     -------
@@ -628,9 +638,11 @@ def validation_split(pool: LabelledImages, per_class: int, seed: int = 0, exclud
     """
     refuse_test_split(pool, "data.validation_split (validation images are for choosing)")
     keep = np.arange(len(pool))
-    if exclude is not None:
+    if isinstance(exclude, LabelledImages):
         excluded = set(_fingerprints(exclude.images))
         keep = np.array([i for i, f in enumerate(_fingerprints(pool.images)) if f not in excluded], dtype=np.int64)
+    elif exclude is not None:
+        keep = np.setdiff1d(keep, np.asarray(exclude, dtype=np.int64))
     remaining = pool.take(keep)
     chosen = few_shot_indices(remaining.labels, per_class, seed + 7919, classes=range(pool.num_classes), class_names=pool.class_names)
     drawn = remaining.take(np.sort(chosen))

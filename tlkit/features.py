@@ -237,6 +237,10 @@ def _check_images(base, images) -> np.ndarray:
 class FeatureCache:
     """A folder of cached feature arrays, one ``.npy`` file per (base, images) pair.
 
+    The disk cache of a frozen base's outputs, kept across sessions. Within
+    one experiment, the frozen and partial arms train on in-memory cached
+    inputs instead (:class:`tlkit.experiments.CachedBase`).
+
     Parameters
     ----------
     directory : str or path-like, optional

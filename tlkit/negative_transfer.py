@@ -41,7 +41,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from tlkit import data, experiments, heads, models
+from tlkit import data, experiments
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
 from tlkit.evaluation import accuracy, accuracy_of_outputs, predict_eagerly
 from tlkit.plots.negative_transfer import plot_setting as _plot_setting
@@ -63,7 +63,7 @@ CORRUPTED_SOURCES = {
 #: Strategies this module can measure, those of the fair protocol (``scratch`` is always run as the baseline).
 TRANSFER_STRATEGIES = experiments.TRANSFER_STRATEGIES
 #: The strategies trained on cached outputs of their frozen layers.
-CACHED_STRATEGIES = ("frozen", "partial")
+CACHED_STRATEGIES = experiments.CACHED_STRATEGIES
 
 
 class NegativeTransferError(TlkitError, ValueError):
@@ -233,46 +233,6 @@ GRID_PROTOCOL = experiments.FairProtocol(
     learning_rates=(1e-3, 1e-2), augmentation=(False,), max_steps=600, check_every_steps=100,
     validation_per_class=50, condition="plain",
 )
-
-
-class _CachedBase:
-    """The frozen convolutions' outputs (and the source Dense layer) of one base, computed once per split."""
-
-    def __init__(self, weights):
-        import keras
-
-        model = models.load_base(include_top=True, weights=weights)
-        self.convolutions = keras.Model(model.inputs[0], model.get_layer("flatten").output)
-        self.dense_weights = model.get_layer(models.FEATURE_LAYER).get_weights()
-
-    def conv_features(self, images: np.ndarray) -> np.ndarray:
-        return predict_eagerly(self.convolutions, images, batch_size=500)
-
-    def dense_features(self, conv_features: np.ndarray) -> np.ndarray:
-        kernel, bias = self.dense_weights
-        return np.maximum(conv_features @ kernel + bias, 0.0).astype("float32")
-
-    def head_model(self, strategy: str, num_classes: int, dropout: float):
-        """The part of the fair protocol's ``strategy`` model that trains, on cached inputs.
-
-        Built like :func:`tlkit.experiments.build_fair_model`: ``heads.add_head``
-        on a base whose trainable part is what the strategy trains. For
-        ``"partial"`` that base is the pre-trained Dense ``features`` layer
-        (trainable) on the cached convolution outputs; for ``"frozen"`` it is
-        nothing (the cached ``features`` outputs go straight to the head).
-        """
-        import keras
-
-        units = self.dense_weights[0].shape[1]
-        if strategy == "partial":
-            inputs = keras.Input((self.dense_weights[0].shape[0],), name="conv_features")
-            dense = keras.layers.Dense(units, activation="relu", name=experiments.PARTIAL_TRAINABLE)
-            base = keras.Model(inputs, dense(inputs), name="features_base")
-            dense.set_weights(self.dense_weights)
-        else:
-            inputs = keras.Input((units,), name="features")
-            base = keras.Model(inputs, inputs, name="frozen_features")
-        return heads.add_head(base, num_classes, dropout=dropout, name=f"{strategy}_head")
 
 
 @contextlib.contextmanager
@@ -508,7 +468,7 @@ def run_gap_grid(
         choices[strategy] = {e: {k: [] for k in runs_at(strategy)} for e in corruptions}
     trainers = {}
     for epsilon in corruptions:
-        cached = _CachedBase(sources[epsilon]) if any(s in CACHED_STRATEGIES for s in strategies) else None
+        cached = experiments.CachedBase(sources[epsilon]) if any(s in CACHED_STRATEGIES for s in strategies) else None
         test_features = cached.conv_features(test.images) if cached is not None else None
         for k, seed in cells:
             examples, validation = samples[(k, seed)]

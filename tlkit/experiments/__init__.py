@@ -6,7 +6,9 @@ Where each concept lives:
 :mod:`~.strategies`            the strategy names and what each one freezes (:func:`freeze_for`)
 :mod:`~.protocol`              the fair protocol: :class:`FairProtocol`, :func:`fair_comparison`,
                                :func:`fair_summary`, :func:`tune_strategy`, :func:`tune_on_arrays`
-:mod:`~.validation`            the validation carve-out: :func:`few_shot_with_validation`
+:mod:`~.validation`            labelled examples with their validation split: :func:`few_shot_with_validation`
+                               (the carve-out itself is :func:`tlkit.data.validation_split`)
+:mod:`~.cached_inputs`         training frozen and partial arms on cached inputs: :class:`CachedBase`
 :mod:`~.statistics`            the paired confidence interval: :func:`paired_interval`
 :mod:`~.recorded`              the recorded fair-protocol benchmark and runs at its validated budget
                                (formerly ``tlkit.fair_benchmark``, which now warns)
@@ -23,7 +25,8 @@ from __future__ import annotations
 
 import warnings
 
-from tlkit.experiments import fixed_budget, grid, protocol, recorded, statistics, strategies, validation
+from tlkit.experiments import cached_inputs, fixed_budget, grid, protocol, recorded, statistics, strategies, validation
+from tlkit.experiments.cached_inputs import CACHED_STRATEGIES, CachedBase
 from tlkit.experiments.fixed_budget import HEAD_OUTPUT_NAME, TrainingBudget, build_target_model, summarise, train_on_target, transfer_grid
 from tlkit.experiments.grid import grid_axes, with_progress
 from tlkit.experiments.protocol import (
@@ -57,12 +60,12 @@ __all__ = [
     # the fair protocol
     "CURVE_EVERY", "FairProtocol", "TEST_CONDITIONS", "best_transfer_by_validation", "build_fair_model",
     "fair_comparison", "fair_summary", "in_condition", "tune_on_arrays", "tune_strategy",
-    # validation carve-out, statistics, grid helpers
-    "few_shot_with_validation", "paired_interval", "grid_axes", "with_progress",
+    # cached inputs, validation carve-out, statistics, grid helpers
+    "CACHED_STRATEGIES", "CachedBase", "few_shot_with_validation", "paired_interval", "grid_axes", "with_progress",
     # the fixed-budget experiments
     "HEAD_OUTPUT_NAME", "TrainingBudget", "build_target_model", "summarise", "train_on_target", "transfer_grid",
     # submodules
-    "fixed_budget", "grid", "protocol", "recorded", "statistics", "strategies", "validation",
+    "cached_inputs", "fixed_budget", "grid", "protocol", "recorded", "statistics", "strategies", "validation",
 ]
 
 

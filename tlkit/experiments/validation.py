@@ -8,10 +8,7 @@ so every arm of a seed sees the same images.
 
 from __future__ import annotations
 
-import numpy as np
-
 from tlkit import data
-from tlkit.errors import TlkitError
 
 __all__ = ["few_shot_with_validation"]
 
@@ -19,8 +16,9 @@ __all__ = ["few_shot_with_validation"]
 def few_shot_with_validation(pool: data.LabelledImages, k: int, seed: int, validation_per_class: int):
     """The labelled examples of :func:`tlkit.data.few_shot` (same seed, same images) and a disjoint validation split.
 
-    The validation images are drawn, ``validation_per_class`` per class, from
-    the rest of ``pool`` with their own generator (``seed + 7919``).
+    The validation images are :func:`tlkit.data.validation_split`'s (the
+    kit's one carve-out), drawn ``validation_per_class`` per class from the
+    rest of ``pool``.
 
     Returns
     -------
@@ -31,18 +29,5 @@ def few_shot_with_validation(pool: data.LabelledImages, k: int, seed: int, valid
     data.refuse_test_split(pool, "few_shot_with_validation (the validation images choose every arm's budget)")
     # the positions data.few_shot draws for this seed (it takes exactly these, in this order)
     used = data.few_shot_indices(pool.labels, k, seed, classes=range(pool.num_classes), class_names=pool.class_names)
-    examples = pool.take(used)
-    remaining = np.setdiff1d(np.arange(len(pool)), used)
-    rng = np.random.default_rng(seed + 7919)
-    chosen = []
-    for label in range(pool.num_classes):
-        candidates = remaining[pool.labels[remaining] == label]
-        if len(candidates) < validation_per_class:
-            raise TlkitError(
-                f"few_shot_with_validation: class {label} has only {len(candidates)} images left for "
-                f"{validation_per_class} validation images"
-            )
-        chosen.append(rng.choice(candidates, size=validation_per_class, replace=False))
-    validation = pool.take(np.sort(np.concatenate(chosen)))
-    validation = data.LabelledImages(validation.images, validation.labels, validation.class_names, "validation")
-    return examples, validation, used
+    validation = data.validation_split(pool, validation_per_class, seed, exclude=used)
+    return pool.take(used), validation, used
