@@ -165,3 +165,72 @@ def test_every_module_with_public_functions_or_classes_declares_them_in_all(modu
         return
     assert sorted(set(declared) - bound) == [], f"{module}.__all__ names what the module does not define or import"
     assert sorted(defined - set(declared)) == [], f"{module}: public but not in __all__"
+
+
+def _run_time_imports(tree: ast.AST):
+    """Every import statement of a module, anywhere in it, except under ``if TYPE_CHECKING:``."""
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            skipped.update(id(child) for statement in node.body for child in ast.walk(statement))
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in skipped]
+
+
+def _import_graph() -> dict[str, set]:
+    """Module -> the tlkit modules it imports at run time (its own packages and subpackages left out)."""
+    modules = _modules()
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in _run_time_imports(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            else:
+                base = _absolute(name, path, node.level, node.module)
+                targets.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names)
+        graph[name] = {target for target in targets if target in modules and target != name
+                       and not name.startswith(target + ".") and not target.startswith(name + ".")}
+    return graph
+
+
+def _loops(graph: dict[str, set]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    order, low, stack, on_stack, loops = {}, {}, [], set(), []
+
+    def visit(module):
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        on_stack.add(module)
+        for target in sorted(graph[module]):
+            if target not in order:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], order[target])
+        if low[module] == order[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                loops.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in order:
+            visit(module)
+    return loops
+
+
+def test_no_import_loops_between_modules():
+    """No two tlkit modules import each other, directly or round a circle, even inside functions."""
+    assert _loops(_import_graph()) == []
+
+
+def test_the_loop_finder_finds_a_loop_through_a_function_local_import():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _loops(graph) == [["a", "b", "c"]]
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import x\ndef f():\n    import y\n")
+    assert [alias.name for node in _run_time_imports(tree) for alias in node.names] == ["TYPE_CHECKING", "y"]
