@@ -12,7 +12,7 @@ from tlkit.errors import UnknownNameError
 from tlkit.exercises import predicates as check
 from tlkit.gradebook.spool import Spool, spooled_records
 from tlkit.instructor.sqlite_files import count_rows, journal_files, partial_path, remove_existing
-from tlkit.quiz import Question, QuizQuestion
+from tlkit.quiz import QuizQuestion
 from tlkit.quiz.questions import Option, find_by_id
 from tlkit.widget_display import ContainerDisplay
 
@@ -58,7 +58,10 @@ def test_find_by_id_returns_the_item_or_names_the_ids_there_are():
 
 
 def test_the_former_quiz_question_name_still_imports():
-    assert Question is QuizQuestion
+    import tlkit.quiz
+
+    with pytest.warns(DeprecationWarning, match="QuizQuestion"):
+        assert tlkit.quiz.Question is QuizQuestion
 
 
 # -- SQLite files ----------------------------------------------------------------------------------

@@ -237,7 +237,7 @@ import threading
 import time
 import tracemalloc
 
-from tlkit.quiz.loader import QuizFileNotFoundError, QuizFormatError
+from tlkit.quiz.loader import QuizFileNotFoundError
 from tlkit.quiz.reading import MAX_NESTING, MAX_NODES, MAX_QUIZ_FILE_BYTES
 from tlkit.quiz.sealed import seal_text
 
@@ -283,8 +283,11 @@ def test_the_minimal_quiz_used_below_is_valid(tmp_path):
     assert load_quiz(_write(tmp_path, _minimal_quiz())).id == "hostile"
 
 
-def test_quiz_format_error_is_the_same_class():
-    assert QuizFormatError is QuizFileError
+def test_the_former_name_quiz_format_error_warns_and_is_the_same_class():
+    from tlkit.quiz import loader
+
+    with pytest.warns(DeprecationWarning, match="QuizFileError"):
+        assert loader.QuizFormatError is QuizFileError
 
 
 def test_billion_laughs_is_refused_at_once_without_memory_blow_up(tmp_path):

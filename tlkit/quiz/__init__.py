@@ -9,7 +9,7 @@ show_quiz(quiz, mode="self-check", ...) -> QuizWidget
 QuizQuestion.grade(answer) -> (correct, feedback)
     Pure-Python grading, no widgets needed.
 
-``Question`` is the former name of :class:`QuizQuestion`, kept for old code.
+``Question``, the former name of :class:`QuizQuestion`, still answers with a DeprecationWarning.
 
 The file format is documented in ``docs/quiz-format.md``.
 """
@@ -21,7 +21,6 @@ from tlkit.quiz.questions import (
     MultipleChoiceQuestion,
     NumericQuestion,
     Option,
-    Question,
     Quiz,
     QuizQuestion,
     SingleChoiceQuestion,
@@ -38,7 +37,6 @@ __all__ = [
     "NumericQuestion",
     "Option",
     "QUIZ_SCHEMA",
-    "Question",
     "Quiz",
     "QuizQuestion",
     "QuizFileError",
@@ -52,3 +50,11 @@ __all__ = [
     "resolve_quiz",
     "show_quiz",
 ]
+
+
+def __getattr__(name):
+    if name == "Question":
+        from tlkit.quiz import questions
+
+        return questions.Question  # warns: the former name
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

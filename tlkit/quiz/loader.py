@@ -92,9 +92,6 @@ class QuizFileError(TlkitError, ValueError):
         super().__init__(_one_line(f"{where}: {problem}"))
 
 
-#: Another name of :class:`QuizFileError` (docs/quiz-format.md names both).
-QuizFormatError = QuizFileError
-
 
 class QuizFileNotFoundError(QuizFileError, MissingFileError):
     """A quiz file that does not exist (both a :class:`QuizFileError` and a :class:`MissingFileError`)."""
@@ -629,3 +626,13 @@ def resolve_quiz(quiz_or_id, folder=None) -> Quiz:
         known = sorted({name for each in _quiz_folders(folder) if each.is_dir() for name in available_quizzes(each)})
         raise UnknownNameError(describe_name_choice("quiz", text, known))
     return load_quiz(candidate)
+
+
+def __getattr__(name):
+    if name == "QuizFormatError":
+        import warnings
+
+        warnings.warn("tlkit.quiz.loader.QuizFormatError is deprecated; use QuizFileError, its one name",
+                      DeprecationWarning, stacklevel=2)
+        return QuizFileError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -97,8 +97,6 @@ class QuizQuestion:
 
 #: The name :class:`QuizQuestion` had before it was renamed (to tell it from
 #: :class:`tlkit.exercises.Question`, the base of notebook exercises); kept so old code still imports.
-Question = QuizQuestion
-
 @dataclass(frozen=True)
 class ChoiceQuestion(QuizQuestion):
     """A question answered by choosing among options."""
@@ -300,3 +298,12 @@ class Quiz:
             If the quiz has no such question.
         """
         return find_by_id(self.questions, question_id, f"question of quiz {self.id!r}")
+
+
+def __getattr__(name):
+    if name == "Question":
+        import warnings
+
+        warnings.warn("tlkit.quiz.Question is deprecated; use QuizQuestion, its one name", DeprecationWarning, stacklevel=2)
+        return QuizQuestion
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
