@@ -42,6 +42,14 @@ ARTIFACTS = ROOT / "test-artifacts" / "benchmarks" / "run_all_in_browser"
 GOAL_SECONDS = 90
 
 
+def commit() -> str | None:
+    """The checked-out commit the notebooks were run from (None outside a git checkout)."""
+    import subprocess
+
+    result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or None
+
+
 def load_average() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -83,6 +91,7 @@ def main(argv=None) -> int:
                 "load_average_1min_before": before,
                 "load_average_1min_after": after,
                 "problems": problems,
+                "commit": commit(),
                 "measured": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
             verdict = "ok" if seconds <= GOAL_SECONDS else "over the goal"
