@@ -1,9 +1,10 @@
-"""Checks the grader relies on: notebook 01's checks refuse the tricks that fooled them, and accept honest variants.
+"""Checks the grader relies on: notebook 01's and 06's checks refuse the tricks that fooled them, and accept honest variants.
 
 q3 is judged in the grader's checker on the checker's own data (the course's
 held-out images with their real labels, the base compared with the weights the
 kit ships), so a model that was never trained cannot pass by setting its
 optimizer's step counter and relabelling ``y_val`` with its own predictions.
+Notebook 06's q2-q4 are judged on the checker's own images the same way.
 """
 
 from __future__ import annotations
@@ -132,3 +133,68 @@ def test_the_checkers_own_data_is_the_notebooks_held_out_split():
 @pytest.mark.parametrize("question", ["q3", "q4"])
 def test_questions_judged_on_the_checkers_data_declare_it(question):
     assert getattr(type(ex.exercise[question]), "grader_data", None) == "grader_data"
+
+
+# -- notebook 06: q2-q4 are judged on the checker's own images ------------------------------------------------
+
+
+def test_nb06_questions_that_read_images_are_judged_on_the_checkers_data():
+    from tlkit.exercises import nb06_put_it_to_work as ex06
+
+    for question in ("q2", "q3", "q4"):
+        assert getattr(type(ex06.exercise[question]), "grader_data", None) == "grader_data", question
+    assert getattr(type(ex06.exercise["q1"]), "grader_data", None) is None  # q1's x_val is the student's answer
+
+
+def test_nb06_checkers_images_are_the_notebooks_new_photos_read_as_the_notebook_reads_them():
+    import pathlib
+
+    from tlkit import data
+    from tlkit.exercises import nb06_put_it_to_work as ex06
+
+    own = ex06.grader_data()
+    k = ex06.GRADER_IMAGES_PER_CLASS
+    assert own["x_val"].shape == (5 * k, *ex06.GRADER_IMAGE_SIZE, 3) and own["x_val"].dtype == np.float32
+    assert np.array_equal(np.bincount(own["y_val"]), [k] * 5)
+    # the same images as the test split's few-shot draw, resized from 28x28 grey (label order: alphabetical folders)
+    target = data.target_task(data.load_fashion_mnist())
+    new = data.few_shot(target.test, k=k, seed=0)
+    alphabetical = sorted(range(5), key=lambda label: target.test.class_names[label])
+    assert [target.test.class_names[label] for label in alphabetical] == sorted(target.test.class_names)
+    for label in range(5):
+        assert np.isclose(own["x_val"][own["y_val"] == label].mean(), new.images[new.labels == alphabetical[label]].mean(),
+                          rtol=0.02)
+    script = pathlib.Path(__file__).resolve().parents[1] / "tools" / "notebooks" / "06_put_it_to_work.py"
+    source = script.read_text(encoding="utf-8")
+    assert f"IMAGE_SIZE = {ex06.GRADER_IMAGE_SIZE!r}" in source
+    assert f"NEW_IMAGES_PER_CLASS = 100 if FULL else {k}" in source
+    assert "data.few_shot(target.test, k=NEW_IMAGES_PER_CLASS, seed=0)" in source
+
+
+def test_nb06_q4_cannot_be_forged_with_a_black_x_val(tmp_path):
+    """The attack: any model as `reloaded`, and black images as `x_val`, on which any two such models agree."""
+    from tlkit.exercises import nb06_put_it_to_work as ex06
+
+    def tiny_classifier(seed):
+        keras.utils.set_random_seed(seed)
+        inputs = keras.Input((*ex06.GRADER_IMAGE_SIZE, 3))
+        outputs = keras.layers.Dense(5, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs))
+        return keras.Model(inputs, outputs)
+
+    model, other = tiny_classifier(0), tiny_classifier(1)
+    model_file = str(tmp_path / "my_classifier.keras")
+    model.save(model_file)
+    student = {"ex": ex06, "model": model, "reloaded": other, "model_file": model_file,
+               "x_val": np.zeros((8, *ex06.GRADER_IMAGE_SIZE, 3), dtype="float32")}
+    ex06.bind(dict(student))
+    assert ex06.q4.check().status == "correct"  # the student's own kernel is fooled...
+    folder = tmp_path / "evidence" / "q4"
+    kernel_side.save_evidence(student, {"folder": str(folder), "question": "q4", "names": ["model_file", "reloaded", "model", "x_val"],
+                                        "exercise_module": ex06.__name__, "alias": "ex", "watched_modules": []})
+    records = []
+    checker.run_job({"exercise_module": ex06.__name__, "module_paths": [], "watched_modules": [],
+                     "submissions": [{"key": "forger", "artifacts": str(tmp_path / "evidence"), "questions": ["q4"]}]},
+                    records.append)
+    q4 = json.loads(json.dumps(records))[0]["questions"]["q4"]
+    assert q4["status"] == "incorrect", q4  # ...the grader's checker is not
+    assert "predicts differently" in q4["message"], q4["message"]

@@ -12,6 +12,9 @@ models, arrays, strings): ``class_names``, ``batch_shape``, ``x_val`` and
 ``val_ds``, with ``IMAGE_SIZE``, ``BATCH_SIZE`` and ``IMAGES_PER_CLASS``
 (q1); ``model`` built on ``base`` and ``head`` (q2, q3); ``x_val`` /
 ``y_val`` (q3); ``model_file`` (a string) and ``reloaded`` (q4).
+
+When grading, q2-q4 are judged on images the grader's checker loads itself
+(:func:`grader_data`), never on the ``x_val``/``y_val`` a submission hands over.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
 __all__ = [
     "ACCURACY_THRESHOLD", "BuildModel", "COMPARED_IMAGES", "LoadFolder", "NUM_CLASSES", "SaveAndReload",
-    "TrainHead", "VALIDATION_SPLIT", "bind", "exercise",
+    "GRADER_IMAGES_PER_CLASS", "GRADER_IMAGE_SIZE", "TrainHead", "VALIDATION_SPLIT", "bind", "exercise", "grader_data",
 ]
 
 NUM_CLASSES = 5
@@ -35,6 +38,10 @@ VALIDATION_SPLIT = 0.3
 ACCURACY_THRESHOLD = 0.70
 #: images compared between the student's model and the reference computation
 COMPARED_IMAGES = 8
+#: The images the grader judges q2-q4 on: the notebook's "new photos" (test images, never trained on), per class...
+GRADER_IMAGES_PER_CLASS = 40
+#: ...read at the notebook's image size.
+GRADER_IMAGE_SIZE = (32, 32)
 
 
 class LoadFolder(Question):
@@ -108,6 +115,8 @@ def _pooling_layers(model):
 class BuildModel(Question):
     variable = "model"
     context = ("base", "head", "x_val")
+    #: When grading, the checker passes its own images as ``x_val`` (and ``y_val``): see :func:`grader_data`.
+    grader_data = "grader_data"
     hints = [
         ("preprocess", "Right after the input (and the augmentation), apply "
                        "keras.applications.vgg16.preprocess_input(x): VGG16 expects its own preprocessing of 0-255 "
@@ -194,6 +203,8 @@ class BuildModel(Question):
 class TrainHead(Question):
     variable = "model"
     context = ("base", "head", "x_val", "y_val")
+    #: When grading, the checker passes its own images as ``x_val`` (and ``y_val``): see :func:`grader_data`.
+    grader_data = "grader_data"
     threshold = ACCURACY_THRESHOLD
     hints = [
         ("not_trained", "Compile `head` and call head.fit(train_features, train_labels, epochs=HEAD_EPOCHS): "
@@ -253,6 +264,8 @@ class TrainHead(Question):
 class SaveAndReload(Question):
     variable = ("model_file", "reloaded")
     context = ("model", "x_val")
+    #: When grading, the checker passes its own images as ``x_val`` (and ``y_val``): see :func:`grader_data`.
+    grader_data = "grader_data"
     hints = [
         ("suffix", "Save in Keras' own format: a file name ending in .keras, e.g. model.save(model_file)."),
         ("saved", "Call model.save(model_file) before loading it."),
@@ -292,6 +305,40 @@ class SaveAndReload(Question):
             return Failure(f"there is no file {path.name!r}: call model.save(model_file), then load it.", "saved")
         return Failure("`reloaded` predicts differently from `model`: was the file saved before the last "
                        "training? Save again and reload.", "same")
+
+
+def grader_data() -> dict:
+    """The notebook's "new photos", read by the grader itself the way the notebook reads a folder.
+
+    The grader's checker (a fresh process) passes these to q2-q4 in place of
+    the notebook's ``x_val`` and ``y_val``, which a submission controls (an
+    empty ``x_val`` would make every comparison vacuous, validation labels set
+    to the model's own predictions would make any model accurate). They are
+    the :data:`GRADER_IMAGES_PER_CLASS` test images per class the notebook
+    writes to its ``new_photos`` folder (never trained on), written to a
+    temporary folder and read back with
+    ``keras.utils.image_dataset_from_directory`` at :data:`GRADER_IMAGE_SIZE`
+    in RGB, so the labels follow the same alphabetical class order as the
+    student's datasets.
+    """
+    import tempfile
+
+    import keras
+
+    from tlkit import data
+
+    target = data.target_task(data.load_fashion_mnist())
+    with tempfile.TemporaryDirectory(prefix="tlkit-06-grader-") as folder:
+        data.write_image_folder(data.few_shot(target.test, k=GRADER_IMAGES_PER_CLASS, seed=0), folder)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            images = keras.utils.image_dataset_from_directory(
+                folder, image_size=GRADER_IMAGE_SIZE, batch_size=64, shuffle=False, color_mode="rgb",
+                label_mode="int", verbose=False,
+            )
+        x_val = np.concatenate([np.asarray(batch) for batch, _ in images])
+        y_val = np.concatenate([np.asarray(labels) for _, labels in images])
+    return {"x_val": x_val, "y_val": y_val}
 
 
 exercise = Exercise("nb06_put_it_to_work", q1=LoadFolder, q2=BuildModel, q3=TrainHead, q4=SaveAndReload)
