@@ -198,3 +198,45 @@ def test_nb06_q4_cannot_be_forged_with_a_black_x_val(tmp_path):
     q4 = json.loads(json.dumps(records))[0]["questions"]["q4"]
     assert q4["status"] == "incorrect", q4  # ...the grader's checker is not
     assert "predicts differently" in q4["message"], q4["message"]
+
+
+# -- notebook 02: q2's reference is the shipped base ---------------------------------------------------------
+
+
+def test_nb02_q2_cannot_be_forged_with_a_copy_taken_after_training(tmp_path):
+    """The attack: the base changed, the "before" copy taken after the change, and the answer "unchanged"."""
+    from tlkit.exercises import nb02_freezing as ex02
+
+    base = models.load_base("fashion_cnn", include_top=False)
+    kernel = next(layer for layer in base.layers if layer.weights)
+    kernel.weights[0].assign(kernel.weights[0] + 0.5)  # what training an unfrozen base does
+    student = {"ex": ex02, "base": base, "base_weights_before": base.get_weights(), "weights_unchanged": True}
+    ex02.bind(dict(student))
+    assert ex02.q2.check().status == "correct"  # the student's own kernel is fooled...
+    folder = tmp_path / "evidence" / "q2"
+    kernel_side.save_evidence(student, {"folder": str(folder), "question": "q2",
+                                        "names": ["weights_unchanged", "base", "base_weights_before"],
+                                        "exercise_module": ex02.__name__, "alias": "ex", "watched_modules": []})
+    records = []
+    checker.run_job({"exercise_module": ex02.__name__, "module_paths": [], "watched_modules": [],
+                     "submissions": [{"key": "forger", "artifacts": str(tmp_path / "evidence"), "questions": ["q2"]}]},
+                    records.append)
+    q2 = json.loads(json.dumps(records))[0]["questions"]["q2"]
+    assert q2["status"] == "incorrect", q2  # ...the grader's checker is not
+    assert "weights_unchanged" in q2["message"], q2["message"]
+
+
+def test_nb02_an_honest_unchanged_base_still_passes_in_the_checker(tmp_path):
+    from tlkit.exercises import nb02_freezing as ex02
+
+    base = models.load_base("fashion_cnn", include_top=False)
+    student = {"ex": ex02, "base": base, "base_weights_before": base.get_weights(), "weights_unchanged": True}
+    folder = tmp_path / "evidence" / "q2"
+    kernel_side.save_evidence(student, {"folder": str(folder), "question": "q2",
+                                        "names": ["weights_unchanged", "base", "base_weights_before"],
+                                        "exercise_module": ex02.__name__, "alias": "ex", "watched_modules": []})
+    records = []
+    checker.run_job({"exercise_module": ex02.__name__, "module_paths": [], "watched_modules": [],
+                     "submissions": [{"key": "honest", "artifacts": str(tmp_path / "evidence"), "questions": ["q2"]}]},
+                    records.append)
+    assert json.loads(json.dumps(records))[0]["questions"]["q2"]["status"] == "correct"

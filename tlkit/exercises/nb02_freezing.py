@@ -9,6 +9,10 @@ Variables the questions read: ``model`` and ``k`` (q3: every layer but the
 last ``k`` frozen; q4: compiled after that change), ``base`` (q1: its
 BatchNormalization layers frozen), ``weights_unchanged``, ``base`` and
 ``base_weights_before`` (q2: the student's True/False against the truth).
+
+When grading, q2's reference is the base as the kit ships it, loaded by the
+grader's checker (:func:`grader_data`), never the ``base_weights_before`` a
+submission hands over.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
 __all__ = [
     "BatchNormInInferenceMode", "FreezeAllButLast", "ProveWeightsUnchanged", "RecompileAfterFreezing", "bind",
-    "exercise",
+    "exercise", "grader_data",
 ]
 
 
@@ -95,6 +99,8 @@ class BatchNormInInferenceMode(Question):
 class ProveWeightsUnchanged(Question):
     variable = "weights_unchanged"
     context = ("base", "base_weights_before")
+    #: When grading, the checker passes the shipped base's weights as ``base_weights_before``: see :func:`grader_data`.
+    grader_data = "grader_data"
     hints = [
         ("compare", "Compare every array of base.get_weights() with the copy taken before training, e.g. "
                     "all(np.array_equal(a, b) for a, b in zip(...)). Do not type the answer you expect."),
@@ -138,6 +144,21 @@ class ProveWeightsUnchanged(Question):
         truth = "did not move" if verdict is None else "moved: " + verdict.message.split(";")[0]
         return Failure(f"{failure.message} (Compared with the copy this check took when q1 passed, the base {truth}.)",
                        failure.hint_key)
+
+
+def grader_data() -> dict:
+    """The pre-trained base's weights as the kit ships them, loaded by the grader itself.
+
+    The grader's checker (a fresh process) passes these to q2 in place of the
+    notebook's ``base_weights_before``: the notebook loads ``base`` from the
+    shipped ``fashion_cnn`` and takes its copy before any training, so in the
+    grader's top-to-bottom run an honest copy equals these weights, while a
+    copy taken after training (which would make a trained base look
+    unchanged) does not count.
+    """
+    from tlkit import models
+
+    return {"base_weights_before": models.load_base("fashion_cnn", include_top=False).get_weights()}
 
 
 exercise = Exercise(
