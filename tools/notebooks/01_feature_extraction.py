@@ -537,6 +537,20 @@ for k, entry in report["results"].items():
           f"{verdict(versus_partial, 'better than partial', 'worse than partial')}")
 
 # %% [markdown]
+# ### How many labels is pre-training worth?
+#
+# Another way to read the same benchmark: how many labelled images per class would scratch need
+# to do as well as transfer does with 5 or 10? The benchmark also trains scratch, under the same
+# protocol and with the same seeds, with 20, 40 and 80 labels per class. The answer is read off
+# scratch's mean accuracy against the number of labels (straight lines between the measured
+# points, on a log scale of labels), with a bootstrap interval over the seeds; "not reached"
+# means scratch stays below transfer even with the most labels measured.
+
+# %%
+print(experiments.recorded.labels_to_match_line(report))
+plots.plot_recorded_labels_to_match(report)
+
+# %% [markdown]
 # Now one seed of that benchmark, live, on the course's copy of the data. Each strategy trains
 # once, at the learning rate and length the benchmark chose for it on validation data
 # (`experiments.recorded.validated_protocol`), with early stopping on this run's own validation split:
