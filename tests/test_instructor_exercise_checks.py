@@ -24,6 +24,17 @@ from tlkit.instructor import checker, kernel_side
 warnings.filterwarnings("ignore", message=".*trainable.*")
 
 
+def judged_by_the_checker(module, question: str, student: dict, names: list, folder) -> dict:
+    """Save ``student``'s evidence for ``question`` as the grader's cell would, and judge it in the checker."""
+    kernel_side.save_evidence(student, {"folder": str(folder / "evidence" / question), "question": question, "names": names,
+                                        "exercise_module": module.__name__, "alias": "ex", "watched_modules": []})
+    records = []
+    checker.run_job({"exercise_module": module.__name__, "module_paths": [], "watched_modules": [],
+                     "submissions": [{"key": "student", "artifacts": str(folder / "evidence"), "questions": [question]}]},
+                    records.append)
+    return json.loads(json.dumps(records))[0]["questions"][question]
+
+
 def frozen_tiny_base():
     base = tiny_base()
     base.trainable = False
@@ -188,14 +199,7 @@ def test_nb06_q4_cannot_be_forged_with_a_black_x_val(tmp_path):
                "x_val": np.zeros((8, *ex06.GRADER_IMAGE_SIZE, 3), dtype="float32")}
     ex06.bind(dict(student))
     assert ex06.q4.check().status == "correct"  # the student's own kernel is fooled...
-    folder = tmp_path / "evidence" / "q4"
-    kernel_side.save_evidence(student, {"folder": str(folder), "question": "q4", "names": ["model_file", "reloaded", "model", "x_val"],
-                                        "exercise_module": ex06.__name__, "alias": "ex", "watched_modules": []})
-    records = []
-    checker.run_job({"exercise_module": ex06.__name__, "module_paths": [], "watched_modules": [],
-                     "submissions": [{"key": "forger", "artifacts": str(tmp_path / "evidence"), "questions": ["q4"]}]},
-                    records.append)
-    q4 = json.loads(json.dumps(records))[0]["questions"]["q4"]
+    q4 = judged_by_the_checker(ex06, "q4", student, ["model_file", "reloaded", "model", "x_val"], tmp_path)
     assert q4["status"] == "incorrect", q4  # ...the grader's checker is not
     assert "predicts differently" in q4["message"], q4["message"]
 
@@ -213,15 +217,7 @@ def test_nb02_q2_cannot_be_forged_with_a_copy_taken_after_training(tmp_path):
     student = {"ex": ex02, "base": base, "base_weights_before": base.get_weights(), "weights_unchanged": True}
     ex02.bind(dict(student))
     assert ex02.q2.check().status == "correct"  # the student's own kernel is fooled...
-    folder = tmp_path / "evidence" / "q2"
-    kernel_side.save_evidence(student, {"folder": str(folder), "question": "q2",
-                                        "names": ["weights_unchanged", "base", "base_weights_before"],
-                                        "exercise_module": ex02.__name__, "alias": "ex", "watched_modules": []})
-    records = []
-    checker.run_job({"exercise_module": ex02.__name__, "module_paths": [], "watched_modules": [],
-                     "submissions": [{"key": "forger", "artifacts": str(tmp_path / "evidence"), "questions": ["q2"]}]},
-                    records.append)
-    q2 = json.loads(json.dumps(records))[0]["questions"]["q2"]
+    q2 = judged_by_the_checker(ex02, "q2", student, ["weights_unchanged", "base", "base_weights_before"], tmp_path)
     assert q2["status"] == "incorrect", q2  # ...the grader's checker is not
     assert "weights_unchanged" in q2["message"], q2["message"]
 
@@ -231,12 +227,4 @@ def test_nb02_an_honest_unchanged_base_still_passes_in_the_checker(tmp_path):
 
     base = models.load_base("fashion_cnn", include_top=False)
     student = {"ex": ex02, "base": base, "base_weights_before": base.get_weights(), "weights_unchanged": True}
-    folder = tmp_path / "evidence" / "q2"
-    kernel_side.save_evidence(student, {"folder": str(folder), "question": "q2",
-                                        "names": ["weights_unchanged", "base", "base_weights_before"],
-                                        "exercise_module": ex02.__name__, "alias": "ex", "watched_modules": []})
-    records = []
-    checker.run_job({"exercise_module": ex02.__name__, "module_paths": [], "watched_modules": [],
-                     "submissions": [{"key": "honest", "artifacts": str(tmp_path / "evidence"), "questions": ["q2"]}]},
-                    records.append)
-    assert json.loads(json.dumps(records))[0]["questions"]["q2"]["status"] == "correct"
+    assert judged_by_the_checker(ex02, "q2", student, ["weights_unchanged", "base", "base_weights_before"], tmp_path)["status"] == "correct"
