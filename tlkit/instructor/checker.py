@@ -16,6 +16,7 @@ fingerprint the kernel reported with its own, to detect monkeypatching.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import pathlib
@@ -229,8 +230,12 @@ def _fresh_exercise(module):
 
 
 def check_question(exercise, question_name: str, folder: pathlib.Path, expected_fingerprint: dict,
-                   module=None) -> dict:
-    """Load one question's evidence and run its check; return status, message and tamper findings."""
+                   module=None, own_data: dict | None = None) -> dict:
+    """Load one question's evidence and run its check; return status, message and tamper findings.
+
+    ``own_data`` keeps what the exercise module's ``grader_data`` providers returned, by provider
+    name, so that a job loads the checker's own data once; every question gets its own copy.
+    """
     evidence_path = folder / kernel_side.EVIDENCE_FILE_NAME
     outcome = {"status": "not_attempted", "message": "", "hint_key": None, "problems": [],
                "fingerprint_differences": [], "alias_bound": True, "evidence": False}
@@ -266,7 +271,10 @@ def check_question(exercise, question_name: str, folder: pathlib.Path, expected_
     provider = getattr(type(exercise[question_name]), "grader_data", None)
     if provider and module is not None:
         # the question is judged on the checker's own data, not on what the submission passed as context
-        namespace.update(getattr(module, provider)())
+        own_data = {} if own_data is None else own_data
+        if provider not in own_data:
+            own_data[provider] = getattr(module, provider)()
+        namespace.update(copy.deepcopy(own_data[provider]))
     exercise.bind(namespace)
     exercise.memory.update(memory)
     result = exercise[question_name].evaluate()
@@ -291,6 +299,7 @@ def run_job(job: dict, emit) -> None:
         except ImportError:
             continue
     expected = kernel_side.fingerprint(watched, job["exercise_module"])
+    own_data = {}  # the checker's own data, loaded once per job (grader_data providers)
     for submission in job["submissions"]:
         results = {}
         for question_name in submission["questions"]:
@@ -302,7 +311,7 @@ def run_job(job: dict, emit) -> None:
                                           "hint_key": None, "evidence": False}
                 continue
             try:
-                results[question_name] = check_question(exercise, question_name, folder, expected, module)
+                results[question_name] = check_question(exercise, question_name, folder, expected, module, own_data)
             except Exception as error:  # one broken artifact must not stop the others
                 results[question_name] = {"status": "incorrect", "hint_key": None, "fingerprint_differences": [],
                                           "alias_bound": True, "evidence": True,
