@@ -213,3 +213,16 @@ def test_labels_to_match_figure_draws_scratch_transfer_and_where_they_meet(repor
     assert any(text.get_text() == "5 → 10" for text in axis.texts)
     with pytest.raises(PlotArgumentError, match="plot_labels_to_match"):
         plots.plot_labels_to_match({}, {5: [0.7]})
+
+
+def test_a_recorded_seed_reads_each_strategys_choice_and_accuracy_for_that_seed(report):
+    for name, runs in (("scratch", [0.70, 0.71, 0.69]), ("partial", [0.78, 0.80, 0.76]), ("fine_tune", [0.75, 0.74, 0.76])):
+        report["results"]["5"]["strategies"][name]["runs"] = runs
+    seed_runs = recorded.recorded_seed(report, k=5, seed=1, strategies=("scratch", "partial"))
+    assert seed_runs == {"scratch": {"choice": _choice(0.003, 808), "test": {"customer_photos": 0.71}},
+                         "partial": {"choice": _choice(0.003, 909), "test": {"customer_photos": 0.80}}}
+    assert list(recorded.recorded_seed(report, k=5)) == ["scratch", "partial", "fine_tune"]
+    with pytest.raises(UnknownNameError, match="seed"):
+        recorded.recorded_seed(report, k=5, seed=7)
+    with pytest.raises(UnknownNameError, match="frozen"):
+        recorded.recorded_seed(report, k=5, strategies=("frozen",))

@@ -1,15 +1,20 @@
-"""Checks the grader relies on: notebook 01's and 06's checks refuse the tricks that fooled them, and accept honest variants.
+"""Checks the grader relies on: the checks of notebooks 01-06 refuse the tricks that fooled them, and accept honest variants.
 
 q3 is judged in the grader's checker on the checker's own data (the course's
 held-out images with their real labels, the base compared with the weights the
 kit ships), so a model that was never trained cannot pass by setting its
 optimizer's step counter and relabelling ``y_val`` with its own predictions.
-Notebook 06's q2-q4 are judged on the checker's own images the same way.
+Notebook 06's q2-q4 are judged on the checker's own images the same way, and
+the questions of notebooks 03-05 that read the notebook's numbers (constants,
+the recorded grids) get the checker's copy of them.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
+import pathlib
 import warnings
 
 import keras
@@ -228,3 +233,80 @@ def test_nb02_an_honest_unchanged_base_still_passes_in_the_checker(tmp_path):
     base = models.load_base("fashion_cnn", include_top=False)
     student = {"ex": ex02, "base": base, "base_weights_before": base.get_weights(), "weights_unchanged": True}
     assert judged_by_the_checker(ex02, "q2", student, ["weights_unchanged", "base", "base_weights_before"], tmp_path)["status"] == "correct"
+
+
+# -- notebooks 03-05: the notebook's context comes from the checker ----------------------------------------
+
+
+NOTEBOOK_SOURCES = pathlib.Path(__file__).resolve().parents[1] / "tools" / "notebooks"
+
+
+def notebook_constants(stem: str) -> dict:
+    """Every ``name = <number>`` assignment at the top level of a notebook source's cells."""
+    tree = ast.parse((NOTEBOOK_SOURCES / f"{stem}.py").read_text(encoding="utf-8"))
+    return {node.targets[0].id: node.value.value for node in tree.body
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Constant) and isinstance(node.value.value, (int, float))}
+
+
+@pytest.mark.parametrize(("module_name", "questions"), [
+    ("nb03_fine_tuning", ["q1", "q2"]),
+    ("nb04_negative_transfer", ["q1", "q2", "q3"]),
+    ("nb05_layer_choice", ["q1", "q2", "q3"]),
+])
+def test_questions_that_read_the_notebooks_context_are_given_the_checkers(module_name, questions):
+    module = importlib.import_module(f"tlkit.exercises.{module_name}")
+    for question in questions:
+        assert getattr(type(module.exercise[question]), "grader_data", None) == "grader_data", question
+
+
+def test_the_constants_the_checker_passes_are_the_ones_the_notebooks_set():
+    from tlkit.exercises import nb03_fine_tuning as ex03
+    from tlkit.exercises import nb05_layer_choice as ex05
+
+    nb03 = notebook_constants("03_fine_tuning")
+    assert {name: nb03[name] for name in ex03.NOTEBOOK_CONSTANTS} == ex03.NOTEBOOK_CONSTANTS == ex03.grader_data()
+    nb05 = notebook_constants("05_layer_choice")
+    own = ex05.grader_data()
+    assert nb05["n"] == own["n"] == ex05.COPIED_LAYERS and nb05["tolerance"] == own["tolerance"] == ex05.SAFE_DEPTH_TOLERANCE
+
+
+def test_nb04_q1_cannot_be_forged_with_made_up_errors(tmp_path):
+    from tlkit.exercises import nb04_negative_transfer as ex04
+
+    student = {"ex": ex04, "frozen_error": 0.5, "scratch_error": 0.5, "ntg": 0.0, "is_negative_transfer": False}
+    ex04.bind(dict(student))
+    assert ex04.q1.check().status == "correct"  # the kernel believes its own numbers...
+    q1 = judged_by_the_checker(ex04, "q1", student, ["ntg", "is_negative_transfer", "frozen_error", "scratch_error"], tmp_path)
+    assert q1["status"] == "incorrect", q1  # ...the checker uses the recorded grid's
+
+
+def test_nb04_honest_answers_from_the_recorded_grid_pass_in_the_checker(tmp_path):
+    from tlkit import negative_transfer
+    from tlkit.exercises import nb04_negative_transfer as ex04
+
+    own = ex04.grader_data()
+    student = {"ex": ex04, **own, "ntg": own["frozen_error"] - own["scratch_error"],
+               "is_negative_transfer": own["frozen_error"] > own["scratch_error"],
+               "gap_estimate": negative_transfer.gap_with_interval(1 - np.array(own["frozen_accuracies"]),
+                                                                   1 - np.array(own["scratch_accuracies"])),
+               "chosen_strategy": max(own["validation_accuracy"], key=own["validation_accuracy"].get)}
+    names = {"q1": ["ntg", "is_negative_transfer", "frozen_error", "scratch_error"],
+             "q2": ["gap_estimate", "frozen_accuracies", "scratch_accuracies"],
+             "q3": ["chosen_strategy", "validation_accuracy", "test_accuracy"]}
+    for question, saved in names.items():
+        assert judged_by_the_checker(ex04, question, student, saved, tmp_path / question)["status"] == "correct", question
+
+
+def test_nb05_q3_cannot_be_forged_with_made_up_results(tmp_path):
+    from tlkit import layer_transfer
+    from tlkit.exercises import nb05_layer_choice as ex05
+
+    flat = layer_transfer.LayerTransferResults([1, 2, 3, 4], [0], [0.9], [0.9], {variant: {n: [0.9] for n in (1, 2, 3, 4)} for variant in layer_transfer.VARIANTS})
+    student = {"ex": ex05, "results": flat, "tolerance": 0.05, "safe_depth": 4}
+    ex05.bind(dict(student))
+    assert ex05.q3.check().status == "correct"
+    q3 = judged_by_the_checker(ex05, "q3", student, ["safe_depth", "results", "tolerance"], tmp_path)
+    assert q3["status"] == "incorrect", q3
+    honest = dict(student, safe_depth=layer_transfer.freezing_advice(ex05.grader_data()["results"], 0.05)["deepest_safe_frozen_n"])
+    assert judged_by_the_checker(ex05, "q3", honest, ["safe_depth", "results", "tolerance"], tmp_path / "honest")["status"] == "correct"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tlkit import layer_transfer as lt
-from tlkit.errors import FreezeRangeError, InputShapeError, UnknownNameError
+from tlkit.errors import CorruptFileError, FreezeRangeError, InputShapeError, MissingFileError, UnknownNameError
 
 
 def tiny_network(seed=0):
@@ -150,3 +150,15 @@ def test_the_array_selection_refuses_augmentation_and_test_images():
     test = data.target_task(data.load_fashion_mnist("course")).test
     with pytest.raises(data.TestDataInSelectionError):
         experiments.tune_on_arrays(lambda: None, x, y, test.images[:10], test.labels[:10], protocol=lt.LAYER_PROTOCOL)
+
+
+def test_the_recorded_run_loads_and_a_broken_file_is_named(tmp_path):
+    report, results = lt.load_recorded()
+    assert results.seeds == report["seeds"] and results.depths == [1, 2, 3, 4]
+    assert set(results.runs) == set(lt.VARIANTS) and len(results.base_b) == len(results.seeds)
+    broken = tmp_path / "layer_transfer.json"
+    broken.write_text('{"command": "x"}')
+    with pytest.raises(CorruptFileError, match="lack dataset"):
+        lt.load_recorded(broken)
+    with pytest.raises(MissingFileError, match="benchmarks/layer_transfer.py"):
+        lt.load_recorded(tmp_path / "absent.json")

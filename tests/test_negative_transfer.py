@@ -7,7 +7,7 @@ import pytest
 
 from tlkit import data, experiments, plots
 from tlkit import negative_transfer as nt
-from tlkit.errors import TlkitError, UnknownNameError
+from tlkit.errors import CorruptFileError, MissingFileError, TlkitError, UnknownNameError
 
 
 def test_gap_is_error_with_source_minus_error_without():
@@ -139,12 +139,12 @@ def test_plots_and_widget_build_from_a_grid():
     assert "tlkit-static-note" in bundle["text/html"] and "+0.250" in bundle["text/html"]  # the frozen gap at ε = 1
 
 
-def test_run_gap_grid_rejects_unknown_strategies_and_single_seeds():
+def test_run_gap_grid_rejects_unknown_strategies_and_no_seeds():
     target = data.Dataset(_split(), _split())
     with pytest.raises(UnknownNameError, match="fine_tune"):
         nt.run_gap_grid(target, {0.0: "fashion_source"}, strategies=("fine_tuned",))
-    with pytest.raises(nt.NegativeTransferError, match="at least 2 seeds"):
-        nt.run_gap_grid(target, {0.0: "fashion_source"}, seeds=[0])
+    with pytest.raises(nt.NegativeTransferError, match="at least one seed"):
+        nt.run_gap_grid(target, {0.0: "fashion_source"}, seeds=[])
     with pytest.raises(nt.NegativeTransferError, match="augmentation"):
         nt.run_gap_grid(target, {0.0: "fashion_source"}, protocol=experiments.FairProtocol())
     with pytest.raises(nt.NegativeTransferError, match="FairProtocol"):
@@ -201,3 +201,24 @@ def test_a_tiny_grid_runs_end_to_end_and_records_every_arms_choice():
     again = nt.GapGrid.from_dict(grid.to_dict())
     assert again.chosen("partial", 0.0, 2) == grid.chosen("partial", 0.0, 2)
     assert np.isfinite(grid.gap("partial", 0.0, 2).mean)
+
+
+def test_a_one_seed_grid_gives_accuracies_but_no_gap():
+    scratch = {split: {5: [0.8]} for split in ("validation", "test")}
+    transfer = {split: {"frozen": {1.0: {5: [0.6]}}} for split in ("validation", "test")}
+    grid = nt.GapGrid([1.0], [5], [0], scratch, transfer)
+    assert grid.accuracies("frozen", 1.0, 5) == [0.6]
+    with pytest.raises(nt.NegativeTransferError, match="at least 2 seeds"):
+        grid.gap("frozen", 1.0, 5)
+
+
+def test_the_recorded_grid_loads_and_a_broken_file_is_named(tmp_path):
+    report, grid = nt.load_recorded()
+    assert grid.seeds == report["seeds"] and grid.corruptions == sorted(float(e) for e in report["sources"])
+    assert grid.gap("frozen", 1.0, max(grid.labels_per_class)).seeds == len(grid.seeds)
+    broken = tmp_path / "negative_transfer.json"
+    broken.write_text("{not json")
+    with pytest.raises(CorruptFileError, match="negative_transfer.json"):
+        nt.load_recorded(broken)
+    with pytest.raises(MissingFileError, match="benchmarks/negative_transfer.py"):
+        nt.load_recorded(tmp_path / "absent.json")

@@ -30,14 +30,15 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from tlkit import data, experiments
+from tlkit import data, experiments, paths
 from tlkit.compiling import compile_classifier
 from tlkit.errors import FreezeRangeError, InputShapeError, TlkitError, UnknownNameError, describe_name_choice
 from tlkit.evaluation import accuracy
 
 __all__ = [
-    "BASE_PROTOCOL", "LAYER_PROTOCOL", "LayerTransferBudget", "LayerTransferError", "LayerTransferResults", "PAPER", "VARIANTS",
-    "build_small_cnn", "expected_shapes", "freezing_advice", "run_layer_transfer", "train",
+    "BASE_PROTOCOL", "LAYER_PROTOCOL", "LayerTransferBudget", "LayerTransferError", "LayerTransferResults", "PAPER",
+    "RECORDED_RESULTS", "VARIANTS", "build_small_cnn", "expected_shapes", "freezing_advice", "load_recorded",
+    "run_layer_transfer", "train",
     "transfer_first_layers", "transferable_layer_count", "weight_layers",
 ]
 
@@ -282,7 +283,8 @@ class LayerTransferResults:
         lines = ["  n  " + "  ".join(f"{v:>6}" for v in variants)]
         for n in self.depths:
             lines.append(f"{n:>3}  " + "  ".join(f"{self.mean(v, n):6.3f}" for v in variants))
-        lines.append(f"baseB {self.base_b_mean:.3f} (mean of {len(self.seeds)} seeds)")
+        count = len(self.seeds)
+        lines.append(f"baseB {self.base_b_mean:.3f} ({'one seed' if count == 1 else f'mean of {count} seeds'})")
         return "\n".join(lines)
 
     def to_dict(self, digits: int | None = 4) -> dict:
@@ -307,6 +309,35 @@ class LayerTransferResults:
         choices = {name: (list(per) if name.startswith("base") else {int(n): list(c) for n, c in per.items()})
                    for name, per in values.get("choices", {}).items()}
         return cls(list(values["depths"]), list(values["seeds"]), list(values["baseB"]), list(values["baseA_on_A"]), runs, choices)
+
+
+#: The run ``benchmarks/layer_transfer.py`` recorded: the full Fashion-MNIST files, every network tuned.
+RECORDED_RESULTS = paths.BENCHMARK_RESULTS_DIR / "layer_transfer.json"
+
+
+def load_recorded(path=None) -> tuple[dict, LayerTransferResults]:
+    """The report ``benchmarks/layer_transfer.py`` wrote, and its results.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Default :data:`RECORDED_RESULTS`.
+
+    Returns
+    -------
+    report : dict
+        Command, dataset, budget and protocol of the run.
+    results : LayerTransferResults
+
+    Raises
+    ------
+    MissingFileError, CorruptFileError
+        When the file is absent, not JSON, or lacks the benchmark's keys.
+    """
+    report = experiments.recorded.load_result_file(
+        path if path is not None else RECORDED_RESULTS, "layer transfer results", "benchmarks/layer_transfer.py",
+        ("command", "dataset", "budget", "protocol", "results"))
+    return report, LayerTransferResults.from_dict(report["results"])
 
 
 def run_layer_transfer(

@@ -41,7 +41,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from tlkit import data, experiments
+from tlkit import data, experiments, paths
 from tlkit.errors import TlkitError, UnknownNameError, describe_name_choice
 from tlkit.evaluation import accuracy, accuracy_of_outputs, predict_eagerly
 from tlkit.plots.negative_transfer import plot_setting as _plot_setting
@@ -50,7 +50,7 @@ from tlkit.widget_display import ContainerDisplay, static_note
 __all__ = [
     "CACHED_STRATEGIES", "CORRUPTED_SOURCES", "GRID_PROTOCOL", "GapEstimate", "GapGrid", "MIN_SEEDS_FOR_VERDICT",
     "GapExplorer", "NegativeTransferError", "TRANSFER_STRATEGIES", "VERDICT_MARGIN", "error_rate", "expected_shapes", "explore",
-    "gap_with_interval", "labels_trend", "negative_transfer_gap", "run_gap_grid",
+    "RECORDED_RESULTS", "gap_with_interval", "labels_trend", "load_recorded", "negative_transfer_gap", "run_gap_grid",
 ]
 
 #: Source corruption rate epsilon -> shipped weights name of the base pre-trained with it.
@@ -415,6 +415,7 @@ def run_gap_grid(
     seeds : iterable of int
         A seed fixes the labelled examples, the validation split and the
         initialisation; all arms share them, so gaps are paired per seed.
+        One seed gives accuracies to look at; :meth:`GapGrid.gap` needs at least 2.
     strategies : sequence of str
         Among :data:`TRANSFER_STRATEGIES`; scratch always runs. ``"frozen"``
         and ``"partial"`` train on cached outputs of the frozen layers (the
@@ -498,9 +499,38 @@ def run_gap_grid(
     return GapGrid(corruptions, labels_per_class, seeds, scratch, transfer, choices)
 
 
+#: The grid ``benchmarks/negative_transfer.py`` recorded: the full Fashion-MNIST files, every arm tuned.
+RECORDED_RESULTS = paths.BENCHMARK_RESULTS_DIR / "negative_transfer.json"
+
+
+def load_recorded(path=None) -> tuple[dict, GapGrid]:
+    """The report ``benchmarks/negative_transfer.py`` wrote, and its grid.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Default :data:`RECORDED_RESULTS`.
+
+    Returns
+    -------
+    report : dict
+        Settings, protocol and command of the run (``report["grid"]`` is the grid's dict form).
+    grid : GapGrid
+
+    Raises
+    ------
+    MissingFileError, CorruptFileError
+        When the file is absent, not JSON, or lacks the benchmark's keys.
+    """
+    report = experiments.recorded.load_result_file(
+        path if path is not None else RECORDED_RESULTS, "negative transfer results", "benchmarks/negative_transfer.py",
+        ("command", "dataset", "protocol", "grid"))
+    return report, GapGrid.from_dict(report["grid"])
+
+
 def _check_grid_settings(labels_per_class, seeds, corruptions, protocol) -> None:
-    if len(seeds) < 2:
-        raise NegativeTransferError("run_gap_grid: use at least 2 seeds, so the gap gets a confidence interval")
+    if not seeds:
+        raise NegativeTransferError("run_gap_grid: give at least one seed (a gap's confidence interval needs 2)")
     if not isinstance(protocol, experiments.FairProtocol):
         raise NegativeTransferError(
             f"run_gap_grid: protocol must be an experiments.FairProtocol (every arm's selection budget), got {type(protocol).__name__}"

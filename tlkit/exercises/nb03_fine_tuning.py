@@ -11,6 +11,10 @@ Variables the questions read: ``base`` and ``n_unfrozen`` (q1: only the top
 with the base unfrozen and a learning rate 10-100 times smaller than phase
 1's, default 1e-3), ``history_fine`` and ``history`` (q3: phase 2 continues
 the epoch count of phase 1).
+
+When grading, the checker passes the notebook's own ``n_unfrozen`` and
+``phase1_learning_rate`` (:func:`grader_data`), so a submission cannot make its
+answer fit by changing them.
 """
 
 from __future__ import annotations
@@ -19,18 +23,21 @@ from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
 __all__ = [
-    "ContinueTraining", "DEFAULT_PHASE1_LEARNING_RATE", "LARGEST_REDUCTION", "RecompileWithSmallLearningRate",
-    "SMALLEST_REDUCTION", "UnfreezeTop", "bind", "exercise",
+    "ContinueTraining", "DEFAULT_PHASE1_LEARNING_RATE", "LARGEST_REDUCTION", "NOTEBOOK_CONSTANTS",
+    "RecompileWithSmallLearningRate", "SMALLEST_REDUCTION", "UnfreezeTop", "bind", "exercise", "grader_data",
 ]
 
 DEFAULT_PHASE1_LEARNING_RATE = 1e-3
 SMALLEST_REDUCTION = 10
 LARGEST_REDUCTION = 100
+#: The values notebook 03 sets for the questions' context (its cells assign exactly these).
+NOTEBOOK_CONSTANTS = {"n_unfrozen": 6, "phase1_learning_rate": 1e-2}
 
 
 class UnfreezeTop(Question):
     variable = "base"
     context = ("n_unfrozen",)
+    grader_data = "grader_data"
     hints = [
         ("parent_frozen", "First make the base trainable again (base.trainable = True), then freeze the lower "
                           "layers one by one."),
@@ -67,6 +74,7 @@ class RecompileWithSmallLearningRate(Question):
     variable = "model"
     context = ("base",)
     optional_context = ("phase1_learning_rate",)
+    grader_data = "grader_data"
     hints = [
         ("unfreeze", "Fine-tuning without unfreezing only repeats feature extraction: unfreeze the top of the "
                      "base (q1) before compiling."),
@@ -143,6 +151,11 @@ class ContinueTraining(Question):
         if not phase1_epochs:
             return Failure("`history` should be the History of phase 1 (model.fit(...) before fine-tuning).", "context")
         return check.history_continues_from(history_fine, phase1_epochs[-1] + 1, "history_fine")
+
+
+def grader_data() -> dict:
+    """The notebook's constants (:data:`NOTEBOOK_CONSTANTS`), passed by the grader in place of the kernel's."""
+    return dict(NOTEBOOK_CONSTANTS)
 
 
 exercise = Exercise("nb03_fine_tuning", q1=UnfreezeTop, q2=RecompileWithSmallLearningRate, q3=ContinueTraining)

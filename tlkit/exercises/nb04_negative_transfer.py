@@ -14,6 +14,12 @@ Variables the questions read:
 * q3: ``chosen_strategy`` (a name), from the dicts ``validation_accuracy`` and
   ``test_accuracy`` (strategy name -> accuracy, scratch included);
 * q4: ``base`` (the transferred base with only its Dense ``features`` layer trainable).
+
+The notebook's default run reads those numbers from the recorded benchmark grid
+(:func:`tlkit.negative_transfer.load_recorded`), at the fully shuffled source and
+the largest k. When grading, the checker loads them itself (:func:`grader_data`):
+q1 to q3 are judged on the recorded numbers, never on context the submission's
+kernel passed.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
 __all__ = [
     "ChooseByValidation", "FreezeConvolutionsOnly", "GapFromErrors", "GapOverSeeds", "TOLERANCE", "bind",
-    "exercise",
+    "exercise", "grader_data",
 ]
 
 TOLERANCE = 1e-6
@@ -42,6 +48,7 @@ def _is_number(value) -> bool:
 class GapFromErrors(Question):
     variable = ("ntg", "is_negative_transfer")
     context = ("frozen_error", "scratch_error")
+    grader_data = "grader_data"
     hints = [
         ("sign", "NTG = error WITH the source minus error WITHOUT it: frozen_error - scratch_error."),
         ("definition", "The gap is a difference of two error rates, both measured on the same target test data."),
@@ -80,6 +87,7 @@ class GapFromErrors(Question):
 class GapOverSeeds(Question):
     variable = "gap_estimate"
     context = ("frozen_accuracies", "scratch_accuracies")
+    grader_data = "grader_data"
     hints = [
         ("errors", "The gap is defined on errors: pass 1 - accuracies, e.g. 1 - np.array(frozen_accuracies)."),
         ("order", "The first argument is the error WITH the source (frozen), the second WITHOUT it (scratch)."),
@@ -123,6 +131,7 @@ class GapOverSeeds(Question):
 class ChooseByValidation(Question):
     variable = "chosen_strategy"
     context = ("validation_accuracy", "test_accuracy")
+    grader_data = "grader_data"
     hints = [
         ("validation", "Decide on validation data only; the test set is for the final, unbiased report."),
         ("baseline", "Keep 'scratch' among the candidates: if no transfer beats it, do not transfer."),
@@ -184,6 +193,31 @@ class FreezeConvolutionsOnly(Question):
             lambda: check.frozen_layers_match(base, slice(None, -1), "base", "the layers below 'features'"),
             lambda: check.batchnorm_frozen(base, "base"),
         )
+
+
+def grader_data() -> dict:
+    """The context of q1 to q3, computed by the grader from the recorded grid.
+
+    The same expressions as the notebook's cells, on
+    :func:`tlkit.negative_transfer.load_recorded`'s grid at the fully shuffled
+    source (epsilon = 1.0) and the grid's largest number of labels per class.
+    """
+    from tlkit import negative_transfer
+
+    _, grid = negative_transfer.load_recorded()
+    k = max(grid.labels_per_class)
+    frozen_accuracies = grid.accuracies("frozen", 1.0, k)
+    scratch_accuracies = grid.accuracies("scratch", 1.0, k)
+    names = ["scratch", *grid.strategies]
+    return {
+        "frozen_accuracies": frozen_accuracies,
+        "scratch_accuracies": scratch_accuracies,
+        "frozen_error": 1 - float(np.mean(frozen_accuracies)),
+        "scratch_error": 1 - float(np.mean(scratch_accuracies)),
+        "validation_accuracy": {name: round(float(np.mean(grid.accuracies(name, 1.0, k, split="validation"))), 4)
+                                for name in names},
+        "test_accuracy": {name: round(float(np.mean(grid.accuracies(name, 1.0, k))), 4) for name in names},
+    }
 
 
 exercise = Exercise(

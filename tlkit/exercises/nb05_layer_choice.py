@@ -15,6 +15,12 @@ Variables the questions read:
   ``tolerance`` of baseB at every depth up to ``n`` (0 if none), from the
   notebook's ``results`` (a :class:`tlkit.layer_transfer.LayerTransferResults`)
   and ``tolerance``.
+
+The notebook's default run reads ``results`` from the recorded benchmark
+(:func:`tlkit.layer_transfer.load_recorded`). When grading, the checker loads
+them itself (:func:`grader_data`): q3 is judged on the recorded results and the
+notebook's tolerance, q1 and q2 on the notebook's ``n``, never on context the
+submission's kernel passed.
 """
 
 from __future__ import annotations
@@ -25,7 +31,15 @@ from tlkit import keras_internals
 from tlkit.exercises import predicates as check
 from tlkit.exercises.core import Exercise, Failure, Question, first_failure
 
-__all__ = ["CopyFirstLayers", "FreezeFirstLayers", "SafeDepth", "bind", "exercise"]
+__all__ = [
+    "COPIED_LAYERS", "CopyFirstLayers", "FreezeFirstLayers", "SAFE_DEPTH_TOLERANCE", "SafeDepth", "bind", "exercise",
+    "grader_data",
+]
+
+#: The notebook's ``n`` for q1 and q2: how many weight layers of baseA are copied (and then frozen).
+COPIED_LAYERS = 2
+#: The notebook's ``tolerance`` for q3: how far below baseB a frozen depth may fall and still count as safe.
+SAFE_DEPTH_TOLERANCE = 0.05
 
 
 def _weight_layers(model) -> list:
@@ -47,6 +61,7 @@ def _check_n(n, model) -> Failure | None:
 class CopyFirstLayers(Question):
     variable = "anb"
     context = ("base_a", "n")
+    grader_data = "grader_data"
     hints = [
         ("clone", "Start from keras.models.clone_model(base_a): the same architecture with fresh weights. "
                   "Do not modify base_a itself."),
@@ -97,6 +112,7 @@ class CopyFirstLayers(Question):
 class FreezeFirstLayers(Question):
     variable = "anb"
     context = ("n",)
+    grader_data = "grader_data"
     hints = [
         ("weight_layers", "Count only layers that hold weights: layer_transfer.weight_layers(anb)[:n]. "
                           "anb.layers[:n] also counts Rescaling and pooling layers."),
@@ -147,6 +163,7 @@ class FreezeFirstLayers(Question):
 class SafeDepth(Question):
     variable = "safe_depth"
     context = ("results", "tolerance")
+    grader_data = "grader_data"
     hints = [
         ("prefix", "Walk n = 1, 2, ... and stop at the first depth where AnB falls more than `tolerance` below "
                    "baseB; the safe depth is the last n before that."),
@@ -182,6 +199,17 @@ class SafeDepth(Question):
                                f"is already more than {tolerance} below baseB.", "prefix")
         return Failure(f"`safe_depth` is {safe_depth}; count the depths from n = 1 where frozen AnB stays within "
                        f"{tolerance} of baseB.", "frozen")
+
+
+def grader_data() -> dict:
+    """The notebook's constants and the recorded results, as the grader's own context.
+
+    q1 and q2 get ``n`` (:data:`COPIED_LAYERS`); q3 gets the recorded
+    ``results`` and ``tolerance`` (:data:`SAFE_DEPTH_TOLERANCE`).
+    """
+    from tlkit import layer_transfer
+
+    return {"n": COPIED_LAYERS, "results": layer_transfer.load_recorded()[1], "tolerance": SAFE_DEPTH_TOLERANCE}
 
 
 exercise = Exercise("nb05_layer_choice", q1=CopyFirstLayers, q2=FreezeFirstLayers, q3=SafeDepth)

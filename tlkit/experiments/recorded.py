@@ -39,7 +39,7 @@ from tlkit.experiments.protocol import FairProtocol, fair_comparison
 
 __all__ = [
     "LABELS_TO_MATCH_RESAMPLES", "REQUIRED_KEYS", "RESULTS_FILE", "gain_lines", "labels_to_match", "labels_to_match_curves",
-    "labels_to_match_line", "load_results", "run_at_validated_budget", "run_panels", "scratch_by_labels", "steps_panels",
+    "labels_to_match_line", "load_result_file", "load_results", "recorded_seed", "run_at_validated_budget", "run_panels", "scratch_by_labels", "steps_panels",
     "validated_protocol",
 ]
 
@@ -68,16 +68,38 @@ def load_results(path: os.PathLike | None = None) -> dict:
     MissingFileError, CorruptFileError
         When the file is absent, not JSON, or lacks the benchmark's keys.
     """
-    path = pathlib.Path(path) if path is not None else RESULTS_FILE
+    return load_result_file(path if path is not None else RESULTS_FILE, "fair-protocol results", "benchmarks/transfer_gain.py",
+                            REQUIRED_KEYS)
+
+
+def load_result_file(path: os.PathLike, what: str, script: str, required_keys=()) -> dict:
+    """Read one JSON result file a benchmark script wrote, with a clear error when it is unusable.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str
+        What the file holds, for the error message (e.g. ``"negative transfer grid"``).
+    script : str
+        The script that writes it, named in the message as the way to rewrite it.
+    required_keys : sequence of str
+        Top-level keys the file must have.
+
+    Raises
+    ------
+    MissingFileError, CorruptFileError
+        When the file is absent, not JSON, or lacks one of ``required_keys``.
+    """
+    path = pathlib.Path(path)
     if not path.is_file():
-        raise MissingFileError(f"fair-protocol results {path} not found; run python benchmarks/transfer_gain.py to write them")
+        raise MissingFileError(f"{what} {path} not found; run python {script} to write them")
     try:
         report = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CorruptFileError(f"fair-protocol results {path} are not valid JSON ({error})") from None
-    missing = [key for key in REQUIRED_KEYS if not isinstance(report, dict) or key not in report]
+        raise CorruptFileError(f"{what} {path} are not valid JSON ({error})") from None
+    missing = [key for key in required_keys if not isinstance(report, dict) or key not in report]
     if missing:
-        raise CorruptFileError(f"fair-protocol results {path} lack {', '.join(missing)}; rewrite them with benchmarks/transfer_gain.py")
+        raise CorruptFileError(f"{what} {path} lack {', '.join(missing)}; rewrite them with {script}")
     return report
 
 
@@ -150,6 +172,42 @@ def run_at_validated_budget(target: data.Dataset, report: dict, k: int, seed: in
         run = comparison["runs"][k][seed][strategy]
         run["budget"] = {"learning_rate": protocol.learning_rates[0], "augmentation": protocol.augmentation[0], "max_steps": protocol.max_steps}
         runs[strategy] = run
+    return runs
+
+
+def recorded_seed(report: dict, k: int, seed: int = 0, strategies=None) -> dict:
+    """One seed of the benchmark as it was recorded: what each strategy chose, and its test accuracy.
+
+    The cheap counterpart of :func:`run_at_validated_budget`: the same keys
+    (``choice``, ``test``), read from the report instead of trained.  The
+    benchmark keeps per-seed accuracies on the customer photos only (centred
+    images and curves as means over seeds), so ``test`` has that one condition
+    and there is no ``curve``.
+
+    Parameters
+    ----------
+    report : dict
+        From :func:`load_results`.
+    k, seed : int
+    strategies : sequence of str, optional
+        Default: every strategy the report has at ``k``.
+
+    Returns
+    -------
+    dict
+        ``{strategy: {"choice": {...}, "test": {"customer_photos": accuracy}}}``.
+    """
+    entry = _entry(report, k)
+    if seed not in entry["seeds"]:
+        raise UnknownNameError(describe_name_choice(f"seed at k = {k}", str(seed), [str(value) for value in entry["seeds"]]))
+    position = entry["seeds"].index(seed)
+    strategies = list(strategies) if strategies is not None else list(entry["strategies"])
+    runs = {}
+    for strategy in strategies:
+        if strategy not in entry["strategies"]:
+            raise UnknownNameError(describe_name_choice(f"strategy at k = {k}", strategy, list(entry["strategies"])))
+        stats = entry["strategies"][strategy]
+        runs[strategy] = {"choice": stats["chosen"][position], "test": {"customer_photos": stats["runs"][position]}}
     return runs
 
 
