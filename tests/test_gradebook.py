@@ -471,3 +471,12 @@ def test_the_old_names_of_the_spool_module_and_the_id_cleaner_warn():
     with pytest.warns(DeprecationWarning, match="tlkit.gradebook.spool"):
         old = importlib.import_module("tlkit.gradebook_spool")
     assert old.Spool is gradebook_module.Spool
+
+
+def test_a_gradebook_that_never_spooled_leaves_no_lock_file_beside_it(tmp_path):
+    # a grader writes a shard under a temporary name and renames it into place: nothing may stay behind
+    path = tmp_path / ".shard-0.sqlite3.1a2b3c4d.partial"
+    book = Gradebook(path, spool_path=path.with_name(path.name + ".spool"))
+    book.record_check("ada", "nb04", "q1", "correct", "ok")
+    assert book.check_results("nb04")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".lock")) == []

@@ -218,6 +218,8 @@ class Spool:
         for spool in self.candidates():
             if not spool.parent.is_dir():
                 continue
+            if not spool.exists() and not glob.glob(glob.escape(str(spool)) + ".*.replaying"):
+                continue  # nothing to claim: do not leave a lock file beside a gradebook that never spooled
             try:
                 with self.lock(spool):
                     if spool.exists():
