@@ -15,7 +15,7 @@ submissions.
 The test needs Debian's ``slurmctld``, ``slurmd``, ``munge`` and
 ``slurm-client`` packages and bubblewrap (``.ci/run`` installs them). It skips
 without them, except in CI, where it fails. It costs about 15 sandboxed runs
-of notebook 04; the three array tasks and the single-machine run go at once.
+of notebook 04 (about 7.5 minutes on 2 cores); the three array tasks and the single-machine run go at once.
 """
 
 from __future__ import annotations
@@ -67,14 +67,7 @@ EXPECTED_SCORES = {"ada-full-marks": 4, "ben-full-marks": 4, "cy-gap-sign-flippe
 
 
 def require_slurm() -> None:
-    """Skip unless asked for with TLKIT_SLURM_TEST=1; then fail without Slurm and munge.
-
-    The test has not yet passed end to end (every try so far ran on a machine at load 20-50,
-    where sandboxed runs of notebook 04 outlived their limits), so the suite runs it only on
-    request until it has.
-    """
-    if os.environ.get("TLKIT_SLURM_TEST", "") != "1":
-        pytest.skip("the Slurm cluster test runs only with TLKIT_SLURM_TEST=1 (not yet passed end to end)")
+    """Skip without Slurm and munge, except in CI, where their absence fails the test."""
     missing = missing_programs()
     if missing:
         message = f"Slurm/munge programs missing: {', '.join(missing)} (apt-get install slurmctld slurmd munge slurm-client)"
