@@ -57,6 +57,7 @@ SOURCE = ROOT / "tests" / "fixtures" / "assignment" / "tiny_course.ipynb"
 RESULT = ROOT / "benchmarks" / "results" / "grading.json"
 
 from tlkit.instructor.grade import Grader  # noqa: E402
+from tlkit.instructor.steps import AUTOGRADE_STEPS, CheckEvidence, ExecuteNotebook, Step  # noqa: E402
 from tlkit.instructor.parallel import cpu_count  # noqa: E402
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -164,7 +165,7 @@ def grade_batch(copies: int, workers: int, sandbox: bool = True, threads: int | 
         "sandbox": sandbox,
         "submissions": copies,
         "workers": workers,
-        "threads_per_kernel": grader._threads,
+        "threads_per_kernel": grader.processes.threads,
         "questions_per_submission": len(grader.manifest["questions"]),
         "total_seconds": round(seconds, 2),
         "seconds_per_submission": round(seconds / copies, 2),
@@ -209,26 +210,34 @@ def solution_submission(source: pathlib.Path, folder: pathlib.Path) -> tuple[pat
     return path, manifest
 
 
+class _TimedStep(Step):
+    """A grading step that also records its wall time per submission, under ``label``."""
+
+    def __init__(self, step: Step, label: str, seconds: dict):
+        self.step, self.label, self.seconds = step, label, seconds
+        self.needs, self.gives, self.concurrent = step.needs, step.gives, step.concurrent
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+    def run(self, grader, grade, **inputs):
+        started = time.perf_counter()
+        try:
+            return self.step.run(grader, grade, **inputs)
+        finally:
+            self.seconds[self.label].append(time.perf_counter() - started)
+
+
 class _TimedGrader(Grader):
     """The grader, timing its two sandboxed phases per submission: the notebook run and the checker."""
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
         self.phase_seconds = {"notebook_run": [], "checker": []}
-
-    def _run(self, *args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return super()._run(*args, **kwargs)
-        finally:
-            self.phase_seconds["notebook_run"].append(time.perf_counter() - started)
-
-    def _check(self, *args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return super()._check(*args, **kwargs)
-        finally:
-            self.phase_seconds["checker"].append(time.perf_counter() - started)
+        labels = {ExecuteNotebook: "notebook_run", CheckEvidence: "checker"}
+        steps = tuple(_TimedStep(step, labels[type(step)], self.phase_seconds) if type(step) in labels else step
+                      for step in AUTOGRADE_STEPS)
+        super().__init__(*args, steps=steps, **kwargs)
 
 
 def grade_course_notebook(source: pathlib.Path, copies: int, workers: int) -> dict:
@@ -245,7 +254,7 @@ def grade_course_notebook(source: pathlib.Path, copies: int, workers: int) -> di
     return {
         "submissions": copies,
         "workers": workers,
-        "threads_per_kernel": grader._threads,
+        "threads_per_kernel": grader.processes.threads,
         "questions_per_submission": len(manifest["questions"]),
         "total_seconds": round(seconds, 2),
         "seconds_per_submission": round(seconds / copies, 2),
@@ -335,11 +344,23 @@ def _record_course_entry(name: str, entry: dict, options) -> dict:
             "notebooks": dict(sorted(notebooks.items())),
             "cores": cpu_count(),
             "note": options.note or "measured on a shared machine; see the load averages",
-            "command": "python benchmarks/grading.py --course " + " ".join(
-                argument for argument in options.argv if argument != "--course"),
+            "command": "python benchmarks/grading.py --course " + " ".join(_without_note(options.argv)),
         })
         RESULT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def _without_note(argv) -> list:
+    """The command-line arguments other than ``--course`` and ``--note`` (whose text the JSON keeps apart)."""
+    kept, skip = [], False
+    for argument in argv:
+        if skip:
+            skip = False
+        elif argument == "--note":
+            skip = True
+        elif argument != "--course" and not argument.startswith("--note="):
+            kept.append(argument)
+    return kept
 
 
 def describe(run: dict) -> str:

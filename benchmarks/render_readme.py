@@ -263,7 +263,7 @@ def render_grading(report: dict) -> str:
     cores = course["cores"]
     lines = [
         "| notebook | questions | CPU s per submission | wall s per submission, 1 worker | wall s per submission, 2 workers "
-        "| full marks | peak memory, 2 workers (GB) | load average (1 min) |",
+        "| submissions with full marks | peak memory, 2 workers (GB) | load average (1 min) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in notebooks.items():
