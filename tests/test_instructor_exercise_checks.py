@@ -250,7 +250,7 @@ def notebook_constants(stem: str) -> dict:
 
 
 @pytest.mark.parametrize(("module_name", "questions"), [
-    ("nb03_fine_tuning", ["q1", "q2"]),
+    ("nb03_fine_tuning", ["q1"]),
     ("nb04_negative_transfer", ["q1", "q2", "q3"]),
     ("nb05_layer_choice", ["q1", "q2", "q3"]),
 ])

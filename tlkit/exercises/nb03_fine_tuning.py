@@ -12,9 +12,8 @@ with the base unfrozen and a learning rate 10-100 times smaller than phase
 1's, default 1e-3), ``history_fine`` and ``history`` (q3: phase 2 continues
 the epoch count of phase 1).
 
-When grading, the checker passes the notebook's own ``n_unfrozen`` and
-``phase1_learning_rate`` (:func:`grader_data`), so a submission cannot make its
-answer fit by changing them.
+When grading, the checker passes q1 the notebook's own ``n_unfrozen``
+(:func:`grader_data`), so a submission cannot make its answer fit by changing it.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ DEFAULT_PHASE1_LEARNING_RATE = 1e-3
 SMALLEST_REDUCTION = 10
 LARGEST_REDUCTION = 100
 #: The values notebook 03 sets for the questions' context (its cells assign exactly these).
-NOTEBOOK_CONSTANTS = {"n_unfrozen": 6, "phase1_learning_rate": 1e-2}
+NOTEBOOK_CONSTANTS = {"n_unfrozen": 6}
 
 
 class UnfreezeTop(Question):
@@ -74,7 +73,6 @@ class RecompileWithSmallLearningRate(Question):
     variable = "model"
     context = ("base",)
     optional_context = ("phase1_learning_rate",)
-    grader_data = "grader_data"
     hints = [
         ("unfreeze", "Fine-tuning without unfreezing only repeats feature extraction: unfreeze the top of the "
                      "base (q1) before compiling."),
