@@ -23,7 +23,7 @@
 # live** on the course data, only the bases and the frozen AnB family on 80 images per class, so
 # you see the mechanism in about a minute; the curves, the comparison with the paper, the claims
 # and the exercise read the recorded run. `FULL = True` runs the whole experiment here with the
-# recorded run's settings (about a quarter of an hour), and the rest of the notebook reads yours.
+# recorded run's settings (about twenty minutes on 2 cores), and the rest of the notebook reads yours.
 #
 # Every network of the experiment, the two bases and every copied network, is *tuned the same way*:
 # it tries each learning rate of the protocol, checks its accuracy on validation images drawn from
