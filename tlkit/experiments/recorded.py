@@ -39,8 +39,8 @@ from tlkit.experiments.protocol import FairProtocol, fair_comparison
 
 __all__ = [
     "LABELS_TO_MATCH_RESAMPLES", "REQUIRED_KEYS", "RESULTS_FILE", "gain_lines", "labels_to_match", "labels_to_match_curves",
-    "labels_to_match_line", "load_result_file", "load_results", "recorded_seed", "run_at_validated_budget", "run_panels", "scratch_by_labels", "steps_panels",
-    "validated_protocol",
+    "labels_to_match_line", "load_result_file", "load_results", "recorded_seed", "run_at_validated_budget", "run_panels",
+    "scratch_by_labels", "steps_panels", "validated_protocol",
 ]
 
 #: The benchmark's result file for the related class split (the README's evidence).
