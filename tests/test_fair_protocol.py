@@ -227,6 +227,29 @@ def test_the_broken_shuffled_base_is_withdrawn_with_its_reason(repo_root):
     assert "-38.8 (" not in readme and "33.3, -" not in readme
 
 
+def test_the_rebuilt_shuffled_base_transfers_like_random_convolutions(repo_root):
+    """README and notebook 04: the live shuffled base, measured as shipped, is below scratch and level with random_partial."""
+    import json
+
+    from tlkit.experiments import paired_interval
+
+    report = json.loads((repo_root / "benchmarks/results/transfer_gain.json").read_text())
+    weights = "fashion_related_varied_shuffled_100"
+    assert report["relatedness_bases"][weights]["sha256"] == models.model_card(weights)["sha256"]
+    readme = (repo_root / "README.md").read_text()
+    quoted = []
+    for k, entry in report["relatedness"][weights].items():
+        assert entry["ci_high"] < 0 and 1 < -entry["gain_pts"] < 4, k
+        shuffled = entry["strategies"]["partial"]["runs"]
+        random_runs = report["results"][k]["strategies"]["random_partial"]["runs"]
+        level = paired_interval([100 * (a - b) for a, b in zip(shuffled, random_runs)])
+        assert level["ci_low"] < 0 < level["ci_high"], k
+        quoted.append(f"{level['mean']:+.1f}, {level['ci_low']:+.1f} to {level['ci_high']:+.1f}, at k = {k}")
+    prose = " ".join(readme.split())
+    for text in quoted:
+        assert text in prose, text
+
+
 def test_a_distant_source_gives_no_gain_and_falls_clearly_below_the_related_one(repo_root):
     """README: the distant base is within a point and a half of scratch, about 4 points below the related base."""
     import json
