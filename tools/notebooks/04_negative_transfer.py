@@ -546,7 +546,9 @@ for k, entry in report["results"].items():
 #   to try, measured the same way.
 # * Relatedness is measured the same way, paired seed by seed, and the printed verdicts say what
 #   its intervals show. Before reading a gap, check that the base is alive: a base whose features are
-#   all zero measures a training failure, not its source.
+#   all zero measures a training failure, not its source. A live base pre-trained on shuffled
+#   labels transferred no better than random frozen convolutions: compare a suspect base with that
+#   yardstick, not only with scratch.
 #
 # Next: **05 - Choosing which layers to freeze**.
 #
