@@ -158,13 +158,8 @@ class GapEstimate:
         """
         if self.seeds < MIN_SEEDS_FOR_VERDICT:
             return f"evidence too thin (a verdict needs at least {MIN_SEEDS_FOR_VERDICT} seeds)"
-        if self.low > VERDICT_MARGIN:
-            return "negative transfer"
-        if self.high < -VERDICT_MARGIN:
-            return "positive transfer"
-        if self.low < -VERDICT_MARGIN and self.high > VERDICT_MARGIN:
-            return "no clear difference"
-        return "too close to call"
+        return experiments.read_interval({"ci_low": self.low, "ci_high": self.high}, above="negative transfer",
+                                         below="positive transfer", no_difference="no clear difference", margin=VERDICT_MARGIN)
 
     @property
     def seeds(self) -> int:

@@ -9,7 +9,7 @@ Where each concept lives:
 :mod:`~.validation`            labelled examples with their validation split: :func:`few_shot_with_validation`
                                (the carve-out itself is :func:`tlkit.data.validation_split`)
 :mod:`~.cached_inputs`         training frozen and partial arms on cached inputs: :class:`CachedBase`
-:mod:`~.statistics`            the paired confidence interval: :func:`paired_interval`
+:mod:`~.statistics`            the paired confidence interval: :func:`paired_interval`, read by :func:`read_interval`
 :mod:`~.recorded`              the recorded fair-protocol benchmark and runs at its validated budget
                                (formerly ``tlkit.fair_benchmark``, which now warns)
 :mod:`~.fixed_budget`          the first, fixed-budget experiments (:class:`TrainingBudget`,
@@ -41,7 +41,7 @@ from tlkit.experiments.protocol import (
     tune_on_arrays,
     tune_strategy,
 )
-from tlkit.experiments.statistics import paired_interval
+from tlkit.experiments.statistics import VERDICT_MARGIN_POINTS, paired_interval, read_interval
 from tlkit.experiments.strategies import (
     FAIR_STRATEGIES,
     PARTIAL_TRAINABLE,
@@ -61,7 +61,8 @@ __all__ = [
     "CURVE_EVERY", "FairProtocol", "TEST_CONDITIONS", "best_transfer_by_validation", "build_fair_model",
     "fair_comparison", "fair_summary", "in_condition", "tune_on_arrays", "tune_strategy",
     # cached inputs, validation carve-out, statistics, grid helpers
-    "CACHED_STRATEGIES", "CachedBase", "few_shot_with_validation", "paired_interval", "grid_axes", "with_progress",
+    "CACHED_STRATEGIES", "CachedBase", "few_shot_with_validation", "VERDICT_MARGIN_POINTS", "paired_interval", "read_interval",
+    "grid_axes", "with_progress",
     # the fixed-budget experiments
     "HEAD_OUTPUT_NAME", "TrainingBudget", "build_target_model", "summarise", "train_on_target", "transfer_grid",
     # submodules

@@ -121,6 +121,18 @@ class FairProtocol:
         """
         return max(1, round(self.check_every_steps * self.batch_size / int(num_examples)))
 
+    def last_check_steps(self, num_examples: int) -> int:
+        """Optimizer steps at the last validation check of a run on ``num_examples`` labelled images.
+
+        A run whose chosen checkpoint is this one stopped at the end of its budget:
+        it may have been cut short (starved), and a longer budget could change it.
+
+        >>> FairProtocol(max_steps=2400).last_check_steps(15), FairProtocol(max_steps=2400).last_check_steps(30)
+        (2424, 2400)
+        """
+        per_check = self.epochs_per_check(num_examples) * int(num_examples)
+        return self.checks * -(-per_check // self.batch_size)
+
     @property
     def checks(self) -> int:
         """How many validation checks one run makes."""

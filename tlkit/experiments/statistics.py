@@ -2,7 +2,8 @@
 
 Every comparison of the course (transfer against scratch in the fair protocol,
 the negative transfer gap, the README's differences between recorded arms)
-pairs its runs seed by seed and reports :func:`paired_interval`.
+pairs its runs seed by seed and reports :func:`paired_interval`, and
+:func:`read_interval` says what such an interval supports, with a margin.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import numpy as np
 
 from tlkit.errors import TlkitError
 
-__all__ = ["paired_interval"]
+__all__ = ["VERDICT_MARGIN_POINTS", "paired_interval", "read_interval"]
+
+#: How far (in percentage points) an interval must clear 0 before a comparison is given a direction.
+VERDICT_MARGIN_POINTS = 1.0
 
 
 def paired_interval(differences, confidence: float = 0.95) -> dict:
@@ -28,3 +32,40 @@ def paired_interval(differences, confidence: float = 0.95) -> dict:
     mean = float(values.mean())
     half = float(scipy.stats.t.ppf(0.5 + confidence / 2, df=values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": int(values.size)}
+
+
+def read_interval(interval: dict, above: str, below: str, no_difference: str = "no difference shown",
+                  margin: float = VERDICT_MARGIN_POINTS) -> str:
+    """What a paired interval supports, with a margin around 0.
+
+    Parameters
+    ----------
+    interval : dict
+        With ``"ci_low"`` and ``"ci_high"``, as :func:`paired_interval` returns.
+    above, below : str
+        The verdict when the whole interval lies above ``+margin`` / below ``-margin``.
+    no_difference : str
+        The verdict when the interval reaches beyond the margin on both sides of 0.
+    margin : float
+        In the interval's units (percentage points by default).
+
+    Returns
+    -------
+    str
+        ``above``, ``below``, ``no_difference``, or ``"too close to call"`` when an end of
+        the interval falls inside the margin around 0: there the last digits of the
+        measurement, which change from one CPU or one re-run to another, would decide.
+
+    >>> read_interval({"ci_low": 0.2, "ci_high": 3.0}, "better", "worse")
+    'too close to call'
+    >>> read_interval({"ci_low": 1.5, "ci_high": 3.0}, "better", "worse")
+    'better'
+    """
+    low, high = interval["ci_low"], interval["ci_high"]
+    if low > margin:
+        return above
+    if high < -margin:
+        return below
+    if low < -margin and high > margin:
+        return no_difference
+    return "too close to call"

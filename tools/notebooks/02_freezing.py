@@ -586,12 +586,7 @@ for k, entry in recorded["results"].items():
         continue
     difference = experiments.paired_interval(
         100 * (np.array(entry["strategies"]["partial"]["runs"]) - np.array(entry["strategies"]["frozen"]["runs"])))
-    if difference["ci_low"] > 0:
-        verdict = "partial beats frozen"
-    elif difference["ci_high"] < 0:
-        verdict = "frozen beats partial"
-    else:
-        verdict = "no difference shown"
+    verdict = experiments.read_interval(difference, "partial beats frozen", "frozen beats partial")
     print(f"k = {k}: partial - frozen {difference['mean']:+.1f} points ({difference['ci_low']:+.1f} to "
           f"{difference['ci_high']:+.1f}, {len(entry['seeds'])} seeds): {verdict}")
 

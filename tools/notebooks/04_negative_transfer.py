@@ -14,8 +14,8 @@
 # 3. Check the two factors the paper names, the source's divergence and the amount of labelled
 #    target data, on measurements where every arm had its own validated budget, and say what they
 #    show, whichever way they point.
-# 4. Detect negative transfer with a scratch baseline on validation data, and reduce it by
-#    fine-tuning or by transferring fewer layers.
+# 4. Detect negative transfer with a scratch baseline on validation data, reduce it by
+#    transferring fewer layers, and know how to measure fine-tuning as the other remedy.
 
 # %% [markdown]
 # ## Setup
@@ -38,7 +38,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from tlkit import data, evidence, experiments, freezing, models, negative_transfer, plots, quiz
+from tlkit import data, evidence, experiments, freezing, models, negative_transfer, paths, plots, quiz
 
 if FULL:
     # the settings of the recorded run (its "command" below)
@@ -184,17 +184,25 @@ print(f"read below: {'this run' if FULL else 'the recorded grid'}, {len(grid.cor
       f"k = {grid.labels_per_class} x {len(grid.seeds)} seeds")
 
 # %% [markdown]
-# What did each arm choose? If an arm kept choosing the last checkpoint, its budget would still be
-# too short and it would be starved after all; the steps below show whether that happened.
+# What did each arm choose? An arm that chose the last check of its budget may have been cut
+# short (starved): more steps might have helped it. The steps below mark those runs with `*` and
+# count them.
 
 # %% tags=["nbval-ignore-output"]
+grid_protocol = PROTOCOL if FULL else negative_transfer.GRID_PROTOCOL
+at_last_check = {}
 for k in grid.labels_per_class:
+    last_check = grid_protocol.last_check_steps(k * len(target.class_names))
     for name in ["scratch", *grid.strategies]:
         for epsilon in ([None] if name == "scratch" else grid.corruptions):
             chosen = grid.chosen(name, epsilon, k)
             where = "" if epsilon is None else f" ε={epsilon:.1f}"
-            print(f"k={k:<3} {name:>8}{where:<7} learning rates {[c['learning_rate'] for c in chosen]}, "
-                  f"steps {[c['steps'] for c in chosen]}")
+            at_last_check[(name, epsilon, k)] = sum(c["steps"] == last_check for c in chosen)
+            steps = ", ".join(f"{c['steps']}{'*' if c['steps'] == last_check else ''}" for c in chosen)
+            print(f"k={k:<3} {name:>8}{where:<7} learning rates {[c['learning_rate'] for c in chosen]}, steps [{steps}]")
+    runs = sum(count for (_, _, at_k), count in at_last_check.items() if at_k == k)
+    print(f"k={k}: {runs} of {len(grid.seeds) * (1 + len(grid.strategies) * len(grid.corruptions))} runs chose "
+          f"the last check ({last_check} steps)")
 
 # %% [markdown]
 # ## The two factors, as a heatmap
@@ -239,7 +247,9 @@ evidence.claim(
 # Wang et al. found that the gap grows with the source's divergence and with the amount of labelled
 # target data. `labels_trend` compares the gap at the smallest and the largest k and calls it
 # "rises" or "falls" only when the two 95 % intervals lie apart by more than a point; otherwise it
-# says "no clear change". The scratch accuracies show that no k starved the baseline.
+# says "no clear change". Read it together with the steps above: at both k some runs, scratch
+# among them at k = 50, stopped at the last check of a 600-step budget, so a trend between small
+# gaps can be a budget effect. Only the large gaps, tens of points, are out of its reach.
 
 # %%
 print("scratch test accuracy by k:", {k: round(float(np.mean(grid.accuracies("scratch", 0.0, k))), 3) for k in grid.labels_per_class})
@@ -357,18 +367,23 @@ ex.q3.check()
 
 # %% [markdown]
 # Did validation data flag the negative transfer that the test set confirms? For every setting we
-# compare the best strategy on validation with the best on test:
+# compare the strategy chosen on validation with the test accuracies of all of them. Test means
+# from three seeds that lie within a point of each other do not tell a winner, so the choice
+# counts as good when its test mean is within a point of the best:
 
 # %% tags=["nbval-ignore-output"]
-agreements = 0
+good_choices = 0
 for epsilon in grid.corruptions:
     for k in grid.labels_per_class:
         chosen = grid.best_by_validation(epsilon, k)
         test_means = {name: np.mean(grid.accuracies(name, epsilon, k)) for name in ["scratch", *grid.strategies]}
         best = max(test_means, key=test_means.get)
-        agreements += chosen == best
-        print(f"ε={epsilon:.1f} k={k:<3} chosen on validation: {chosen:<8} best on test: {best}")
-print(f"validation picked the test winner in {agreements} of {len(grid.corruptions) * len(grid.labels_per_class)} settings")
+        behind = 100 * (test_means[best] - test_means[chosen])
+        good_choices += behind <= 1.0
+        print(f"ε={epsilon:.1f} k={k:<3} chosen on validation: {chosen:<8} best on test: {best:<8} "
+              f"chosen is {behind:.1f} points behind")
+print(f"validation chose a strategy within a point of the best test mean in {good_choices} of "
+      f"{len(grid.corruptions) * len(grid.labels_per_class)} settings")
 
 # %% [markdown]
 # ## Mitigation 1: transfer fewer layers
@@ -383,16 +398,16 @@ for epsilon in grid.corruptions:
     print(f"ε={epsilon:.1f}  frozen NTG {frozen_gap.mean:+.3f}   partial NTG {partial_gap.mean:+.3f}")
 
 # %% [markdown]
-# Why do the convolutions of a base whose labels were *all* shuffled still help? Because shuffling
-# the labels did not remove everything the base learnt. `python -m tlkit.pretrain` also turns every
-# training image by a random multiple of 90 degrees and asks a second head to predict the pair
-# (class, rotation). Shuffling corrupts the class half of that pair, never the rotation half: to tell
-# a turned coat from an upright one, the convolutions still had to learn edges, outlines and which way
-# up a garment is. Those features are not about the five source classes, so they survive the
-# corruption. What the ε = 1.0 base really lost is concentrated in its `features` layer, whose job was
-# to separate the (now meaningless) classes. That is why freezing `features` can hurt while training it
-# costs little: the damage of a poor source sits in its most *specific* layers, which is the next
-# notebook's topic.
+# Why does partial transfer from the base whose labels were *all* shuffled come out level with
+# scratch, while the frozen base falls far behind? The two arms differ in one layer: partial trains
+# the `features` layer on the target, frozen keeps the one that was trained to separate meaningless
+# classes. What the convolutions below it are worth is a separate question. `python -m
+# tlkit.pretrain` also turns every training image by a random multiple of 90 degrees and asks a
+# second head to predict the pair (class, rotation). Shuffling corrupts the class half of that pair,
+# never the rotation half, so the convolutions *could* have learnt edges and orientation from it.
+# Whether they did is measured at the end of this notebook, against random convolutions. Either
+# way, the damage of a poor source sits in its most *specific* layer, which is the next notebook's
+# topic.
 
 # %% [markdown]
 # ## Exercise 4: freeze the convolutions only
@@ -457,21 +472,12 @@ for k, entry in report["results"].items():
 # shown):
 
 # %%
-def read_interval(interval, lower, higher, level="no difference shown"):
-    """What a paired interval supports: ``lower`` when it lies below 0, ``higher`` above 0, else ``level``."""
-    if interval["ci_high"] < 0:
-        return lower
-    if interval["ci_low"] > 0:
-        return higher
-    return level
-
-
 for weights, per_k in report["relatedness"].items():
     for k, other in per_k.items():
         difference = other["minus_main_base_pts"]
         print(f"k = {k}: {weights} - {report['base']['weights']} {difference['mean']:+.1f} points "
               f"({difference['ci_low']:+.1f} to {difference['ci_high']:+.1f}): "
-              + read_interval(difference, "it gains less than the related base", "it gains more than the related base"))
+              + experiments.read_interval(difference, "it gains more than the related base", "it gains less than the related base"))
 
 # %% [markdown]
 # ### A base pre-trained on shuffled labels
@@ -508,27 +514,47 @@ for k, entry in report["results"].items():
         difference = experiments.paired_interval(100 * (runs - scratch_runs))
         print(f"  {name:<20} - scratch {difference['mean']:+.1f} points "
               f"({difference['ci_low']:+.1f} to {difference['ci_high']:+.1f}): "
-              + read_interval(difference, "below scratch", "above scratch"))
+              + experiments.read_interval(difference, "above scratch", "below scratch"))
     difference = experiments.paired_interval(100 * (shuffled_runs - random_runs))
     print(f"  shuffled base - random convolutions {difference['mean']:+.1f} points "
           f"({difference['ci_low']:+.1f} to {difference['ci_high']:+.1f}): "
-          + read_interval(difference, "below random convolutions", "above random convolutions"))
+          + experiments.read_interval(difference, "above random convolutions", "below random convolutions"))
     steps = {name: int(np.median([choice["steps"] for choice in arm["chosen"]]))
              for name, arm in (("shuffled base", shuffled_arm), ("random convolutions", random_arm))}
     print(f"  median steps chosen: {steps} of {report['protocol_settings']['max_steps']}")
 
 # %% [markdown]
-# The shuffled base is level with random convolutions at both numbers of labels: pre-training on
-# shuffled labels left nothing that a random network lacks. Both sit about two points below tuned
-# scratch (the shuffled base's intervals lie below 0 at both k; the random arm's crosses 0 at 5
-# labels), which is the cost of freezing convolutions that know nothing about clothes. That is
-# negative transfer with a plain cause: the recipe froze layers the source never taught. Both arms
-# chose long training, close to the shared limit, so a larger budget for every arm might shrink
-# that cost; it would not make the shuffled base more than random convolutions. The course's own
-# shuffled base, `fashion_source_shuffled_100`, differs in one respect: its second pre-training task
-# (telling how each image was turned) is not shuffled, so its convolutions did learn edges and
-# outlines, which is why partial transfer from it held up in the
-# grid above. What survives shuffled labels is whatever the rest of the training still taught.
+# The shuffled base is not ahead of random convolutions at either number of labels: the means
+# differ by half a point or less, "no difference shown" at 5 labels and "too close to call" at 10
+# (an interval from about -1 to +1.5 points). Pre-training on shuffled labels left nothing that a
+# random network is shown to lack. Against tuned scratch both sit about two
+# points lower; only the shuffled base at 5 labels clears the one-point margin, and the other three
+# intervals end within a point of 0, too close to call. Where there is a cost, it is the cost of
+# freezing convolutions that know nothing about clothes: negative transfer with a plain cause.
+# Both arms chose long training, close to the shared limit (the median steps above), so part of
+# that cost may be the budget's.
+#
+# Did the course's own shuffled base, `fashion_source_shuffled_100`, learn more, thanks to its
+# rotation task? The benchmark's run on the notebooks' class split (`--split course`) measured it
+# with the same protocol, beside the same random-convolution arm:
+
+# %%
+course_split = experiments.recorded.load_results(paths.BENCHMARK_RESULTS_DIR / "transfer_gain_course_split.json")
+course_shuffled = course_split["relatedness"]["fashion_source_shuffled_100"]
+for k, entry in course_split["results"].items():
+    shuffled_runs = np.array(course_shuffled[k]["strategies"]["partial"]["runs"])
+    random_runs = np.array(entry["strategies"]["random_partial"]["runs"])
+    difference = experiments.paired_interval(100 * (shuffled_runs - random_runs))
+    print(f"k = {k}: fashion_source_shuffled_100 - random convolutions {difference['mean']:+.1f} points "
+          f"({difference['ci_low']:+.1f} to {difference['ci_high']:+.1f}, {len(shuffled_runs)} seeds): "
+          + experiments.read_interval(difference, "above random convolutions", "below random convolutions"))
+
+# %% [markdown]
+# No difference shown there either: whatever the rotation task taught its convolutions, partial
+# transfer did not turn it into accuracy beyond what random convolutions give. So the lesson of both
+# shuffled bases is the same. A base pre-trained on labels that carry no information is worth about
+# what a random network is worth, and comparing a suspect base with random frozen layers, not only
+# with scratch, tells you so.
 
 # %% [markdown]
 # ## What you learned

@@ -28,8 +28,9 @@
 # Every network of the experiment, the two bases and every copied network, is *tuned the same way*:
 # it tries each learning rate of the protocol, checks its accuracy on validation images drawn from
 # its task's training pool, and keeps the best rate and checkpoint (the fair protocol of notebook 01,
-# `experiments.tune_on_arrays`). A frozen network that learns slowly is not cut short by a length
-# that suits the others, so a drop in accuracy measures the copied layers, not the budget.
+# `experiments.tune_on_arrays`). Every network has the same limit on its length, and the notebook
+# counts the networks that used all of it: those may have been cut short, and their accuracy is
+# then what this budget allowed, not only what the copied layers allow.
 
 # %% tags=["parameters"]
 FULL = False
@@ -167,6 +168,21 @@ results = live if FULL else recorded
 print(results.table())
 
 # %% [markdown]
+# Did any network stop at the end of its budget? A network whose chosen checkpoint is the last
+# check might have gone on improving with more steps. Count them, per family and depth:
+
+# %%
+budget = BUDGET if FULL else layer_transfer.LayerTransferBudget(
+    train_per_class=recorded_report["budget"]["train_per_class"],
+    protocol=experiments.FairProtocol(**{key: tuple(value) if isinstance(value, list) else value
+                                         for key, value in recorded_report["budget"]["protocol"].items()}))
+last_check = budget.protocol.last_check_steps(budget.train_per_class * network.output_shape[-1])
+print(f"last check of a copied network: {last_check} steps")
+for variant in results.runs:
+    stopped = {n: sum(choice["steps"] == last_check for choice in results.choices[variant][n]) for n in results.depths}
+    print(f"{variant:>5}: networks at the last check, by n: {stopped} (of {len(results.seeds)} seeds each)")
+
+# %% [markdown]
 # How well did baseA learn task A? The course's shipped base, a larger network trained on 30,000
 # images, reaches about 0.9 on the same five classes. baseA is a much smaller network (8 and 16
 # filters), trained on a few hundred images per class and tuned as above:
@@ -211,6 +227,20 @@ print("ours  AnB+ - baseB:", " ".join(f"{100 * (results.mean('AnB+', d) - base_b
 print("ours   BnB - baseB:", " ".join(f"{100 * (results.mean('BnB', d) - base_b):+5.1f}" for d in results.depths))
 
 # %% [markdown]
+# Those are differences of means. Each seed's networks share their labelled and validation images
+# with that seed's baseB, so the fair reading pairs them seed by seed: the mean difference in
+# points, its 95 % interval over the seeds, and what the interval supports with the one-point margin
+# of `experiments.read_interval` (notebook 01):
+
+# %%
+for variant in results.runs:
+    print(f"{variant} - baseB:")
+    for n in results.depths:
+        difference = experiments.paired_interval(100 * (np.array(results.runs[variant][n]) - np.array(results.base_b)))
+        print(f"  n={n}: {difference['mean']:+5.1f} ({difference['ci_low']:+.1f} to {difference['ci_high']:+.1f}) "
+              + experiments.read_interval(difference, "above baseB", "below baseB"))
+
+# %% [markdown]
 # ## Where we agree with the paper, and where we do not
 #
 # The paper makes three claims. `expected_shapes` tests each one on our numbers; the lines below
@@ -222,7 +252,7 @@ anb = results.curve("AnB")
 print(f"1. AnB falls as n grows (specificity): {shapes['anb_falls_with_depth']}  "
       f"(n=1 {anb[0]:.3f} -> n={results.depths[-1]} {anb[-1]:.3f})")
 plus = results.curve("AnB+")
-print(f"2. AnB+ at or above baseB at every n: {shapes['anb_plus_at_or_above_base_b']}  "
+print(f"2. AnB+ at or above baseB (within half a point) at every n: {shapes['anb_plus_at_or_above_base_b']}  "
       f"(AnB+ from {plus.min():.3f} to {plus.max():.3f}, baseB {base_b:.3f})")
 bnb = results.curve("BnB")
 print(f"3. BnB dips in the middle (co-adaptation): {shapes['bnb_dips_in_the_middle']}  "
@@ -233,30 +263,37 @@ print(f"3. BnB dips in the middle (co-adaptation): {shapes['bnb_dips_in_the_midd
 #
 # * **Specificity: reproduced, and stronger than in the paper.** Copying and freezing the two
 #   convolutions costs under a point here, but frozen Dense layers from task A lose many points:
-#   they were trained to separate A's classes. The paper's drop is gentler because its
-#   ImageNet halves are much more alike than clothes and shoes/bags.
+#   they were trained to separate A's classes. The paired intervals above put AnB at n = 3
+#   clearly below baseB; at n = 4 the mean loss is larger still, but its three seeds spread so
+#   widely that the interval's upper end comes within a point of 0. The paper's drop is gentler because its
+#   ImageNet halves are much more alike than clothes and shoes/bags. Frozen AnB at n = 4 stopped
+#   at the last check in two of three seeds (the counts above), so the size of its drop is what
+#   this budget measured; a longer budget might shrink it, and the claim below asks for more than
+#   10 points, not for the whole drop.
 # * **Fine-tuning: reproduced within the noise.** AnB+ recovers almost all of AnB's loss and stays
 #   within a point or two of baseB at every n; line 2 says whether it is at or above baseB at
 #   *every* n. In the recorded run AnB+ sits within a few tenths of a point of baseB, about the
 #   size of the noise with 5,000 test images, so it cannot tell "at baseB" from "slightly above"
 #   or "slightly below".
-# * **Co-adaptation: not reproduced.** BnB shows no dip at the middle depths (line 3). Every BnB
-#   network chose its own learning rate and length on validation data, so a shortfall is not a
-#   budget cut short. Our network has only four transferable layers, so there is little "middle"
+# * **Co-adaptation: not reproduced.** BnB shows no dip at the middle depths (line 3). A network
+#   cut short by the budget scores lower, which would deepen a dip rather than hide one, so the
+#   few BnB networks at the last check (counted above) cannot explain its absence. Our network has only four transferable layers, so there is little "middle"
 #   to cut; the paper's dip appeared at layers 4-5 of 7. A deeper network would be needed to test
 #   this claim.
 #
-# `expected_shapes` answers each question with no margin, so a difference of a tenth of a point
-# can turn a `True` into a `False`. The conclusions above, restated with margins that noise cannot
+# `expected_shapes` answers each question with a tolerance of only half a point (`tolerance=0.005`):
+# line 2 says `True` although AnB+ is a tenth of a point *below* baseB at some n, and a difference
+# that small can turn a `True` into a `False` on another run. The conclusions above, restated with margins that noise cannot
 # cross, and checked on these numbers:
 
 # %%
 bnb_dips = [
     bnb[i] < min(bnb[i - 1], bnb[i + 1]) - 0.02 for i in range(1, len(bnb) - 1)
 ]
+deepest = results.depths[-1]
 evidence.claim(
-    f"specificity: frozen AnB loses more than 10 points between n = 1 and n = {results.depths[-1]}",
-    anb[0] - anb[-1] > 0.10,
+    f"specificity: frozen AnB loses more than 10 points between n = 1 and n = {deepest} on every seed",
+    min(np.array(results.runs["AnB"][1]) - np.array(results.runs["AnB"][deepest])) > 0.10,
 )
 evidence.claim(
     "fine-tuning: AnB+ stays within 3 points of baseB at every n",
@@ -295,13 +332,16 @@ print("safe depth:", safe_depth)
 # %% [markdown]
 # ## Practical guidance from these measurements
 #
-# `freezing_advice` combines the frozen and fine-tuned curves:
+# `freezing_advice` combines the frozen and fine-tuned curves. Its "best" fine-tuned depth is only
+# the highest mean; read it with the spread it prints, since differences of a few tenths of a point
+# are within the noise of 5,000 test images:
 
 # %% tags=["nbval-ignore-output"]
 advice = layer_transfer.freezing_advice(results, tolerance)
 print(f"deepest frozen depth within {tolerance} of baseB: n = {advice['deepest_safe_frozen_n']}")
-print(f"best fine-tuned depth: n = {advice['best_fine_tuned_n']} "
-      f"({100 * advice['best_fine_tuned_gain']:+.1f} points against baseB)")
+print(f"fine-tuned depth with the highest mean: n = {advice['best_fine_tuned_n']} "
+      f"({100 * advice['best_fine_tuned_gain']:+.1f} points against baseB; the means of all four depths lie within "
+      f"{100 * (results.curve('AnB+').max() - results.curve('AnB+').min()):.1f} points)")
 
 # %% [markdown]
 # The recorded experiment has 300 labelled images per class. What about very few labels? The fair benchmark
