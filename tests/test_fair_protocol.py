@@ -108,6 +108,32 @@ def test_paired_interval_on_known_numbers():
         experiments.paired_interval([1.0])
 
 
+@pytest.mark.parametrize("low, high, expected", [
+    (1.2, 4.0, "up"), (-4.0, -1.2, "down"), (-3.0, 3.0, "no difference shown"),
+    (0.2, 4.0, "too close to call"), (-4.0, -0.3, "too close to call"), (-0.9, 1.5, "too close to call"),
+])
+def test_a_verdict_needs_the_interval_to_clear_0_by_the_margin(low, high, expected):
+    assert experiments.read_interval({"ci_low": low, "ci_high": high}, "up", "down") == expected
+
+
+def test_the_gap_verdict_reads_its_interval_with_the_same_rule():
+    from tlkit import negative_transfer
+
+    estimate = negative_transfer.GapEstimate(mean=0.02, low=0.005, high=0.04, confidence=0.95, differences=(0.01, 0.02, 0.03))
+    assert estimate.verdict == "too close to call"
+    estimate = dataclasses.replace(estimate, low=0.015)
+    assert estimate.verdict == "negative transfer"
+
+
+def test_the_last_check_is_where_every_run_of_the_protocol_ends(target, tiny_run):
+    last = TINY.last_check_steps(2 * len(target.class_names))
+    for strategy, run in tiny_run["runs"][2][0].items():
+        assert run["curve"][-1]["steps"] == last, strategy
+    # the related split's recorded budgets: 15 and 30 labelled images, checks rounded to whole epochs
+    assert experiments.FairProtocol(max_steps=2400).last_check_steps(15) == 2424
+    assert experiments.FairProtocol(max_steps=2400).last_check_steps(30) == 2400
+
+
 def test_summary_pairs_transfer_chosen_on_validation_with_scratch(tiny_run):
     entry = experiments.fair_summary(tiny_run)[2]
     run = tiny_run["runs"][2][0]
