@@ -65,10 +65,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tlkit.experiments import recorded  # noqa: E402  (no TensorFlow: the job processes import it lazily)
+
 #: Per class split: result file, main base, other bases for the relatedness comparison, figure.
 SCENARIOS = {
     "related": {
-        "results": ROOT / "benchmarks" / "results" / "transfer_gain.json",
+        "results": recorded.RESULTS_FILE,
         "weights": "fashion_related_varied",
         "relatedness": ("fashion_related_varied_shuffled_100", "fashion_distant_varied"),
         "figure": ROOT / "docs" / "images" / "transfer_gain_steps.png",
@@ -77,7 +79,7 @@ SCENARIOS = {
                      "strategies": ["scratch", "partial", "fine_tune", "random_partial"]},
     },
     "course": {
-        "results": ROOT / "benchmarks" / "results" / "transfer_gain_course_split.json",
+        "results": recorded.COURSE_SPLIT_RESULTS_FILE,
         "weights": "fashion_source_varied",
         "relatedness": ("fashion_source_shuffled_100",),
         "figure": ROOT / "docs" / "images" / "transfer_gain_steps_course_split.png",
@@ -172,7 +174,6 @@ def plot_accuracy_vs_steps(report: dict, path: pathlib.Path) -> pathlib.Path:
     data; the dot shows where validation stopped it (median over seeds).
     """
     from tlkit import plots
-    from tlkit.experiments import recorded
 
     panels, stopped = recorded.steps_panels(report)
     figure = plots.plot_accuracy_vs_steps(panels, stopped, chance=1 / len(report["split"]["target_classes"]),
@@ -370,8 +371,8 @@ def add_arms(path: pathlib.Path, strategies: list, ks: list, seeds: list | None,
             entry = report["results"][str(k)]
             if seeds != report["seeds"]:
                 raise SystemExit(f"--add-arms at recorded k = {k} needs the recorded seeds {report['seeds']}")
-            recorded = recorded_runs(entry["strategies"], seeds)
-            merged = {"runs": {k: {seed: {**recorded[seed], **runs[seed]} for seed in seeds}}}
+            recorded_by_seed = recorded_runs(entry["strategies"], seeds)
+            merged = {"runs": {k: {seed: {**recorded_by_seed[seed], **runs[seed]} for seed in seeds}}}
             summary = experiments.fair_summary(merged, "customer_photos", transfer_candidates=candidates)[k]
             if summary["transfer_picked"] != entry["transfer_picked"]:
                 raise SystemExit(f"adding {strategies} at k = {k} would change the headline's picks; refusing")
@@ -411,8 +412,6 @@ def add_arms(path: pathlib.Path, strategies: list, ks: list, seeds: list | None,
 
 def rescore_labels_to_match(report: dict) -> dict:
     """Recompute ``report["labels_to_match"]`` from the recorded runs (:func:`tlkit.experiments.recorded.labels_to_match`)."""
-    from tlkit.experiments import recorded
-
     report["labels_to_match"] = {str(k): recorded.labels_to_match(report, k) for k in LABELS_TO_MATCH_KS
                                  if str(k) in report["results"]}
     return report

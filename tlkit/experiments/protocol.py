@@ -110,6 +110,15 @@ class FairProtocol:
         if self.validation_per_class < 1:
             raise TlkitError("FairProtocol: validation_per_class must be at least 1")
 
+    @classmethod
+    def from_settings(cls, settings: dict) -> "FairProtocol":
+        """The protocol a result file recorded as its fields (JSON turned the tuples into lists).
+
+        >>> FairProtocol.from_settings({"learning_rates": [1e-3], "max_steps": 400}).learning_rates
+        (0.001,)
+        """
+        return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()})
+
     def epochs_per_check(self, num_examples: int) -> int:
         """Whole epochs between two validation checks for ``num_examples`` labelled images (at least 1).
 

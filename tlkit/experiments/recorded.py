@@ -38,13 +38,15 @@ from tlkit.experiments.grid import with_progress
 from tlkit.experiments.protocol import FairProtocol, fair_comparison
 
 __all__ = [
-    "LABELS_TO_MATCH_RESAMPLES", "REQUIRED_KEYS", "RESULTS_FILE", "gain_lines", "labels_to_match", "labels_to_match_curves",
+    "COURSE_SPLIT_RESULTS_FILE", "LABELS_TO_MATCH_RESAMPLES", "REQUIRED_KEYS", "RESULTS_FILE", "gain_lines", "labels_to_match", "labels_to_match_curves",
     "labels_to_match_line", "load_result_file", "load_results", "recorded_seed", "run_at_validated_budget", "run_panels",
     "scratch_by_labels", "steps_panels", "validated_protocol",
 ]
 
 #: The benchmark's result file for the related class split (the README's evidence).
 RESULTS_FILE = paths.BENCHMARK_RESULTS_DIR / "transfer_gain.json"
+#: The same benchmark on the notebooks' class split (``--split course``), where transfer does not pay.
+COURSE_SPLIT_RESULTS_FILE = paths.BENCHMARK_RESULTS_DIR / "transfer_gain_course_split.json"
 
 #: Keys every result file must have (written by ``benchmarks/transfer_gain.py``).
 REQUIRED_KEYS = ("split", "protocol", "protocol_settings", "seeds", "base", "results")
@@ -124,15 +126,15 @@ def validated_protocol(report: dict, k: int, strategy: str) -> FairProtocol:
     if strategy not in entry["strategies"]:
         raise UnknownNameError(describe_name_choice(f"strategy at k = {k}", strategy, list(entry["strategies"])))
     chosen = entry["strategies"][strategy]["chosen"]
-    settings = {key: tuple(value) if isinstance(value, list) else value for key, value in report["protocol_settings"].items()}
+    benchmark_protocol = FairProtocol.from_settings(report["protocol_settings"])
     rates = collections.Counter(choice["learning_rate"] for choice in chosen)
     rate = min(rates, key=lambda value: (-rates[value], value))
     augment = sum(bool(choice["augmentation"]) for choice in chosen) * 2 >= len(chosen)
-    check = settings["check_every_steps"]
+    check = benchmark_protocol.check_every_steps
     steps = check * max(1, math.ceil(float(np.median([choice["steps"] for choice in chosen])) / check))
     # the protocol's shortest length: past fine_tune's head phase by one check (early stopping still applies)
-    steps = max(steps, settings["fine_tune_head_steps"] + check)
-    return dataclasses.replace(FairProtocol(**settings), learning_rates=(rate,), augmentation=(augment,), max_steps=steps)
+    steps = max(steps, benchmark_protocol.fine_tune_head_steps + check)
+    return dataclasses.replace(benchmark_protocol, learning_rates=(rate,), augmentation=(augment,), max_steps=steps)
 
 
 def run_at_validated_budget(target: data.Dataset, report: dict, k: int, seed: int = 0, strategies=None, progress: bool = False) -> dict:

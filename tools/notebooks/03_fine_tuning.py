@@ -314,11 +314,11 @@ evidence.claim(
 # accuracy tells another story: in this run it changes far less across the rates, because a
 # hundred target images are easy to fit with many different features. A rate that kept its last
 # epoch (marked `*`) may have been cut short, and the sweep has one seed, so its target column
-# ranks nothing: a large rate is not shown here to hurt the target task, nor shown not to; what it destroys is what the base knew, which matters when
-# you still need the source task, and when the target has so few labels that the pre-trained
-# features are all that stands between you and overfitting. A rate 100 times below phase 1 adapts
-# the base while keeping almost all of what it knew. The claim below checks this reading of the
-# target curve:
+# ranks nothing: a large rate is not shown here to hurt the target task, nor shown not to; what it
+# destroys is what the base knew, which matters when you still need the source task, and when the
+# target has so few labels that the pre-trained features are all that stands between you and
+# overfitting. A rate 100 times below phase 1 adapts the base while keeping almost all of what it
+# knew. The claim below checks this reading of the target curve:
 
 # %%
 target_accuracies = [target_accuracy for target_accuracy, _ in sweep.values()]

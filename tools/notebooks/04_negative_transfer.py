@@ -38,7 +38,7 @@ import dataclasses
 import keras
 import numpy as np
 
-from tlkit import data, evidence, experiments, freezing, models, negative_transfer, paths, plots, quiz
+from tlkit import data, evidence, experiments, freezing, models, negative_transfer, plots, quiz
 
 if FULL:
     # the settings of the recorded run (its "command" below)
@@ -190,18 +190,17 @@ print(f"read below: {'this run' if FULL else 'the recorded grid'}, {len(grid.cor
 
 # %% tags=["nbval-ignore-output"]
 grid_protocol = PROTOCOL if FULL else negative_transfer.GRID_PROTOCOL
-at_last_check = {}
 for k in grid.labels_per_class:
     last_check = grid_protocol.last_check_steps(k * len(target.class_names))
+    stopped = 0
     for name in ["scratch", *grid.strategies]:
         for epsilon in ([None] if name == "scratch" else grid.corruptions):
             chosen = grid.chosen(name, epsilon, k)
             where = "" if epsilon is None else f" ε={epsilon:.1f}"
-            at_last_check[(name, epsilon, k)] = sum(c["steps"] == last_check for c in chosen)
+            stopped += sum(c["steps"] == last_check for c in chosen)
             steps = ", ".join(f"{c['steps']}{'*' if c['steps'] == last_check else ''}" for c in chosen)
             print(f"k={k:<3} {name:>8}{where:<7} learning rates {[c['learning_rate'] for c in chosen]}, steps [{steps}]")
-    runs = sum(count for (_, _, at_k), count in at_last_check.items() if at_k == k)
-    print(f"k={k}: {runs} of {len(grid.seeds) * (1 + len(grid.strategies) * len(grid.corruptions))} runs chose "
+    print(f"k={k}: {stopped} of {len(grid.seeds) * (1 + len(grid.strategies) * len(grid.corruptions))} runs chose "
           f"the last check ({last_check} steps)")
 
 # %% [markdown]
@@ -539,7 +538,7 @@ for k, entry in report["results"].items():
 # with the same protocol, beside the same random-convolution arm:
 
 # %%
-course_split = experiments.recorded.load_results(paths.BENCHMARK_RESULTS_DIR / "transfer_gain_course_split.json")
+course_split = experiments.recorded.load_results(experiments.recorded.COURSE_SPLIT_RESULTS_FILE)
 course_shuffled = course_split["relatedness"]["fashion_source_shuffled_100"]
 for k, entry in course_split["results"].items():
     shuffled_runs = np.array(course_shuffled[k]["strategies"]["partial"]["runs"])

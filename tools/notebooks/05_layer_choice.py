@@ -172,11 +172,12 @@ print(results.table())
 # check might have gone on improving with more steps. Count them, per family and depth:
 
 # %%
-budget = BUDGET if FULL else layer_transfer.LayerTransferBudget(
-    train_per_class=recorded_report["budget"]["train_per_class"],
-    protocol=experiments.FairProtocol(**{key: tuple(value) if isinstance(value, list) else value
-                                         for key, value in recorded_report["budget"]["protocol"].items()}))
-last_check = budget.protocol.last_check_steps(budget.train_per_class * network.output_shape[-1])
+if FULL:
+    copied_protocol, train_per_class = BUDGET.protocol, BUDGET.train_per_class
+else:
+    copied_protocol = experiments.FairProtocol.from_settings(recorded_report["budget"]["protocol"])
+    train_per_class = recorded_report["budget"]["train_per_class"]
+last_check = copied_protocol.last_check_steps(train_per_class * network.output_shape[-1])
 print(f"last check of a copied network: {last_check} steps")
 for variant in results.runs:
     stopped = {n: sum(choice["steps"] == last_check for choice in results.choices[variant][n]) for n in results.depths}
@@ -265,11 +266,11 @@ print(f"3. BnB dips in the middle (co-adaptation): {shapes['bnb_dips_in_the_midd
 #   convolutions costs under a point here, but frozen Dense layers from task A lose many points:
 #   they were trained to separate A's classes. The paired intervals above put AnB at n = 3
 #   clearly below baseB; at n = 4 the mean loss is larger still, but its three seeds spread so
-#   widely that the interval's upper end comes within a point of 0. The paper's drop is gentler because its
-#   ImageNet halves are much more alike than clothes and shoes/bags. Frozen AnB at n = 4 stopped
-#   at the last check in two of three seeds (the counts above), so the size of its drop is what
-#   this budget measured; a longer budget might shrink it, and the claim below asks for more than
-#   10 points, not for the whole drop.
+#   widely that the interval's upper end comes within a point of 0. The paper's drop is gentler
+#   because its ImageNet halves are much more alike than clothes and shoes/bags. Frozen AnB at
+#   n = 4 stopped at the last check in two of three seeds (the counts above), so the size of its
+#   drop is what this budget measured; a longer budget might shrink it, and the claim below asks
+#   for more than 10 points, not for the whole drop.
 # * **Fine-tuning: reproduced within the noise.** AnB+ recovers almost all of AnB's loss and stays
 #   within a point or two of baseB at every n; line 2 says whether it is at or above baseB at
 #   *every* n. In the recorded run AnB+ sits within a few tenths of a point of baseB, about the
@@ -277,14 +278,14 @@ print(f"3. BnB dips in the middle (co-adaptation): {shapes['bnb_dips_in_the_midd
 #   or "slightly below".
 # * **Co-adaptation: not reproduced.** BnB shows no dip at the middle depths (line 3). A network
 #   cut short by the budget scores lower, which would deepen a dip rather than hide one, so the
-#   few BnB networks at the last check (counted above) cannot explain its absence. Our network has only four transferable layers, so there is little "middle"
-#   to cut; the paper's dip appeared at layers 4-5 of 7. A deeper network would be needed to test
-#   this claim.
+#   few BnB networks at the last check (counted above) cannot explain its absence. Our network
+#   has only four transferable layers, so there is little "middle" to cut; the paper's dip
+#   appeared at layers 4-5 of 7. A deeper network would be needed to test this claim.
 #
-# `expected_shapes` answers each question with a tolerance of only half a point (`tolerance=0.005`):
-# line 2 says `True` although AnB+ is a tenth of a point *below* baseB at some n, and a difference
-# that small can turn a `True` into a `False` on another run. The conclusions above, restated with margins that noise cannot
-# cross, and checked on these numbers:
+# `expected_shapes` answers each question with a tolerance of only half a point
+# (`tolerance=0.005`): line 2 says `True` although AnB+ is a tenth of a point *below* baseB at
+# some n, and a difference that small can turn a `True` into a `False` on another run. The
+# conclusions above, restated with margins that noise cannot cross, and checked on these numbers:
 
 # %%
 bnb_dips = [
